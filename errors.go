@@ -1,0 +1,65 @@
+package apikey
+
+import "errors"
+
+// Errors returned by the Manager and by every Store. Test for them with
+// errors.Is: they are usually wrapped with more context.
+//
+// The library never merges distinct causes into one error; deciding what a
+// client may learn (usually nothing about which check failed) is the job of
+// the HTTP layer. See [Middleware].
+var (
+	// ErrInvalidKey means the presented string is not a valid key: it is
+	// malformed, has a wrong checksum or prefix, names no stored key, or its
+	// secret does not match.
+	ErrInvalidKey = errors.New("apikey: invalid key")
+
+	// ErrInactive means the key is valid but has been deactivated.
+	ErrInactive = errors.New("apikey: key is inactive")
+
+	// ErrExpired means the key is valid but its expiry time has passed.
+	ErrExpired = errors.New("apikey: key has expired")
+
+	// ErrStoreFailure wraps any error from the Store during verification or
+	// management, other than the sentinels above and below. A caller that
+	// sees it must fail closed: an HTTP server answers 503, not 401, because
+	// nothing is known about the key.
+	ErrStoreFailure = errors.New("apikey: store failure")
+
+	// ErrNotFound means no key has the given ID or lookup ID.
+	ErrNotFound = errors.New("apikey: key not found")
+
+	// ErrDuplicate means a key with the same ID or lookup ID already exists.
+	ErrDuplicate = errors.New("apikey: duplicate key")
+
+	// ErrInvalidName means a key name is empty, longer than [MaxNameLength]
+	// characters, not valid UTF-8, or contains control characters.
+	ErrInvalidName = errors.New("apikey: invalid name")
+
+	// ErrInvalidGroup means a group name is malformed, or that a key was
+	// given no group or more than [MaxGroups] groups.
+	ErrInvalidGroup = errors.New("apikey: invalid group")
+
+	// ErrUnknownGroup means a group is well formed but not in the registry
+	// of groups given with [WithGroups].
+	ErrUnknownGroup = errors.New("apikey: unknown group")
+
+	// ErrEscalation means the acting administrator (see [WithActor]) tried
+	// to grant a group they do not hold, or to change a key that holds
+	// groups they do not hold.
+	ErrEscalation = errors.New("apikey: privilege escalation refused")
+
+	// ErrInvalidCursor means a pagination cursor was not produced by
+	// [Manager.List] or has been tampered with.
+	ErrInvalidCursor = errors.New("apikey: invalid cursor")
+
+	// ErrInvalidExpiry means an expiry time is not in the future.
+	ErrInvalidExpiry = errors.New("apikey: expiry must be in the future")
+
+	// ErrUnsupportedHash is returned by a [Hasher] asked to verify an encoded
+	// hash of another algorithm or parameters it cannot read.
+	ErrUnsupportedHash = errors.New("apikey: unsupported hash encoding")
+
+	// ErrClosed is returned by a Manager used after Close.
+	ErrClosed = errors.New("apikey: manager is closed")
+)

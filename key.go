@@ -1,0 +1,118 @@
+package apikey
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Key is the stored record of an API key. It never holds the plaintext key:
+// that is returned once, by [Manager.Issue], and kept nowhere.
+type Key struct {
+	// ID identifies the key in the admin API and the store (UUID v7).
+	ID uuid.UUID `json:"id"`
+
+	// Name is the administrator's label for the key, stored verbatim.
+	Name string `json:"name"`
+
+	// Groups are the permission groups the key holds: the key is allowed
+	// exactly what these groups allow, and nothing more.
+	Groups []string `json:"groups"`
+
+	// Active is false for a deactivated key, which processes no request.
+	Active bool `json:"active"`
+
+	// Preview is the beginning and the end of the key, such as
+	// "sk_live_3Fq9…x7Ab", safe to display. It never works as a key.
+	Preview string `json:"preview"`
+
+	// LookupID is the public, non-secret part of the key by which the store
+	// finds it. It is not serialised.
+	LookupID string `json:"-"`
+
+	// Hash is the self-describing encoded hash of the key (see [Hasher]).
+	// It is never serialised.
+	Hash string `json:"-"`
+
+	// CreatedAt is when the key was issued (UTC).
+	CreatedAt time.Time `json:"created_at"`
+
+	// CreatedBy names the administrator who issued the key.
+	CreatedBy string `json:"created_by"`
+
+	// UpdatedAt is when the name, groups or status last changed (UTC).
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// LastUsedAt is when the key last authenticated a request (UTC), nil
+	// until its first use. Its granularity is the flush interval of the
+	// Manager (see [WithLastUsedFlushInterval]).
+	LastUsedAt *time.Time `json:"last_used_at"`
+
+	// ExpiresAt is when the key stops working (UTC), nil if it never does.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// keyWithStorage holds a Key together with room for its groups and times, so
+// that Clone costs one allocation for a key with up to four groups.
+type keyWithStorage struct {
+	key        Key
+	groups     [4]string
+	lastUsedAt time.Time
+	expiresAt  time.Time
+}
+
+// Clone returns a deep copy of k: mutating the copy, its Groups or its times
+// never changes k. Stores use it to hand out and keep copies.
+func (k *Key) Clone() *Key {
+	if k == nil {
+		return nil
+	}
+	s := &keyWithStorage{key: *k}
+	c := &s.key
+	if len(k.Groups) <= len(s.groups) {
+		n := copy(s.groups[:], k.Groups)
+		c.Groups = s.groups[:n:n]
+	} else {
+		c.Groups = append([]string(nil), k.Groups...)
+	}
+	if k.Groups == nil {
+		c.Groups = nil
+	}
+	if k.LastUsedAt != nil {
+		s.lastUsedAt = *k.LastUsedAt
+		c.LastUsedAt = &s.lastUsedAt
+	}
+	if k.ExpiresAt != nil {
+		s.expiresAt = *k.ExpiresAt
+		c.ExpiresAt = &s.expiresAt
+	}
+	return c
+}
+
+// HasGroup reports whether the key holds group, compared byte for byte.
+func (k *Key) HasGroup(group string) bool {
+	for _, g := range k.Groups {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
+// Expired reports whether the key has an expiry time at or before now.
+func (k *Key) Expired(now time.Time) bool {
+	return k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)
+}
+
+// LogValue implements slog.LogValuer so that logging a Key never prints its
+// hash or lookup ID.
+func (k *Key) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("id", k.ID.String()),
+		slog.String("name", k.Name),
+		slog.String("preview", k.Preview),
+		slog.Any("groups", k.Groups),
+		slog.Bool("active", k.Active),
+	)
+}
