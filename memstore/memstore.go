@@ -1,0 +1,253 @@
+// Package memstore is an in-memory [apikey.Store].
+//
+// It suits tests, examples and single-process services whose keys may be
+// lost on restart. Lookups by ID and by lookup ID are map lookups; the
+// verification path ([Store.GetByLookupID]) takes a read lock and makes one
+// allocation, the copy of the key it returns.
+//
+// The context passed to each method is ignored: no call blocks on anything
+// but the store's own lock, which is held only briefly.
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/apikit/apikey"
+	"github.com/google/uuid"
+)
+
+// Store is an in-memory [apikey.Store]. The zero value is not usable: create
+// one with [New]. A Store is safe for concurrent use.
+//
+// It keeps its own copies of the keys it is given and hands out copies of
+// the keys it keeps, so callers may mutate what they pass and get.
+type Store struct {
+	mu         sync.RWMutex
+	byID       map[uuid.UUID]*apikey.Key
+	byLookupID map[string]*apikey.Key
+	// ordered holds every key sorted by (CreatedAt, ID), the order of List.
+	// New keys are usually the latest, so insertion is usually an append.
+	ordered []*apikey.Key
+}
+
+var _ apikey.Store = (*Store)(nil)
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		byID:       make(map[uuid.UUID]*apikey.Key),
+		byLookupID: make(map[string]*apikey.Key),
+	}
+}
+
+// Create stores a copy of k, with its times converted to UTC. It returns
+// [apikey.ErrDuplicate] if a key with the same ID or LookupID exists.
+func (s *Store) Create(_ context.Context, k *apikey.Key) error {
+	if k == nil {
+		return fmt.Errorf("memstore: create: nil key")
+	}
+	c := k.Clone()
+	c.CreatedAt = c.CreatedAt.UTC()
+	c.UpdatedAt = c.UpdatedAt.UTC()
+	if c.LastUsedAt != nil {
+		*c.LastUsedAt = c.LastUsedAt.UTC()
+	}
+	if c.ExpiresAt != nil {
+		*c.ExpiresAt = c.ExpiresAt.UTC()
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.byID[c.ID]; ok {
+		return fmt.Errorf("memstore: create key %s: %w", c.ID, apikey.ErrDuplicate)
+	}
+	if _, ok := s.byLookupID[c.LookupID]; ok {
+		return fmt.Errorf("memstore: create key %s: lookup ID in use: %w", c.ID, apikey.ErrDuplicate)
+	}
+	s.byID[c.ID] = c
+	s.byLookupID[c.LookupID] = c
+	i, _ := s.position(c.CreatedAt, c.ID)
+	s.ordered = slices.Insert(s.ordered, i, c)
+	return nil
+}
+
+// Get returns a copy of the key with the given ID, or [apikey.ErrNotFound].
+func (s *Store) Get(_ context.Context, id uuid.UUID) (*apikey.Key, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	k, ok := s.byID[id]
+	if !ok {
+		return nil, notFound(id)
+	}
+	return k.Clone(), nil
+}
+
+// GetByLookupID returns a copy of the key with the given lookup ID, compared
+// byte for byte, or [apikey.ErrNotFound] itself, unwrapped: on the
+// verification path a miss costs no allocation.
+func (s *Store) GetByLookupID(_ context.Context, lookupID string) (*apikey.Key, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	k, ok := s.byLookupID[lookupID]
+	if !ok {
+		return nil, apikey.ErrNotFound
+	}
+	return k.Clone(), nil
+}
+
+// List returns copies of at most q.Limit keys matching q's filters, ordered
+// by CreatedAt then ID (compared as bytes), starting strictly after q.After.
+// A Limit below 1 is treated as 1.
+//
+// The cursor is a position, not a key: it stays valid when the key it was
+// taken from is deleted.
+func (s *Store) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, error) {
+	limit := max(q.Limit, 1)
+
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	start := 0
+	if !q.After.IsZero() {
+		i, found := s.position(q.After.CreatedAt, q.After.ID)
+		if found {
+			i++
+		}
+		start = i
+	}
+	var out []*apikey.Key
+	for _, k := range s.ordered[start:] {
+		if !q.Status.Matches(k.Active) || (q.Group != "" && !k.HasGroup(q.Group)) {
+			continue
+		}
+		if out == nil {
+			out = make([]*apikey.Key, 0, min(limit, len(s.ordered)-start))
+		}
+		out = append(out, k.Clone())
+		if len(out) == limit {
+			break
+		}
+	}
+	if out == nil {
+		out = []*apikey.Key{}
+	}
+	return out, nil
+}
+
+// Delete removes the key with the given ID, or returns [apikey.ErrNotFound].
+func (s *Store) Delete(_ context.Context, id uuid.UUID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.byID[id]
+	if !ok {
+		return notFound(id)
+	}
+	delete(s.byID, id)
+	delete(s.byLookupID, k.LookupID)
+	if i, found := s.position(k.CreatedAt, k.ID); found {
+		s.ordered[i] = nil // let the collector have it before the slice shrinks
+		s.ordered = slices.Delete(s.ordered, i, i+1)
+	}
+	return nil
+}
+
+// SetName sets the name and UpdatedAt of a key, or returns
+// [apikey.ErrNotFound].
+func (s *Store) SetName(_ context.Context, id uuid.UUID, name string, at time.Time) error {
+	return s.update(id, func(k *apikey.Key) {
+		k.Name = name
+		k.UpdatedAt = at.UTC()
+	})
+}
+
+// SetGroups stores a copy of groups, in the order given, and sets UpdatedAt
+// of a key, or returns [apikey.ErrNotFound].
+func (s *Store) SetGroups(_ context.Context, id uuid.UUID, groups []string, at time.Time) error {
+	groups = slices.Clone(groups) // copied before the lock is taken
+	return s.update(id, func(k *apikey.Key) {
+		k.Groups = groups
+		k.UpdatedAt = at.UTC()
+	})
+}
+
+// SetActive sets the status and UpdatedAt of a key, or returns
+// [apikey.ErrNotFound].
+func (s *Store) SetActive(_ context.Context, id uuid.UUID, active bool, at time.Time) error {
+	return s.update(id, func(k *apikey.Key) {
+		k.Active = active
+		k.UpdatedAt = at.UTC()
+	})
+}
+
+// SetHash replaces the stored hash of a key, leaving UpdatedAt alone, or
+// returns [apikey.ErrNotFound].
+func (s *Store) SetHash(_ context.Context, id uuid.UUID, hash string) error {
+	return s.update(id, func(k *apikey.Key) {
+		k.Hash = hash
+	})
+}
+
+// RecordLastUsed sets LastUsedAt of each key in uses to the given time,
+// unless the stored time is already later. IDs of keys that do not exist are
+// ignored.
+func (s *Store) RecordLastUsed(_ context.Context, uses map[uuid.UUID]time.Time) error {
+	if len(uses) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, at := range uses {
+		k, ok := s.byID[id]
+		if !ok {
+			continue
+		}
+		switch {
+		case k.LastUsedAt == nil:
+			t := at.UTC()
+			k.LastUsedAt = &t
+		case at.After(*k.LastUsedAt):
+			// The stored key owns *LastUsedAt (copies never share it), so
+			// it can be overwritten in place.
+			*k.LastUsedAt = at.UTC()
+		}
+	}
+	return nil
+}
+
+// update applies change to the stored key with the given ID under the write
+// lock. Stored keys are never handed out, so changing one in place is
+// invisible to holders of earlier copies, and each update touches only its
+// own fields: a rename cannot undo a concurrent deactivation.
+func (s *Store) update(id uuid.UUID, change func(*apikey.Key)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.byID[id]
+	if !ok {
+		return notFound(id)
+	}
+	change(k)
+	return nil
+}
+
+// position returns the index in s.ordered of the first key at or after
+// (createdAt, id), and whether the key there is exactly at that position.
+// The caller holds s.mu.
+func (s *Store) position(createdAt time.Time, id uuid.UUID) (int, bool) {
+	return slices.BinarySearchFunc(s.ordered, apikey.Cursor{CreatedAt: createdAt, ID: id}, compareToCursor)
+}
+
+// compareToCursor orders a key against a position in the order of List.
+func compareToCursor(k *apikey.Key, c apikey.Cursor) int {
+	if n := k.CreatedAt.Compare(c.CreatedAt); n != 0 {
+		return n
+	}
+	return bytes.Compare(k.ID[:], c.ID[:])
+}
+
+func notFound(id uuid.UUID) error {
+	return fmt.Errorf("memstore: key %s: %w", id, apikey.ErrNotFound)
+}
