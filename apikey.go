@@ -1,0 +1,526 @@
+package apikey
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Manager issues, verifies and manages keys kept in a Store. It is safe for
+// concurrent use. Call Close when done with it: it writes the last-used
+// times still in memory and stops its background flush.
+type Manager struct {
+	store         Store
+	prefix        string
+	secretChars   int
+	hasher        Hasher
+	verifyHashers []Hasher // hasher first, then the configured and built-in readers
+	groups        map[string]Group
+	clock         func() time.Time
+	logger        *slog.Logger
+	uses          usageRecorder
+	cache         *verifyCache // nil when disabled
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	stopFlush chan struct{}
+	flushDone chan struct{}
+	closeErr  error
+}
+
+// New returns a Manager that keeps keys in store. Unless
+// [WithLastUsedFlushInterval] is negative, it starts one goroutine that
+// flushes last-used times, stopped by Close.
+func New(store Store, opts ...Option) (*Manager, error) {
+	if store == nil {
+		return nil, errors.New("apikey: New: nil Store")
+	}
+	c := defaultConfig()
+	for _, opt := range opts {
+		if err := opt(&c); err != nil {
+			return nil, err
+		}
+	}
+	m := &Manager{
+		store:       store,
+		prefix:      c.prefix,
+		secretChars: secretLength(c.secretBits),
+		hasher:      c.hasher,
+		clock:       c.clock,
+		logger:      c.logger,
+		uses:        usageRecorder{pending: make(map[uuid.UUID]time.Time)},
+	}
+	m.verifyHashers = append([]Hasher{c.hasher}, c.verifyHashers...)
+	m.verifyHashers = append(m.verifyHashers, SHA256Hasher{}, Argon2idHasher{}, BcryptHasher{})
+	if len(c.groups) > 0 {
+		m.groups = make(map[string]Group, len(c.groups))
+		for _, g := range c.groups {
+			m.groups[g.Name] = g
+		}
+	}
+	if c.cacheTTL > 0 {
+		m.cache = newVerifyCache(c.cacheTTL, c.cacheSize)
+	}
+	if c.flushInterval > 0 {
+		m.stopFlush = make(chan struct{})
+		m.flushDone = make(chan struct{})
+		go m.flushLoop(c.flushInterval)
+	}
+	return m, nil
+}
+
+// now returns the current time in UTC, truncated to the microsecond
+// precision that every Store keeps.
+func (m *Manager) now() time.Time {
+	return m.clock().UTC().Truncate(time.Microsecond)
+}
+
+// IssueRequest describes a key to issue.
+type IssueRequest struct {
+	// Name labels the key for administrators. Required; see ValidateName.
+	Name string
+
+	// Groups are the permission groups the key holds; at least one is
+	// required. Duplicates are dropped and the groups are sorted.
+	Groups []string
+
+	// CreatedBy names the administrator issuing the key. It is ignored when
+	// the context carries an Actor (see WithActor), whose name is recorded
+	// instead; otherwise it is required.
+	CreatedBy string
+
+	// ExpiresAt, if not zero, is when the key stops working.
+	ExpiresAt time.Time
+}
+
+// Issue creates a key and returns its record and its plaintext. The
+// plaintext is returned only after the record is stored, exactly once: only
+// its hash is kept, so a lost key cannot be recovered, only replaced. Show it
+// to the administrator and forget it.
+//
+// Errors wrap ErrInvalidName, ErrInvalidGroup, ErrUnknownGroup,
+// ErrEscalation, ErrInvalidExpiry or ErrStoreFailure.
+func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, error) {
+	if m.closed.Load() {
+		return nil, "", ErrClosed
+	}
+	if err := ValidateName(req.Name); err != nil {
+		return nil, "", err
+	}
+	groups, err := m.checkGroups(ctx, req.Groups)
+	if err != nil {
+		return nil, "", err
+	}
+	createdBy := req.CreatedBy
+	if actor, ok := ActorFromContext(ctx); ok {
+		createdBy = actor.Name
+	}
+	if err := ValidateName(createdBy); err != nil {
+		return nil, "", fmt.Errorf("CreatedBy: %w", err)
+	}
+	now := m.now()
+	var expiresAt *time.Time
+	if !req.ExpiresAt.IsZero() {
+		t := req.ExpiresAt.UTC().Truncate(time.Microsecond)
+		if !t.After(now) {
+			return nil, "", ErrInvalidExpiry
+		}
+		expiresAt = &t
+	}
+	// A lookup ID collision (72 random bits) is all but impossible, but a
+	// duplicate must never be silently overwritten: draw again.
+	for attempt := 0; ; attempt++ {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, "", fmt.Errorf("apikey: new ID: %w", err)
+		}
+		plaintext, lookupID := generateKey(m.prefix, m.secretChars)
+		hash, err := m.hasher.Hash(plaintext)
+		if err != nil {
+			return nil, "", fmt.Errorf("apikey: hash: %w", err)
+		}
+		k := &Key{
+			ID:        id,
+			Name:      req.Name,
+			Groups:    groups,
+			Active:    true,
+			Preview:   preview(plaintext, len(m.prefix)),
+			LookupID:  lookupID,
+			Hash:      hash,
+			CreatedAt: now,
+			CreatedBy: createdBy,
+			UpdatedAt: now,
+			ExpiresAt: expiresAt,
+		}
+		err = m.store.Create(ctx, k)
+		if errors.Is(err, ErrDuplicate) && attempt < 2 {
+			continue
+		}
+		if err != nil {
+			return nil, "", m.storeError("create", err)
+		}
+		return k, plaintext, nil
+	}
+}
+
+// storeError wraps a Store error in ErrStoreFailure, unless it is one of the
+// sentinels a Store is documented to return.
+func (m *Manager) storeError(op string, err error) error {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrDuplicate) {
+		return err
+	}
+	return fmt.Errorf("apikey: %s: %w: %w", op, ErrStoreFailure, err)
+}
+
+// checkGroups normalizes groups and checks them against the registry and the
+// actor in ctx.
+func (m *Manager) checkGroups(ctx context.Context, groups []string) ([]string, error) {
+	groups, err := normalizeGroups(groups)
+	if err != nil {
+		return nil, err
+	}
+	if m.groups != nil {
+		for _, g := range groups {
+			if _, ok := m.groups[g]; !ok {
+				return nil, fmt.Errorf("%w: %q", ErrUnknownGroup, g)
+			}
+		}
+	}
+	if actor, ok := ActorFromContext(ctx); ok && !actor.holdsAll(groups) {
+		return nil, fmt.Errorf("%w: the acting administrator cannot grant groups they do not hold", ErrEscalation)
+	}
+	return groups, nil
+}
+
+// Verify checks a plaintext key and returns its record. The error wraps
+// exactly one of:
+//
+//   - ErrInvalidKey: malformed, wrong prefix or checksum, unknown, or a wrong
+//     secret;
+//   - ErrInactive or ErrExpired: the key is genuine but may not be used;
+//   - ErrStoreFailure, ErrUnsupportedHash or ErrClosed: nothing could be
+//     decided, and the caller must fail closed (an HTTP server answers 503,
+//     not 401).
+//
+// A string that is not well formed is refused before any store call or
+// hashing. A successful verification records the use in memory (see
+// [WithLastUsedFlushInterval]) and, if the key's hash was made by another
+// Hasher than the current one, re-hashes it.
+func (m *Manager) Verify(ctx context.Context, plaintext string) (*Key, error) {
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
+	lookupID, err := m.parse(plaintext)
+	if err != nil {
+		return nil, err
+	}
+	now := m.now()
+	if m.cache != nil {
+		if k, err, ok := m.cache.get(lookupID, plaintext, now); ok {
+			if err == nil {
+				m.uses.record(k.ID, now)
+			}
+			return k, err
+		}
+	}
+	var generation uint64
+	if m.cache != nil {
+		generation = m.cache.generationNow()
+	}
+	k, err := m.store.GetByLookupID(ctx, lookupID)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: unknown key", ErrInvalidKey)
+		}
+		return nil, m.storeError("verify", err)
+	}
+	hasher, ok, err := m.verifyHash(plaintext, k.Hash)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: secret mismatch", ErrInvalidKey)
+	}
+	if !k.Active {
+		return nil, ErrInactive
+	}
+	if k.Expired(now) {
+		return nil, ErrExpired
+	}
+	if hasher != m.hasher || m.hasher.NeedsRehash(k.Hash) {
+		m.rehash(ctx, k, plaintext)
+	}
+	if m.cache != nil {
+		m.cache.put(k, plaintext, now, generation)
+	}
+	m.uses.record(k.ID, now)
+	return k, nil
+}
+
+// parse checks the format of plaintext and that it carries this Manager's
+// prefix, and returns its lookup ID.
+func (m *Manager) parse(plaintext string) (string, error) {
+	parts, err := ParseKey(plaintext)
+	if err != nil {
+		return "", err
+	}
+	if parts.Prefix != m.prefix {
+		return "", fmt.Errorf("%w: wrong prefix", ErrInvalidKey)
+	}
+	return parts.LookupID, nil
+}
+
+// verifyHash finds the Hasher that reads encoded and checks plaintext with
+// it. A hash no Hasher reads (a pepper that was removed from the
+// configuration) is an error, not an invalid key: the key may be genuine.
+func (m *Manager) verifyHash(plaintext, encoded string) (Hasher, bool, error) {
+	for _, h := range m.verifyHashers {
+		ok, err := h.Verify(plaintext, encoded)
+		if errors.Is(err, ErrUnsupportedHash) {
+			continue
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("apikey: verify hash: %w", err)
+		}
+		return h, ok, nil
+	}
+	return nil, false, fmt.Errorf("apikey: verify: %w: no configured Hasher reads the stored hash", ErrUnsupportedHash)
+}
+
+// rehash replaces the stored hash of k with one from the current Hasher.
+// Failure is logged and not returned: the key was verified, and the upgrade
+// is tried again on the next use.
+func (m *Manager) rehash(ctx context.Context, k *Key, plaintext string) {
+	hash, err := m.hasher.Hash(plaintext)
+	if err == nil {
+		err = m.store.SetHash(ctx, k.ID, hash)
+	}
+	if err != nil {
+		m.logger.LogAttrs(ctx, slog.LevelWarn, "apikey: re-hash failed", slog.String("key_id", k.ID.String()), slog.Any("error", err))
+		return
+	}
+	k.Hash = hash
+}
+
+// Get returns the key with the given ID. The error wraps ErrNotFound or
+// ErrStoreFailure.
+func (m *Manager) Get(ctx context.Context, id uuid.UUID) (*Key, error) {
+	k, err := m.store.Get(ctx, id)
+	if err != nil {
+		return nil, m.storeError("get", err)
+	}
+	return k, nil
+}
+
+// DefaultListLimit and MaxListLimit bound the page size of [Manager.List].
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 500
+)
+
+// ListOptions selects a page of keys.
+type ListOptions struct {
+	// Status filters by status; StatusAny (the zero value) lists all keys.
+	Status Status
+
+	// Group, if not empty, lists only keys holding exactly this group.
+	Group string
+
+	// Cursor continues after the last key of a previous page: pass the
+	// previous Page.Next. Empty starts at the oldest key.
+	Cursor string
+
+	// Limit is the page size: DefaultListLimit if zero, at most
+	// MaxListLimit.
+	Limit int
+}
+
+// Page is one page of keys in creation order.
+type Page struct {
+	Keys []*Key
+
+	// Next is the cursor of the next page, empty on the last page.
+	Next string
+}
+
+// List returns a page of keys in creation order. Paging is stable while keys
+// are created and deleted: no key that exists throughout is skipped or
+// returned twice. The error wraps ErrInvalidCursor, ErrInvalidGroup or
+// ErrStoreFailure.
+func (m *Manager) List(ctx context.Context, opts ListOptions) (Page, error) {
+	limit := opts.Limit
+	switch {
+	case limit == 0:
+		limit = DefaultListLimit
+	case limit < 0 || limit > MaxListLimit:
+		return Page{}, fmt.Errorf("apikey: list limit must be 1 to %d", MaxListLimit)
+	}
+	if opts.Status < StatusAny || opts.Status > StatusInactive {
+		return Page{}, fmt.Errorf("apikey: invalid status filter %d", opts.Status)
+	}
+	if opts.Group != "" {
+		if err := ValidateGroup(opts.Group); err != nil {
+			return Page{}, err
+		}
+	}
+	after, err := decodeCursor(opts.Cursor)
+	if err != nil {
+		return Page{}, err
+	}
+	keys, err := m.store.List(ctx, ListQuery{Status: opts.Status, Group: opts.Group, After: after, Limit: limit + 1})
+	if err != nil {
+		return Page{}, m.storeError("list", err)
+	}
+	var page Page
+	if len(keys) > limit {
+		keys = keys[:limit]
+		last := keys[limit-1]
+		page.Next = encodeCursor(Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	}
+	page.Keys = keys
+	return page, nil
+}
+
+// encodeCursor writes c as 24 bytes (Unix microseconds, ID) in URL-safe
+// base64: opaque to clients, safe in a query string.
+func encodeCursor(c Cursor) string {
+	var b [24]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(c.CreatedAt.UnixMicro()))
+	copy(b[8:], c.ID[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func decodeCursor(s string) (Cursor, error) {
+	if s == "" {
+		return Cursor{}, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 24 {
+		return Cursor{}, ErrInvalidCursor
+	}
+	id, _ := uuid.FromBytes(b[8:])
+	return Cursor{CreatedAt: time.UnixMicro(int64(binary.BigEndian.Uint64(b[:8]))).UTC(), ID: id}, nil
+}
+
+// Groups returns the registered permission groups sorted by name, or nil if
+// none were registered with [WithGroups].
+func (m *Manager) Groups() []Group {
+	if m.groups == nil {
+		return nil
+	}
+	out := make([]Group, 0, len(m.groups))
+	for _, g := range m.groups {
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b Group) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// authorizeChange loads the key with the given ID and, if ctx carries an
+// actor, refuses with ErrEscalation unless the actor holds all its groups.
+func (m *Manager) authorizeChange(ctx context.Context, id uuid.UUID) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	actor, ok := ActorFromContext(ctx)
+	if !ok {
+		return nil
+	}
+	k, err := m.store.Get(ctx, id)
+	if err != nil {
+		return m.storeError("get", err)
+	}
+	if !actor.holdsAll(k.Groups) {
+		return fmt.Errorf("%w: the key holds groups the acting administrator does not hold", ErrEscalation)
+	}
+	return nil
+}
+
+// Rename changes the name of a key. The error wraps ErrInvalidName,
+// ErrNotFound, ErrEscalation or ErrStoreFailure.
+func (m *Manager) Rename(ctx context.Context, id uuid.UUID, name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	return m.update(ctx, id, "rename", func() error { return m.store.SetName(ctx, id, name, m.now()) })
+}
+
+// SetGroups replaces the groups of a key. The error wraps ErrInvalidGroup,
+// ErrUnknownGroup, ErrNotFound, ErrEscalation or ErrStoreFailure.
+func (m *Manager) SetGroups(ctx context.Context, id uuid.UUID, groups []string) error {
+	groups, err := m.checkGroups(ctx, groups)
+	if err != nil {
+		return err
+	}
+	return m.update(ctx, id, "set groups", func() error { return m.store.SetGroups(ctx, id, groups, m.now()) })
+}
+
+// Activate lets a deactivated key authenticate requests again. The error
+// wraps ErrNotFound, ErrEscalation or ErrStoreFailure.
+func (m *Manager) Activate(ctx context.Context, id uuid.UUID) error {
+	return m.update(ctx, id, "activate", func() error { return m.store.SetActive(ctx, id, true, m.now()) })
+}
+
+// Deactivate stops a key from authenticating requests: once it returns, no
+// verification by this Manager that starts later succeeds (other Managers
+// with a verification cache: within its TTL). The error wraps ErrNotFound,
+// ErrEscalation or ErrStoreFailure.
+func (m *Manager) Deactivate(ctx context.Context, id uuid.UUID) error {
+	return m.update(ctx, id, "deactivate", func() error { return m.store.SetActive(ctx, id, false, m.now()) })
+}
+
+// Delete removes a key for good. The error wraps ErrNotFound, ErrEscalation
+// or ErrStoreFailure.
+func (m *Manager) Delete(ctx context.Context, id uuid.UUID) error {
+	return m.update(ctx, id, "delete", func() error { return m.store.Delete(ctx, id) })
+}
+
+// update authorizes and applies a change to one key, and drops the key from
+// the verification cache both before and after the change, so that no
+// verification can keep using the old record once update returns.
+func (m *Manager) update(ctx context.Context, id uuid.UUID, op string, apply func() error) error {
+	if err := m.authorizeChange(ctx, id); err != nil {
+		return err
+	}
+	m.invalidate(id)
+	err := apply()
+	m.invalidate(id)
+	if err != nil {
+		return m.storeError(op, err)
+	}
+	return nil
+}
+
+func (m *Manager) invalidate(id uuid.UUID) {
+	if m.cache != nil {
+		m.cache.invalidate(id)
+	}
+}
+
+// Close stops the background flush and writes the last-used times still in
+// memory, waiting at most 10 seconds for the Store. Later calls to Verify,
+// Issue or any change return ErrClosed. Close is safe to call more than
+// once; every call returns the result of the first.
+func (m *Manager) Close() error {
+	m.closeOnce.Do(func() {
+		m.closed.Store(true)
+		if m.stopFlush != nil {
+			close(m.stopFlush)
+			<-m.flushDone
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		m.closeErr = m.Flush(ctx)
+	})
+	return m.closeErr
+}

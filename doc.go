@@ -1,0 +1,32 @@
+// Package apikey issues and verifies API keys, and manages them the way an
+// admin panel's "API Keys" tab does: each key has a name, one or more
+// permission groups, a status, a creation date, a last-used date and the
+// administrator who created it.
+//
+// # Keys
+//
+// A key looks like "ak_3Fq9Lw0ZpQ2mY7c1Hn8Rt5VkXe4sBa6DgJo2Iu9WyN3hCl0x7Ab": a prefix, then
+// a lookup ID, a secret of at least 160 bits and a CRC32 checksum, in base62.
+// [Manager.Issue] returns the plaintext exactly once; the Store keeps only a
+// hash and a preview such as "ak_3Fq9…x7Ab".
+//
+// # Verifying
+//
+// [Manager.Verify] refuses malformed strings before touching the Store, finds
+// the key by its lookup ID in one indexed lookup, compares hashes in constant
+// time, and checks status and expiry. [Middleware] does this for every HTTP
+// request and enforces group scopes.
+//
+// # Stores
+//
+// A [Store] keeps the records: package memstore in memory, package sqlstore
+// in PostgreSQL, MySQL/MariaDB or SQLite. Package storetest checks that a
+// Store honours the contract.
+//
+// # Security model
+//
+// Only hashes are stored; plaintext keys are never logged or put in errors;
+// comparisons are constant time; a Store failure is never mistaken for an
+// invalid key (callers fail closed); an administrator acting through
+// [WithActor] can grant only groups they hold.
+package apikey

@@ -1,0 +1,203 @@
+package apikey
+
+import (
+	"crypto/rand"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"strings"
+)
+
+// The key format is <prefix>_<body>. The body is base62 and made of three
+// parts, in this order:
+//
+//	lookup ID  12 characters, random, public: how a store finds the key
+//	secret     26 or more characters from crypto/rand: what the hash covers
+//	checksum   6 characters, CRC32 (IEEE) of everything before it
+//
+// The checksum lets a mistyped, truncated or random string be refused before
+// any store call, and lets secret scanners recognise a real key. The preview
+// shows the prefix, the first characters of the lookup ID and the last
+// characters of the checksum: none of the secret itself.
+const (
+	// MaxKeyLength is the length in bytes above which a string is refused
+	// before any parsing or hashing.
+	MaxKeyLength = 256
+
+	// MaxPrefixLength is the longest prefix [WithPrefix] accepts.
+	MaxPrefixLength = 16
+
+	// DefaultPrefix is the prefix of keys issued by a Manager without
+	// [WithPrefix].
+	DefaultPrefix = "ak"
+
+	// DefaultSecretBits is the entropy of the secret part of keys issued by
+	// a Manager without [WithSecretBits].
+	DefaultSecretBits = 160
+
+	// MinSecretBits is the least entropy [WithSecretBits] accepts.
+	MinSecretBits = 128
+
+	lookupIDLength  = 12
+	checksumLength  = 6
+	previewIDChars  = 4
+	previewEndChars = 4
+	base62Alphabet  = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+
+// bitsPerBase62Char is log2(62).
+var bitsPerBase62Char = math.Log2(62)
+
+// secretLength returns the number of base62 characters that carry at least
+// bits of entropy that the preview does not reveal. The preview shows the
+// last characters of the checksum, which is a function of the secret, so
+// those bits are counted against the secret.
+func secretLength(bits int) int {
+	revealed := float64(previewEndChars) * bitsPerBase62Char
+	return int(math.Ceil((float64(bits) + revealed) / bitsPerBase62Char))
+}
+
+// minSecretLength is the shortest secret any parsed key may have.
+var minSecretLength = secretLength(MinSecretBits)
+
+// KeyParts are the parts of a well-formed key, as returned by [ParseKey].
+// They are substrings of the parsed string: the Secret is as sensitive as
+// the key itself.
+type KeyParts struct {
+	Prefix   string
+	LookupID string
+	Secret   string
+	Checksum string
+}
+
+// ParseKey splits s into its parts and checks its format and checksum. It
+// accepts any string, of any length and content, and returns an error that
+// wraps [ErrInvalidKey] for anything that is not a well-formed key. It never
+// includes s in the error. A well-formed key may still be unknown, revoked or
+// wrong: only [Manager.Verify] tells.
+func ParseKey(s string) (KeyParts, error) {
+	if len(s) > MaxKeyLength {
+		return KeyParts{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalidKey, MaxKeyLength)
+	}
+	sep := strings.LastIndexByte(s, '_')
+	if sep < 0 {
+		return KeyParts{}, fmt.Errorf("%w: no prefix", ErrInvalidKey)
+	}
+	prefix, body := s[:sep], s[sep+1:]
+	if err := validatePrefix(prefix); err != nil {
+		return KeyParts{}, fmt.Errorf("%w: %w", ErrInvalidKey, err)
+	}
+	if len(body) < lookupIDLength+minSecretLength+checksumLength {
+		return KeyParts{}, fmt.Errorf("%w: too short", ErrInvalidKey)
+	}
+	for i := 0; i < len(body); i++ {
+		if base62Value(body[i]) < 0 {
+			return KeyParts{}, fmt.Errorf("%w: not base62", ErrInvalidKey)
+		}
+	}
+	checksumAt := len(s) - checksumLength
+	var want [checksumLength]byte
+	encodeChecksum(&want, checksum(s[:checksumAt]))
+	if s[checksumAt:] != string(want[:]) {
+		return KeyParts{}, fmt.Errorf("%w: checksum mismatch", ErrInvalidKey)
+	}
+	return KeyParts{
+		Prefix:   prefix,
+		LookupID: body[:lookupIDLength],
+		Secret:   body[lookupIDLength : len(body)-checksumLength],
+		Checksum: s[checksumAt:],
+	}, nil
+}
+
+// validatePrefix checks that p is 1 to MaxPrefixLength characters of
+// [a-z0-9_], neither starting nor ending with an underscore.
+func validatePrefix(p string) error {
+	if len(p) == 0 || len(p) > MaxPrefixLength {
+		return fmt.Errorf("prefix must be 1 to %d characters", MaxPrefixLength)
+	}
+	if p[0] == '_' || p[len(p)-1] == '_' {
+		return fmt.Errorf("prefix must not start or end with an underscore")
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return fmt.Errorf("prefix may contain only a-z, 0-9 and underscore")
+		}
+	}
+	return nil
+}
+
+// generateKey returns a new plaintext key and its lookup ID.
+func generateKey(prefix string, secretChars int) (plaintext, lookupID string) {
+	n := len(prefix) + 1 + lookupIDLength + secretChars + checksumLength
+	b := make([]byte, 0, n)
+	b = append(b, prefix...)
+	b = append(b, '_')
+	b = appendRandomBase62(b, lookupIDLength+secretChars)
+	var sum [checksumLength]byte
+	encodeChecksum(&sum, checksum(string(b)))
+	b = append(b, sum[:]...)
+	s := string(b)
+	start := len(prefix) + 1
+	return s, s[start : start+lookupIDLength]
+}
+
+// appendRandomBase62 appends n characters drawn uniformly from the base62
+// alphabet, by rejection sampling of 6-bit values from crypto/rand.
+func appendRandomBase62(dst []byte, n int) []byte {
+	var buf [64]byte
+	for n > 0 {
+		rand.Read(buf[:]) // never returns an error; it crashes the program instead
+		for _, r := range buf {
+			if v := r & 63; v < 62 {
+				dst = append(dst, base62Alphabet[v])
+				if n--; n == 0 {
+					break
+				}
+			}
+		}
+	}
+	return dst
+}
+
+// crcTable is the IEEE table; the loop below is used instead of
+// crc32.ChecksumIEEE so that checking a string needs no conversion to a byte
+// slice, and so no allocation.
+var crcTable = crc32.MakeTable(crc32.IEEE)
+
+func checksum(s string) uint32 {
+	crc := ^uint32(0)
+	for i := 0; i < len(s); i++ {
+		crc = crcTable[byte(crc)^s[i]] ^ (crc >> 8)
+	}
+	return ^crc
+}
+
+// encodeChecksum writes v in base62, most significant digit first, padded to
+// six characters (62^6 > 2^32).
+func encodeChecksum(dst *[checksumLength]byte, v uint32) {
+	for i := checksumLength - 1; i >= 0; i-- {
+		dst[i] = base62Alphabet[v%62]
+		v /= 62
+	}
+}
+
+func base62Value(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'A' <= c && c <= 'Z':
+		return int(c-'A') + 10
+	case 'a' <= c && c <= 'z':
+		return int(c-'a') + 36
+	}
+	return -1
+}
+
+// preview returns the displayable beginning and end of a key, such as
+// "ak_3Fq9…x7Ab". The ellipsis is not in the key alphabet, so a preview can
+// never parse as a key.
+func preview(plaintext string, prefixLen int) string {
+	idEnd := prefixLen + 1 + previewIDChars
+	return plaintext[:idEnd] + "…" + plaintext[len(plaintext)-previewEndChars:]
+}

@@ -1,0 +1,162 @@
+package apikey
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Option configures a Manager. Options that are given invalid values make
+// [New] return an error.
+type Option func(*config) error
+
+type config struct {
+	prefix        string
+	secretBits    int
+	hasher        Hasher
+	verifyHashers []Hasher
+	groups        []Group
+	clock         func() time.Time
+	logger        *slog.Logger
+	flushInterval time.Duration
+	cacheTTL      time.Duration
+	cacheSize     int
+}
+
+// DefaultFlushInterval is how often a Manager writes last-used times to its
+// Store unless [WithLastUsedFlushInterval] says otherwise.
+const DefaultFlushInterval = 30 * time.Second
+
+func defaultConfig() config {
+	return config{
+		prefix:        DefaultPrefix,
+		secretBits:    DefaultSecretBits,
+		hasher:        SHA256Hasher{},
+		clock:         time.Now,
+		logger:        slog.Default(),
+		flushInterval: DefaultFlushInterval,
+		cacheSize:     DefaultCacheSize,
+	}
+}
+
+// Group is a permission group that keys may hold, as registered with
+// [WithGroups].
+type Group struct {
+	// Name is what keys hold and routes require, such as "billing:read".
+	Name string `json:"name"`
+
+	// Description tells an administrator what the group allows.
+	Description string `json:"description"`
+}
+
+// WithPrefix sets the prefix of issued keys, such as "sk_live": 1 to 16
+// characters of [a-z0-9_], not starting or ending with '_'. Verify accepts
+// only keys with this prefix. Default: [DefaultPrefix].
+func WithPrefix(prefix string) Option {
+	return func(c *config) error {
+		if err := validatePrefix(prefix); err != nil {
+			return fmt.Errorf("apikey: WithPrefix: %w", err)
+		}
+		c.prefix = prefix
+		return nil
+	}
+}
+
+// WithSecretBits sets the entropy of the secret part of issued keys, at
+// least [MinSecretBits]; the preview reveals none of it. Default:
+// [DefaultSecretBits].
+func WithSecretBits(bits int) Option {
+	return func(c *config) error {
+		if bits < MinSecretBits || bits > 512 {
+			return fmt.Errorf("apikey: WithSecretBits: %d is outside %d to 512", bits, MinSecretBits)
+		}
+		c.secretBits = bits
+		return nil
+	}
+}
+
+// WithHasher sets the Hasher of new keys. Keys hashed otherwise are still
+// verified (by the built-in hashers or those given to [WithVerifyHashers])
+// and are re-hashed with h on their next successful verification. Default:
+// [SHA256Hasher].
+func WithHasher(h Hasher) Option {
+	return func(c *config) error {
+		if h == nil {
+			return fmt.Errorf("apikey: WithHasher: nil Hasher")
+		}
+		c.hasher = h
+		return nil
+	}
+}
+
+// WithVerifyHashers adds hashers that are used only to verify existing
+// hashes, such as an [HMACHasher] with a retired pepper. SHA256Hasher,
+// Argon2idHasher and BcryptHasher need no configuration to read their hashes
+// and are always accepted.
+func WithVerifyHashers(hs ...Hasher) Option {
+	return func(c *config) error {
+		for _, h := range hs {
+			if h == nil {
+				return fmt.Errorf("apikey: WithVerifyHashers: nil Hasher")
+			}
+		}
+		c.verifyHashers = append(c.verifyHashers, hs...)
+		return nil
+	}
+}
+
+// WithGroups registers the permission groups that keys may hold. Once set,
+// Issue and SetGroups refuse any other group with ErrUnknownGroup. Without
+// it, any well-formed group is accepted.
+func WithGroups(groups ...Group) Option {
+	return func(c *config) error {
+		for _, g := range groups {
+			if err := ValidateGroup(g.Name); err != nil {
+				return fmt.Errorf("apikey: WithGroups: %w", err)
+			}
+		}
+		c.groups = append(c.groups, groups...)
+		return nil
+	}
+}
+
+// WithClock sets the source of the current time, for tests. Default:
+// time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return fmt.Errorf("apikey: WithClock: nil clock")
+		}
+		c.clock = now
+		return nil
+	}
+}
+
+// WithLogger sets where the Manager reports errors that no caller sees: a
+// failed last-used flush, a failed re-hash. Default: slog.Default() at the
+// time New is called.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("apikey: WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithLastUsedFlushInterval sets how often the uses that Verify records in
+// memory are written to the Store, in one batch. It is the granularity of
+// [Key.LastUsedAt]: a stored time is exact, but may be up to one interval
+// late, and a process that dies without Close loses at most one interval of
+// uses. A negative interval starts no background flush: uses are written only
+// by [Manager.Flush] and [Manager.Close]. Default: [DefaultFlushInterval].
+func WithLastUsedFlushInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d == 0 {
+			d = DefaultFlushInterval
+		}
+		c.flushInterval = d
+		return nil
+	}
+}
