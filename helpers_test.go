@@ -1,0 +1,150 @@
+package apikey_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apikit/apikey"
+	"github.com/apikit/apikey/memstore"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+)
+
+// countingStore passes every call to a real memstore and counts them, so a
+// test can prove that a hostile string never reached the Store.
+type countingStore struct {
+	apikey.Store
+	calls          atomic.Int64
+	recordLastUsed atomic.Int64
+	failing        atomic.Bool // when set, every call fails as a database that is down
+}
+
+var errDown = &downError{}
+
+type downError struct{}
+
+func (*downError) Error() string { return "connection refused" }
+
+func newCountingStore() *countingStore { return &countingStore{Store: memstore.New()} }
+
+func (s *countingStore) count() error {
+	s.calls.Add(1)
+	if s.failing.Load() {
+		return errDown
+	}
+	return nil
+}
+
+func (s *countingStore) Create(ctx context.Context, k *apikey.Key) error {
+	if err := s.count(); err != nil {
+		return err
+	}
+	return s.Store.Create(ctx, k)
+}
+
+func (s *countingStore) Get(ctx context.Context, id uuid.UUID) (*apikey.Key, error) {
+	if err := s.count(); err != nil {
+		return nil, err
+	}
+	return s.Store.Get(ctx, id)
+}
+
+func (s *countingStore) GetByLookupID(ctx context.Context, lookupID string) (*apikey.Key, error) {
+	if err := s.count(); err != nil {
+		return nil, err
+	}
+	return s.Store.GetByLookupID(ctx, lookupID)
+}
+
+func (s *countingStore) List(ctx context.Context, q apikey.ListQuery) ([]*apikey.Key, error) {
+	if err := s.count(); err != nil {
+		return nil, err
+	}
+	return s.Store.List(ctx, q)
+}
+
+func (s *countingStore) Delete(ctx context.Context, id uuid.UUID) error {
+	if err := s.count(); err != nil {
+		return err
+	}
+	return s.Store.Delete(ctx, id)
+}
+
+func (s *countingStore) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time) error {
+	if err := s.count(); err != nil {
+		return err
+	}
+	return s.Store.SetName(ctx, id, name, at)
+}
+
+func (s *countingStore) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time) error {
+	if err := s.count(); err != nil {
+		return err
+	}
+	return s.Store.SetGroups(ctx, id, groups, at)
+}
+
+func (s *countingStore) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time) error {
+	if err := s.count(); err != nil {
+		return err
+	}
+	return s.Store.SetActive(ctx, id, active, at)
+}
+
+func (s *countingStore) SetHash(ctx context.Context, id uuid.UUID, hash string) error {
+	if err := s.count(); err != nil {
+		return err
+	}
+	return s.Store.SetHash(ctx, id, hash)
+}
+
+func (s *countingStore) RecordLastUsed(ctx context.Context, uses map[uuid.UUID]time.Time) error {
+	if err := s.count(); err != nil {
+		return err
+	}
+	s.recordLastUsed.Add(1)
+	return s.Store.RecordLastUsed(ctx, uses)
+}
+
+// fakeClock is an injectable clock that moves only when told to.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// newManager returns a Manager without background flush on store, closed
+// when the test ends.
+func newManager(t testing.TB, store apikey.Store, opts ...apikey.Option) *apikey.Manager {
+	t.Helper()
+	opts = append([]apikey.Option{apikey.WithLastUsedFlushInterval(-1)}, opts...)
+	m, err := apikey.New(store, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func issue(t testing.TB, m *apikey.Manager, name string, groups ...string) (*apikey.Key, string) {
+	t.Helper()
+	k, plaintext, err := m.Issue(context.Background(), apikey.IssueRequest{Name: name, Groups: groups, CreatedBy: "tester"})
+	require.NoError(t, err)
+	return k, plaintext
+}
