@@ -1,0 +1,162 @@
+package memstore_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/apikit/apikey"
+	"github.com/apikit/apikey/memstore"
+	"github.com/apikit/apikey/storetest"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) apikey.Store { return memstore.New() })
+}
+
+// The conformance suite allows a store to return 0 or 1 key for a limit
+// below 1; memstore promises 1.
+func TestListLimitBelowOneIsOne(t *testing.T) {
+	s := memstore.New()
+	for i := range 3 {
+		k := benchKey(i)
+		require.NoError(t, s.Create(t.Context(), k))
+	}
+	for _, limit := range []int{0, -1} {
+		keys, err := s.List(t.Context(), apikey.ListQuery{Limit: limit})
+		require.NoError(t, err)
+		assert.Len(t, keys, 1, "limit %d", limit)
+	}
+}
+
+func TestGetByLookupIDAllocatesOnce(t *testing.T) {
+	s := memstore.New()
+	k := benchKey(0)
+	require.NoError(t, s.Create(t.Context(), k))
+	ctx := t.Context()
+	hit := testing.AllocsPerRun(100, func() { _, _ = s.GetByLookupID(ctx, k.LookupID) })
+	assert.Equal(t, 1.0, hit, "allocations of a hit")
+	miss := testing.AllocsPerRun(100, func() { _, _ = s.GetByLookupID(ctx, "nosuchlookup") })
+	assert.Equal(t, 0.0, miss, "allocations of a miss")
+}
+
+// benchKey returns a key shaped like one the Manager issues: two groups, a
+// 12-character lookup ID and a hash, created i seconds after a fixed time.
+func benchKey(i int) *apikey.Key {
+	created := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)
+	return &apikey.Key{
+		ID:        uuid.Must(uuid.NewV7()),
+		Name:      "benchmark key",
+		Groups:    []string{"read", "write"},
+		Active:    true,
+		Preview:   "sk_live_abcd…wxyz",
+		LookupID:  fmt.Sprintf("L%011d", i),
+		Hash:      "$sha256$0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		CreatedAt: created,
+		CreatedBy: "bench",
+		UpdatedAt: created,
+	}
+}
+
+const benchKeys = 1_000_000
+
+// benchLookupIDs fills s (if not nil) and m with benchKeys keys and returns
+// their lookup IDs in a shuffled order, so that lookups miss the CPU cache as
+// they would in a service.
+func benchLookupIDs(b *testing.B, s *memstore.Store, m map[string]*apikey.Key) []string {
+	b.Helper()
+	lookupIDs := make([]string, benchKeys)
+	for i := range benchKeys {
+		k := benchKey(i)
+		lookupIDs[i] = k.LookupID
+		if s != nil {
+			if err := s.Create(b.Context(), k); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if m != nil {
+			m[k.LookupID] = k
+		}
+	}
+	// A fixed permutation: the same sequence for the store and its baseline.
+	for i := len(lookupIDs) - 1; i > 0; i-- {
+		j := (i * 7919) % (i + 1)
+		lookupIDs[i], lookupIDs[j] = lookupIDs[j], lookupIDs[i]
+	}
+	return lookupIDs
+}
+
+// BenchmarkGetByLookupID is the store's share of the verification path: one
+// read-locked map lookup and one Clone, on a store of a million keys.
+func BenchmarkGetByLookupID(b *testing.B) {
+	s := memstore.New()
+	lookupIDs := benchLookupIDs(b, s, nil)
+	ctx := b.Context()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k, err := s.GetByLookupID(ctx, lookupIDs[i%benchKeys])
+		if err != nil || k == nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkGetByLookupIDBaseline is the floor for BenchmarkGetByLookupID:
+// the same lookups in a plain map, without a lock, plus the same Clone.
+func BenchmarkGetByLookupIDBaseline(b *testing.B) {
+	m := make(map[string]*apikey.Key, benchKeys)
+	lookupIDs := benchLookupIDs(b, nil, m)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := m[lookupIDs[i%benchKeys]].Clone()
+		if k == nil {
+			b.Fatal("missing key")
+		}
+		i++
+	}
+}
+
+// BenchmarkGetByLookupIDParallel shows the cost of the read lock when every
+// CPU verifies keys at once.
+func BenchmarkGetByLookupIDParallel(b *testing.B) {
+	s := memstore.New()
+	lookupIDs := benchLookupIDs(b, s, nil)
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, err := s.GetByLookupID(ctx, lookupIDs[i%benchKeys]); err != nil {
+				b.Error(err)
+				return
+			}
+			i += 7
+		}
+	})
+}
+
+// BenchmarkGetByLookupIDParallelBaseline is the floor for
+// BenchmarkGetByLookupIDParallel: a plain map read by every CPU, no lock.
+func BenchmarkGetByLookupIDParallelBaseline(b *testing.B) {
+	m := make(map[string]*apikey.Key, benchKeys)
+	lookupIDs := benchLookupIDs(b, nil, m)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if m[lookupIDs[i%benchKeys]].Clone() == nil {
+				b.Error("missing key")
+				return
+			}
+			i += 7
+		}
+	})
+}

@@ -1,0 +1,297 @@
+package storetest
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/apikit/apikey"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// orderOffsets are creation times, relative to baseTime, that a store
+// ordering by a text form of the time would sort wrongly ("…56.789012Z"
+// against "…57Z" or "…56.7891Z"), with ties that only the ID orders.
+var orderOffsets = []time.Duration{
+	0, 0, 0,
+	time.Microsecond,
+	10 * time.Microsecond,
+	210988 * time.Microsecond, // the next whole second: "…57Z"
+	210988*time.Microsecond - time.Microsecond,
+	88 * time.Microsecond, // "…56.7891Z"
+	time.Second, time.Second,
+	time.Second + time.Microsecond,
+	59 * time.Second,
+	time.Minute,
+	time.Hour, time.Hour, time.Hour, time.Hour,
+	24 * time.Hour,
+	366 * 24 * time.Hour,
+	-time.Microsecond,
+	-24 * time.Hour,
+	-400 * 24 * time.Hour,
+}
+
+// createShuffled creates one key per offset from baseTime, in random order,
+// and returns them in list order.
+func createShuffled(t *testing.T, s apikey.Store, offsets []time.Duration) []*apikey.Key {
+	t.Helper()
+	keys := make([]*apikey.Key, len(offsets))
+	for i, d := range offsets {
+		keys[i] = newKey(at(d))
+	}
+	// Keys made in one burst have increasing IDs; creating them in random
+	// order makes insertion order differ from list order, ties included.
+	rand.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	for _, k := range keys {
+		create(t, s, k.Clone())
+	}
+	return inListOrder(keys)
+}
+
+// testListEmpty checks that listing an empty store returns no keys and no
+// error, whatever the query.
+func testListEmpty(t *testing.T, s apikey.Store) {
+	for _, q := range []apikey.ListQuery{
+		{Limit: 10},
+		{Limit: 1, Status: apikey.StatusActive},
+		{Limit: 1, Status: apikey.StatusInactive, Group: "read"},
+		{Limit: 10, After: apikey.Cursor{CreatedAt: baseTime, ID: uuid.Must(uuid.NewV7())}},
+	} {
+		keys, err := s.List(t.Context(), q)
+		assert.NoError(t, err, "List(%+v) on an empty store", q)
+		assert.Empty(t, keys, "List(%+v) on an empty store", q)
+	}
+}
+
+// testListOrder checks that List orders keys by CreatedAt, then by the bytes
+// of the ID, whatever the order they were created in.
+func testListOrder(t *testing.T, s apikey.Store) {
+	want := createShuffled(t, s, orderOffsets)
+	got, err := s.List(t.Context(), apikey.ListQuery{Limit: len(want) + 10})
+	require.NoError(t, err, "List")
+	assert.Equal(t, ids(want), ids(got), "List order")
+	for i := range min(len(want), len(got)) {
+		assertKey(t, want[i], got[i], "List, key %d", i)
+	}
+}
+
+// testListPagination checks that paging through List with any limit visits
+// every key once, in order.
+func testListPagination(t *testing.T, s apikey.Store) {
+	want := createShuffled(t, s, orderOffsets)
+	n := len(want)
+	for _, limit := range []int{1, 2, 3, 4, 7, n - 1, n, n + 1, 1000} {
+		got := listAll(t, s, apikey.ListQuery{}, limit, n)
+		assert.Equal(t, ids(want), ids(got), "paging with limit %d", limit)
+	}
+}
+
+// testListLimitBelowOne checks that a limit below 1 is no error and returns
+// at most the first key (a store may treat it as 1).
+func testListLimitBelowOne(t *testing.T, s apikey.Store) {
+	keys := createKeys(t, s, at(0), at(time.Second), at(2*time.Second))
+	for _, limit := range []int{0, -1, -1000} {
+		got, err := s.List(t.Context(), apikey.ListQuery{Limit: limit})
+		require.NoError(t, err, "List with limit %d", limit)
+		assert.LessOrEqual(t, len(got), 1, "List with limit %d", limit)
+		if len(got) == 1 {
+			assert.Equal(t, keys[0].ID.String(), got[0].ID.String(), "List with limit %d", limit)
+		}
+	}
+}
+
+// testListFilters checks the Status and Group filters, alone, together and
+// while paging.
+func testListFilters(t *testing.T, s apikey.Store) {
+	groupSets := [][]string{{"read"}, {"write"}, {"read", "write"}, {"admin"}, {"write", "billing", "read"}}
+	var all []*apikey.Key
+	for i := range 25 {
+		k := newKey(at(time.Duration(i/2) * time.Second)) // pairs share a CreatedAt
+		k.Groups = groupSets[i%len(groupSets)]
+		k.Active = i%3 != 0
+		create(t, s, k.Clone())
+		all = append(all, k)
+	}
+	// Some keys change status and groups after creation, so the filters
+	// must read the current values.
+	for _, i := range []int{1, 4, 8} {
+		all[i].Active = false
+		all[i].UpdatedAt = at(time.Hour)
+		require.NoError(t, s.SetActive(t.Context(), all[i].ID, false, at(time.Hour)), "SetActive")
+	}
+	for _, i := range []int{3, 6} {
+		all[i].Active = true
+		all[i].UpdatedAt = at(time.Hour)
+		require.NoError(t, s.SetActive(t.Context(), all[i].ID, true, at(time.Hour)), "SetActive")
+	}
+	all[2].Groups = []string{"admin", "read"}
+	require.NoError(t, s.SetGroups(t.Context(), all[2].ID, all[2].Groups, at(time.Hour)), "SetGroups")
+	all[3].Groups = []string{"billing"}
+	require.NoError(t, s.SetGroups(t.Context(), all[3].ID, all[3].Groups, at(time.Hour)), "SetGroups")
+	all = inListOrder(all)
+
+	for _, status := range []apikey.Status{apikey.StatusAny, apikey.StatusActive, apikey.StatusInactive} {
+		for _, group := range []string{"", "read", "write", "admin", "billing", "nobody"} {
+			var want []*apikey.Key
+			for _, k := range all {
+				statusOK := status == apikey.StatusAny || (status == apikey.StatusActive) == k.Active
+				if statusOK && (group == "" || slices.Contains(k.Groups, group)) {
+					want = append(want, k)
+				}
+			}
+			q := apikey.ListQuery{Status: status, Group: group}
+			for _, limit := range []int{2, 100} {
+				got := listAll(t, s, q, limit, len(all))
+				assert.Equal(t, ids(want), ids(got), "List with status %s, group %q, limit %d", status, group, limit)
+			}
+		}
+	}
+}
+
+// testListGroupFilterIsLiteral checks that the Group filter matches a group
+// byte for byte: no LIKE patterns, no case or accent folding, no trimming,
+// no substrings of a joined list.
+func testListGroupFilterIsLiteral(t *testing.T, s apikey.Store) {
+	var all []*apikey.Key
+	for i, g := range hostileGroups {
+		k := newKey(at(time.Duration(i) * time.Second))
+		k.Groups = []string{g}
+		create(t, s, k)
+		all = append(all, k)
+	}
+	both := newKey(at(time.Hour)) // two groups, "x" and "y", against one group "x,y"
+	both.Groups = []string{"x", "y"}
+	create(t, s, both)
+	all = append(all, both)
+
+	filters := append(slices.Clone(hostileGroups),
+		"A_B", "ADMIN", "Ops", "ops  ", " ops", "a*", "a.b", "a?b", "ax", "ab", "b", "c", "caf", "café ",
+		"x,", ",y", "y,x", "quoted", `"`, "json", "[", "%%", "__", `\`, `a\\b`)
+	for _, f := range filters {
+		var want []*apikey.Key
+		for _, k := range all {
+			if slices.Contains(k.Groups, f) {
+				want = append(want, k)
+			}
+		}
+		got, err := s.List(t.Context(), apikey.ListQuery{Group: f, Limit: len(all) + 1})
+		require.NoError(t, err, "List with group %q", f)
+		assert.Equal(t, ids(want), ids(got), "List with group %q must match exactly %q", f, f)
+	}
+}
+
+// testListCursorIsStrictlyAfter checks that a cursor is a position, not a
+// key: List starts strictly after it, whether or not a key is there, and
+// whatever the zone of its time.
+func testListCursorIsStrictlyAfter(t *testing.T, s apikey.Store) {
+	keys := createShuffled(t, s, []time.Duration{0, time.Second, time.Second, time.Second, 2 * time.Second, 3 * time.Second})
+	// keys[1:4] share a CreatedAt and are ordered by ID.
+	maxID := uuid.UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	east := time.FixedZone("UTC+05:30", 5*3600+1800)
+
+	for _, c := range []struct {
+		name  string
+		after apikey.Cursor
+		want  []*apikey.Key
+	}{
+		{"at the first key", cursorOf(keys[0]), keys[1:]},
+		{"at a key in a tie", cursorOf(keys[2]), keys[3:]},
+		{"at the last key of a tie", cursorOf(keys[3]), keys[4:]},
+		{"before a tie", apikey.Cursor{CreatedAt: at(time.Second), ID: uuid.Nil}, keys[1:]},
+		{"after a tie", apikey.Cursor{CreatedAt: at(time.Second), ID: maxID}, keys[4:]},
+		{"between times", apikey.Cursor{CreatedAt: at(1500 * time.Millisecond), ID: maxID}, keys[4:]},
+		{"between times, nil ID", apikey.Cursor{CreatedAt: at(1500 * time.Millisecond)}, keys[4:]},
+		{"before every key", apikey.Cursor{CreatedAt: at(-time.Hour), ID: maxID}, keys},
+		{"at the last key", cursorOf(keys[5]), nil},
+		{"after every key", apikey.Cursor{CreatedAt: at(time.Hour)}, nil},
+		{"in another zone", apikey.Cursor{CreatedAt: keys[2].CreatedAt.In(east), ID: keys[2].ID}, keys[3:]},
+	} {
+		got, err := s.List(t.Context(), apikey.ListQuery{After: c.after, Limit: 100})
+		require.NoError(t, err, "List after %s", c.name)
+		assert.Equal(t, ids(c.want), ids(got), "List after %s", c.name)
+	}
+
+	// The cursor of a deleted key is still a position.
+	require.NoError(t, s.Delete(t.Context(), keys[2].ID), "Delete")
+	got, err := s.List(t.Context(), apikey.ListQuery{After: cursorOf(keys[2]), Limit: 100})
+	require.NoError(t, err, "List after a deleted key")
+	assert.Equal(t, ids(keys[3:]), ids(got), "List after a deleted key")
+}
+
+// testListWhileKeysChange pages through List while, between pages, the key
+// just returned and keys not yet reached are deleted and keys are created
+// before and after the cursor. Every key that exists throughout must be
+// returned exactly once, and the listing must stay in order.
+func testListWhileKeysChange(t *testing.T, s apikey.Store) {
+	const initial = 40
+	offsets := make([]time.Duration, initial)
+	for i := range offsets {
+		offsets[i] = time.Duration(i/3) * time.Second // ties of three
+	}
+	keys := createShuffled(t, s, offsets)
+	end := keys[len(keys)-1].CreatedAt
+	deleted := make(map[uuid.UUID]bool)
+	seen := make(map[uuid.UUID]int)
+	var listed []*apikey.Key
+
+	q := apikey.ListQuery{Limit: 4}
+	for pages := 0; ; pages++ {
+		require.LessOrEqual(t, pages, 2*initial, "List does not end")
+		page, err := s.List(t.Context(), q)
+		require.NoError(t, err, "List")
+		if len(page) == 0 {
+			break
+		}
+		for _, k := range page {
+			seen[k.ID]++
+		}
+		listed = append(listed, page...)
+		last := page[len(page)-1]
+		q.After = cursorOf(last)
+
+		// Delete the cursor's own key and a key ahead of it.
+		require.NoError(t, s.Delete(t.Context(), last.ID), "Delete the last listed key")
+		deleted[last.ID] = true
+		for _, k := range keys {
+			if !deleted[k.ID] && seen[k.ID] == 0 && compareKeyToCursor(k, q.After) > 0 && rand.IntN(3) == 0 {
+				require.NoError(t, s.Delete(t.Context(), k.ID), "Delete a key ahead")
+				deleted[k.ID] = true
+				break
+			}
+		}
+		// Create a key at the cursor's time (a tie that may sort either
+		// side of it), one behind it and one ahead, but only on the first
+		// pages, so that the listing ends.
+		if pages < initial/8 && last.CreatedAt.Before(end) {
+			create(t, s, newKey(last.CreatedAt))
+			create(t, s, newKey(last.CreatedAt.Add(-time.Second)))
+			create(t, s, newKey(last.CreatedAt.Add(time.Duration(rand.Int64N(int64(end.Sub(last.CreatedAt)))))))
+		}
+	}
+
+	for _, k := range keys {
+		if !deleted[k.ID] {
+			assert.Equal(t, 1, seen[k.ID], "times key %s (created at %s), which existed throughout, was listed",
+				k.ID, k.CreatedAt.Format(time.RFC3339Nano))
+		}
+	}
+	assertStrictlyIncreasing(t, listed)
+}
+
+// assertStrictlyIncreasing checks that keys are in list order with no key
+// twice.
+func assertStrictlyIncreasing(t *testing.T, keys []*apikey.Key) bool {
+	t.Helper()
+	for i := 1; i < len(keys); i++ {
+		if compareKeyToCursor(keys[i], cursorOf(keys[i-1])) <= 0 {
+			return assert.Fail(t, "List went backwards or repeated a key",
+				"key %d (%s, %s) does not come after key %d (%s, %s)",
+				i, keys[i].CreatedAt.Format(time.RFC3339Nano), keys[i].ID,
+				i-1, keys[i-1].CreatedAt.Format(time.RFC3339Nano), keys[i-1].ID)
+		}
+	}
+	return true
+}

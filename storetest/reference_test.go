@@ -1,0 +1,364 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apikit/apikey"
+	"github.com/google/uuid"
+)
+
+// refStore is the simplest correct Store (a slice under a mutex, searched
+// linearly), into which one named bug can be switched: each bug is a mistake
+// a real store could make, and mutants_test.go checks that the suite
+// catches every one of them.
+type refStore struct {
+	bug    string
+	mu     sync.Mutex
+	keys   []*apikey.Key // in creation order
+	ghosts []*apikey.Key // deleted keys, still found by the delete-keeps-lookup bug
+}
+
+var _ apikey.Store = (*refStore)(nil)
+
+func (s *refStore) has(bug string) bool { return s.bug == bug }
+
+func (s *refStore) utc(t time.Time) time.Time {
+	if s.has("keeps-zone") {
+		return t
+	}
+	return t.UTC()
+}
+
+// copyIn returns the copy of k that the store keeps.
+func (s *refStore) copyIn(k *apikey.Key) *apikey.Key {
+	switch {
+	case s.has("keeps-caller-key"):
+		return k
+	case s.has("shallow-copy"):
+		c := *k
+		return &c
+	}
+	c := k.Clone()
+	c.CreatedAt, c.UpdatedAt = s.utc(c.CreatedAt), s.utc(c.UpdatedAt)
+	if c.LastUsedAt != nil {
+		*c.LastUsedAt = s.utc(*c.LastUsedAt)
+	}
+	if c.ExpiresAt != nil {
+		*c.ExpiresAt = s.utc(*c.ExpiresAt)
+	}
+	switch {
+	case s.has("drops-expiry"):
+		c.ExpiresAt = nil
+	case s.has("trims-names"):
+		c.Name = strings.TrimSpace(c.Name)
+	case s.has("sorts-groups"):
+		slices.Sort(c.Groups)
+	case s.has("groups-comma-joined"):
+		c.Groups = strings.Split(strings.Join(c.Groups, ","), ",")
+	}
+	return c
+}
+
+// copyOut returns the copy of a stored key that the store hands out.
+func (s *refStore) copyOut(k *apikey.Key) *apikey.Key {
+	switch {
+	case s.has("returns-stored"):
+		return k
+	case s.has("shallow-copy"):
+		c := *k
+		return &c
+	}
+	return k.Clone()
+}
+
+func (s *refStore) notFound() error {
+	if s.has("not-found-other-error") {
+		return errors.New("ref: no rows in result set")
+	}
+	return fmt.Errorf("ref: %w", apikey.ErrNotFound)
+}
+
+func (s *refStore) find(id uuid.UUID) int {
+	return slices.IndexFunc(s.keys, func(k *apikey.Key) bool { return k.ID == id })
+}
+
+func (s *refStore) findLookup(lookupID string) *apikey.Key {
+	keys := s.keys
+	if s.has("delete-keeps-lookup") {
+		keys = slices.Concat(s.keys, s.ghosts)
+	}
+	for _, k := range keys {
+		if k.LookupID == lookupID || (s.has("lookup-case-insensitive") && strings.EqualFold(k.LookupID, lookupID)) {
+			return k
+		}
+	}
+	return nil
+}
+
+func (s *refStore) Create(_ context.Context, k *apikey.Key) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := s.find(k.ID); i >= 0 {
+		if s.has("create-overwrites") {
+			s.keys[i] = s.copyIn(k)
+			return nil
+		}
+		return fmt.Errorf("ref: %w", apikey.ErrDuplicate)
+	}
+	if !s.has("duplicate-lookup-id") && s.findLookup(k.LookupID) != nil {
+		return fmt.Errorf("ref: %w", apikey.ErrDuplicate)
+	}
+	if s.has("create-check-then-insert") {
+		s.mu.Unlock()
+		runtime.Gosched()
+		s.mu.Lock()
+	}
+	s.keys = append(s.keys, s.copyIn(k))
+	return nil
+}
+
+func (s *refStore) Get(_ context.Context, id uuid.UUID) (*apikey.Key, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := s.find(id); i >= 0 {
+		return s.copyOut(s.keys[i]), nil
+	}
+	return nil, s.notFound()
+}
+
+func (s *refStore) GetByLookupID(_ context.Context, lookupID string) (*apikey.Key, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k := s.findLookup(lookupID); k != nil {
+		return s.copyOut(k), nil
+	}
+	return nil, s.notFound()
+}
+
+func (s *refStore) compare(k *apikey.Key, c apikey.Cursor) int {
+	if s.has("list-time-as-text") {
+		kt, ct := k.CreatedAt.UTC().Format(time.RFC3339Nano), c.CreatedAt.UTC().Format(time.RFC3339Nano)
+		if n := strings.Compare(kt, ct); n != 0 {
+			return n
+		}
+	} else if n := k.CreatedAt.Compare(c.CreatedAt); n != 0 {
+		return n
+	}
+	if s.has("list-ties-by-insertion") {
+		return 0
+	}
+	return bytes.Compare(k.ID[:], c.ID[:])
+}
+
+func (s *refStore) groupMatches(groups []string, filter string) bool {
+	switch {
+	case s.has("group-substring"):
+		return strings.Contains(strings.Join(groups, ","), filter)
+	case s.has("group-like"):
+		var pattern strings.Builder
+		for _, r := range filter {
+			switch r {
+			case '%':
+				pattern.WriteString(".*")
+			case '_':
+				pattern.WriteString(".")
+			default:
+				pattern.WriteString(regexp.QuoteMeta(string(r)))
+			}
+		}
+		re := regexp.MustCompile("^" + pattern.String() + "$")
+		return slices.ContainsFunc(groups, re.MatchString)
+	case s.has("group-fold"):
+		return slices.ContainsFunc(groups, func(g string) bool { return strings.EqualFold(g, filter) })
+	}
+	return slices.Contains(groups, filter)
+}
+
+func (s *refStore) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, error) {
+	if !s.has("list-unlocked") {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
+	sorted := slices.Clone(s.keys)
+	if !s.has("list-insertion-order") {
+		slices.SortStableFunc(sorted, func(a, b *apikey.Key) int {
+			return s.compare(a, apikey.Cursor{CreatedAt: b.CreatedAt, ID: b.ID})
+		})
+	}
+	limit := max(q.Limit, 1)
+	if s.has("limit-ignored") || (s.has("limit-below-one-unlimited") && q.Limit < 1) {
+		limit = len(sorted) + 1
+	}
+	start := 0
+	if !q.After.IsZero() {
+		if s.has("cursor-by-key") {
+			start = slices.IndexFunc(sorted, func(k *apikey.Key) bool { return k.ID == q.After.ID }) + 1
+		} else {
+			for start < len(sorted) && s.compare(sorted[start], q.After) < 0 {
+				start++
+			}
+			if !s.has("cursor-inclusive") && start < len(sorted) && s.compare(sorted[start], q.After) == 0 {
+				start++
+			}
+		}
+	}
+	out := []*apikey.Key{}
+	for _, k := range sorted[start:] {
+		if len(out) == limit {
+			break
+		}
+		if !s.has("status-ignored") && !q.Status.Matches(k.Active) {
+			continue
+		}
+		if q.Group != "" && !s.groupMatches(k.Groups, q.Group) {
+			continue
+		}
+		out = append(out, s.copyOut(k))
+	}
+	if s.has("short-pages") && len(out) == limit && limit > 1 {
+		out = out[:limit-1]
+	}
+	if s.has("empty-list-error") && len(out) == 0 {
+		return nil, errors.New("ref: no rows in result set")
+	}
+	return out, nil
+}
+
+func (s *refStore) Delete(_ context.Context, id uuid.UUID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.find(id)
+	if i < 0 {
+		if s.has("update-unknown-nil") {
+			return nil
+		}
+		return s.notFound()
+	}
+	s.ghosts = append(s.ghosts, s.keys[i])
+	s.keys = slices.Delete(s.keys, i, i+1)
+	return nil
+}
+
+// update applies change to the stored key under the lock. change returns
+// false if it changed nothing, which the unchanged-is-notfound bug reports
+// as ErrNotFound, as a SQL store that counts changed rows would.
+func (s *refStore) update(id uuid.UUID, change func(k *apikey.Key) bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.find(id)
+	if i < 0 {
+		if s.has("update-unknown-nil") {
+			return nil
+		}
+		return s.notFound()
+	}
+	if !change(s.keys[i]) && s.has("unchanged-is-notfound") {
+		return s.notFound()
+	}
+	return nil
+}
+
+func (s *refStore) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time) error {
+	if s.has("rename-stale-write") {
+		// Read the whole record, change it outside the lock, write it all
+		// back: concurrent changes to other fields are lost.
+		k, err := s.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		runtime.Gosched()
+		k.Name, k.UpdatedAt = name, at.UTC()
+		return s.update(id, func(stored *apikey.Key) bool { *stored = *k; return true })
+	}
+	return s.update(id, func(k *apikey.Key) bool {
+		changed := k.Name != name || !k.UpdatedAt.Equal(at)
+		k.Name, k.UpdatedAt = name, s.utc(at)
+		if s.has("setname-touches-active") {
+			k.Active = true
+		}
+		return changed
+	})
+}
+
+func (s *refStore) SetGroups(_ context.Context, id uuid.UUID, groups []string, at time.Time) error {
+	return s.update(id, func(k *apikey.Key) bool {
+		changed := !slices.Equal(k.Groups, groups) || !k.UpdatedAt.Equal(at)
+		switch {
+		case s.has("setgroups-keeps-slice"):
+			k.Groups = groups
+		case s.has("setgroups-appends"):
+			merged := slices.Clone(k.Groups)
+			for _, g := range groups {
+				if !slices.Contains(merged, g) {
+					merged = append(merged, g)
+				}
+			}
+			k.Groups = merged
+		default:
+			k.Groups = slices.Clone(groups)
+		}
+		k.UpdatedAt = s.utc(at)
+		return changed
+	})
+}
+
+func (s *refStore) SetActive(_ context.Context, id uuid.UUID, active bool, at time.Time) error {
+	return s.update(id, func(k *apikey.Key) bool {
+		changed := k.Active != active || !k.UpdatedAt.Equal(at)
+		k.Active = active
+		if !s.has("setactive-no-updatedat") {
+			k.UpdatedAt = s.utc(at)
+		}
+		return changed
+	})
+}
+
+func (s *refStore) SetHash(_ context.Context, id uuid.UUID, hash string) error {
+	return s.update(id, func(k *apikey.Key) bool {
+		changed := k.Hash != hash
+		k.Hash = hash
+		if s.has("sethash-updates-updatedat") {
+			k.UpdatedAt = time.Now().UTC()
+		}
+		return changed
+	})
+}
+
+func (s *refStore) RecordLastUsed(_ context.Context, uses map[uuid.UUID]time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, at := range uses {
+		i := s.find(id)
+		if i < 0 {
+			if s.has("last-used-unknown-error") {
+				return s.notFound()
+			}
+			continue
+		}
+		last := s.keys[i].LastUsedAt
+		if s.has("last-used-stale") {
+			// Compare with a value read earlier, then write: a
+			// concurrent later time is overwritten.
+			s.mu.Unlock()
+			runtime.Gosched()
+			s.mu.Lock()
+			if i = s.find(id); i < 0 {
+				continue
+			}
+		}
+		if last == nil || at.After(*last) || s.has("last-used-backwards") {
+			t := s.utc(at)
+			s.keys[i].LastUsedAt = &t
+		}
+	}
+	return nil
+}

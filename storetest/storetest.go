@@ -1,0 +1,99 @@
+// Package storetest is the conformance suite for [apikey.Store]: every
+// store, ours or yours, must pass it.
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) apikey.Store {
+//			s := mystore.New(...)
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
+// The suite checks every contract written on [apikey.Store] and
+// [apikey.ListQuery]: round trips of every field, the sentinel errors, that
+// a store keeps and hands out copies, that hostile names and groups are
+// stored verbatim and matched literally, that each update changes one field
+// atomically, that last-used times never move backwards, and that paging
+// through List visits every key exactly once while keys come and go. Run it
+// with -race: several tests call the store from many goroutines.
+//
+// It does not test context cancellation, which a store may ignore when it
+// never blocks (package memstore does); a store that honours it should test
+// that itself.
+package storetest
+
+import (
+	"testing"
+
+	"github.com/apikit/apikey"
+	"github.com/stretchr/testify/require"
+)
+
+// Run runs the conformance suite against the stores made by newStore. Each
+// subtest calls newStore with its own *testing.T and expects a new, empty
+// store; newStore should register any cleanup with t.Cleanup.
+//
+// Subtests run one after another, never in parallel, so newStore may hand
+// out the same database each time after emptying it.
+func Run(t *testing.T, newStore func(t *testing.T) apikey.Store) {
+	t.Helper()
+	for _, test := range suite() {
+		t.Run(test.name, func(t *testing.T) {
+			s := newStore(t)
+			require.NotNil(t, s, "newStore returned nil")
+			keys, err := s.List(t.Context(), apikey.ListQuery{Limit: 1})
+			require.NoError(t, err, "List on a new store")
+			require.Empty(t, keys, "newStore must return an empty store")
+			test.run(t, s)
+		})
+	}
+}
+
+// subtest is one test of the suite, run against a new, empty store.
+type subtest struct {
+	name string
+	run  func(t *testing.T, s apikey.Store)
+}
+
+// suite lists the subtests in the order Run runs them.
+func suite() []subtest {
+	return []subtest{
+		// Create, Get, GetByLookupID: create.go
+		{"CreateAndGet", testCreateAndGet},
+		{"TimesAreReturnedInUTC", testTimesAreReturnedInUTC},
+		{"CreateDuplicateID", testCreateDuplicateID},
+		{"CreateDuplicateLookupID", testCreateDuplicateLookupID},
+		{"CreateAfterDelete", testCreateAfterDelete},
+		{"NotFound", testNotFound},
+		{"LookupIDIsExact", testLookupIDIsExact},
+		{"CopiesOnCreate", testCopiesOnCreate},
+		{"CopiesOnRead", testCopiesOnRead},
+		{"HostileNames", testHostileNames},
+		{"HostileGroups", testHostileGroups},
+
+		// Updates and Delete: update.go
+		{"SetName", testSetName},
+		{"SetGroups", testSetGroups},
+		{"SetActive", testSetActive},
+		{"SetHash", testSetHash},
+		{"UpdatesWithUnchangedValues", testUpdatesWithUnchangedValues},
+		{"Delete", testDelete},
+		{"RecordLastUsed", testRecordLastUsed},
+
+		// List: list.go
+		{"ListEmpty", testListEmpty},
+		{"ListOrder", testListOrder},
+		{"ListPagination", testListPagination},
+		{"ListLimitBelowOne", testListLimitBelowOne},
+		{"ListFilters", testListFilters},
+		{"ListGroupFilterIsLiteral", testListGroupFilterIsLiteral},
+		{"ListCursorIsStrictlyAfter", testListCursorIsStrictlyAfter},
+		{"ListWhileKeysChange", testListWhileKeysChange},
+
+		// Many goroutines at once: concurrency.go
+		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"ConcurrentRecordLastUsed", testConcurrentRecordLastUsed},
+		{"ConcurrentCreate", testConcurrentCreate},
+		{"ListDuringConcurrentWrites", testListDuringConcurrentWrites},
+	}
+}

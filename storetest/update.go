@@ -1,0 +1,217 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/apikit/apikey"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// twoKeys creates an inactive key with every optional field set, which the
+// test changes, and an active bystander that no change may touch.
+func twoKeys(t *testing.T, s apikey.Store) (target, bystander *apikey.Key) {
+	t.Helper()
+	target = keyWithEverything(at(0))
+	target.Active = false
+	bystander = keyWithEverything(at(time.Second))
+	create(t, s, target.Clone())
+	create(t, s, bystander.Clone())
+	return target, bystander
+}
+
+// testSetName checks that SetName changes the name and UpdatedAt, and
+// nothing else.
+func testSetName(t *testing.T, s apikey.Store) {
+	k, bystander := twoKeys(t, s)
+	for i, name := range []string{"renamed", "renamed again", k.Name} {
+		updated := at(time.Hour + time.Duration(i)*time.Minute)
+		require.NoError(t, s.SetName(t.Context(), k.ID, name, updated), "SetName(%q)", name)
+		k.Name, k.UpdatedAt = name, updated
+		assertStored(t, s, k)
+	}
+	assertStored(t, s, bystander)
+}
+
+// testSetGroups checks that SetGroups replaces the groups, in the order
+// given, and UpdatedAt, and nothing else.
+func testSetGroups(t *testing.T, s apikey.Store) {
+	k, bystander := twoKeys(t, s)
+	for i, groups := range [][]string{
+		{"write", "read"},
+		{"g6", "g5", "g4", "g3", "g2", "g1"}, // more than Key.Clone keeps inline
+		{"only"},                             // fewer: none of the old ones may remain
+		{"read", "write", "admin"},
+	} {
+		updated := at(time.Hour + time.Duration(i)*time.Minute)
+		require.NoError(t, s.SetGroups(t.Context(), k.ID, groups, updated), "SetGroups(%q)", groups)
+		k.Groups, k.UpdatedAt = groups, updated
+		assertStored(t, s, k)
+	}
+	assertStored(t, s, bystander)
+}
+
+// testSetActive checks that SetActive sets the status, both ways, and
+// UpdatedAt, and nothing else.
+func testSetActive(t *testing.T, s apikey.Store) {
+	k, bystander := twoKeys(t, s)
+	for i, active := range []bool{true, false, true} {
+		updated := at(time.Hour + time.Duration(i)*time.Minute)
+		require.NoError(t, s.SetActive(t.Context(), k.ID, active, updated), "SetActive(%t)", active)
+		k.Active, k.UpdatedAt = active, updated
+		assertStored(t, s, k)
+	}
+	assertStored(t, s, bystander)
+}
+
+// testSetHash checks that SetHash replaces the hash and nothing else, not
+// even UpdatedAt.
+func testSetHash(t *testing.T, s apikey.Store) {
+	k, bystander := twoKeys(t, s)
+	for _, hash := range []string{
+		"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+		"$sha256$" + newLookupID(),
+	} {
+		require.NoError(t, s.SetHash(t.Context(), k.ID, hash), "SetHash")
+		k.Hash = hash
+		assertStored(t, s, k)
+	}
+	assertStored(t, s, bystander)
+}
+
+// testUpdatesWithUnchangedValues checks that an update which changes
+// nothing still succeeds: a SQL store must not take "no row changed" for
+// "no such key".
+func testUpdatesWithUnchangedValues(t *testing.T, s apikey.Store) {
+	k := keyWithEverything(at(0))
+	create(t, s, k.Clone())
+	ctx := t.Context()
+	assert.NoError(t, s.SetName(ctx, k.ID, k.Name, k.UpdatedAt), "SetName with the same name and time")
+	assert.NoError(t, s.SetGroups(ctx, k.ID, k.Groups, k.UpdatedAt), "SetGroups with the same groups and time")
+	assert.NoError(t, s.SetActive(ctx, k.ID, k.Active, k.UpdatedAt), "SetActive with the same status and time")
+	assert.NoError(t, s.SetHash(ctx, k.ID, k.Hash), "SetHash with the same hash")
+	assert.NoError(t, s.RecordLastUsed(ctx, map[uuid.UUID]time.Time{k.ID: *k.LastUsedAt}), "RecordLastUsed with the same time")
+	assertStored(t, s, k)
+}
+
+// testDelete checks that Delete removes one key from every way of reading
+// it, and only that key.
+func testDelete(t *testing.T, s apikey.Store) {
+	keys := createKeys(t, s, at(0), at(time.Second), at(2*time.Second))
+	gone := keys[1]
+	require.NoError(t, s.Delete(t.Context(), gone.ID), "Delete")
+
+	_, err := s.Get(t.Context(), gone.ID)
+	assert.ErrorIs(t, err, apikey.ErrNotFound, "Get after Delete")
+	_, err = s.GetByLookupID(t.Context(), gone.LookupID)
+	assert.ErrorIs(t, err, apikey.ErrNotFound, "GetByLookupID after Delete")
+	assert.ErrorIs(t, s.Delete(t.Context(), gone.ID), apikey.ErrNotFound, "second Delete")
+	assert.ErrorIs(t, s.SetName(t.Context(), gone.ID, "x", at(time.Hour)), apikey.ErrNotFound, "SetName after Delete")
+	assert.NoError(t, s.RecordLastUsed(t.Context(), map[uuid.UUID]time.Time{gone.ID: at(time.Hour)}), "RecordLastUsed after Delete")
+
+	for _, k := range []*apikey.Key{keys[0], keys[2]} {
+		assertStored(t, s, k)
+		got, err := s.GetByLookupID(t.Context(), k.LookupID)
+		if assert.NoError(t, err, "GetByLookupID of a remaining key") {
+			assertKey(t, k, got, "GetByLookupID of a remaining key")
+		}
+	}
+	listed, err := s.List(t.Context(), apikey.ListQuery{Limit: 10})
+	require.NoError(t, err, "List")
+	assert.Equal(t, ids([]*apikey.Key{keys[0], keys[2]}), ids(listed), "List after Delete")
+
+	for _, k := range []*apikey.Key{keys[0], keys[2]} {
+		require.NoError(t, s.Delete(t.Context(), k.ID), "Delete")
+	}
+	listed, err = s.List(t.Context(), apikey.ListQuery{Limit: 10})
+	require.NoError(t, err, "List")
+	assert.Empty(t, ids(listed), "List after deleting every key")
+}
+
+// testRecordLastUsed checks that RecordLastUsed sets LastUsedAt, never moves
+// it backwards, handles many keys at once, ignores unknown keys and changes
+// no other field, not even UpdatedAt.
+func testRecordLastUsed(t *testing.T, s apikey.Store) {
+	record := func(t *testing.T, uses map[uuid.UUID]time.Time) {
+		t.Helper()
+		require.NoError(t, s.RecordLastUsed(t.Context(), uses), "RecordLastUsed(%v)", uses)
+	}
+
+	t.Run("FromNil", func(t *testing.T) {
+		k := newKey(at(0))
+		create(t, s, k.Clone())
+		record(t, map[uuid.UUID]time.Time{k.ID: at(time.Minute)})
+		k.LastUsedAt = timePtr(at(time.Minute))
+		assertStored(t, s, k)
+	})
+
+	t.Run("NeverBackwards", func(t *testing.T) {
+		k := newKey(at(time.Second))
+		create(t, s, k.Clone())
+		for _, step := range []struct {
+			use, want time.Duration
+		}{
+			{time.Hour, time.Hour},
+			{time.Minute, time.Hour},                  // earlier: ignored
+			{time.Hour - time.Microsecond, time.Hour}, // earlier by the smallest step
+			{time.Hour, time.Hour},                    // the same time again
+			{time.Hour + time.Microsecond, time.Hour + time.Microsecond},
+			{2 * time.Hour, 2 * time.Hour},
+		} {
+			record(t, map[uuid.UUID]time.Time{k.ID: at(step.use)})
+			k.LastUsedAt = timePtr(at(step.want))
+			assertStored(t, s, k)
+		}
+	})
+
+	t.Run("Batch", func(t *testing.T) {
+		var keys []*apikey.Key
+		uses := make(map[uuid.UUID]time.Time)
+		for i := range 50 {
+			k := newKey(at(time.Duration(i) * time.Millisecond))
+			switch i % 3 {
+			case 0: // never used
+			case 1: // used later than this batch says: must not move back
+				k.LastUsedAt = timePtr(at(48 * time.Hour))
+			case 2: // used earlier
+				k.LastUsedAt = timePtr(at(time.Minute))
+			}
+			create(t, s, k.Clone())
+			use := at(time.Hour + time.Duration(i)*time.Second)
+			uses[k.ID] = use
+			if k.LastUsedAt == nil || use.After(*k.LastUsedAt) {
+				k.LastUsedAt = timePtr(use)
+			}
+			keys = append(keys, k)
+		}
+		uses[uuid.Must(uuid.NewV7())] = at(time.Hour) // unknown
+		record(t, uses)
+		for _, k := range keys {
+			assertStored(t, s, k)
+		}
+	})
+
+	t.Run("UnknownIDsAreIgnored", func(t *testing.T) {
+		k := newKey(at(time.Hour))
+		create(t, s, k.Clone())
+		record(t, map[uuid.UUID]time.Time{
+			uuid.Must(uuid.NewV7()): at(3 * time.Hour),
+			k.ID:                    at(2 * time.Hour),
+			uuid.Nil:                at(3 * time.Hour),
+		})
+		k.LastUsedAt = timePtr(at(2 * time.Hour))
+		assertStored(t, s, k)
+		record(t, map[uuid.UUID]time.Time{uuid.Must(uuid.NewV7()): at(3 * time.Hour)})
+		assertStored(t, s, k)
+	})
+
+	t.Run("Empty", func(t *testing.T) {
+		k := keyWithEverything(at(2 * time.Hour))
+		create(t, s, k.Clone())
+		record(t, map[uuid.UUID]time.Time{})
+		record(t, nil)
+		assertStored(t, s, k)
+	})
+}
