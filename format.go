@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"math"
 	"strings"
+	"unsafe"
 )
 
 // The key format is <prefix>_<body>. The body is base62 and made of three
@@ -91,7 +92,7 @@ func ParseKey(s string) (KeyParts, error) {
 		return KeyParts{}, fmt.Errorf("%w: too short", ErrInvalidKey)
 	}
 	for i := 0; i < len(body); i++ {
-		if base62Value(body[i]) < 0 {
+		if !isBase62[body[i]] {
 			return KeyParts{}, fmt.Errorf("%w: not base62", ErrInvalidKey)
 		}
 	}
@@ -160,18 +161,13 @@ func appendRandomBase62(dst []byte, n int) []byte {
 	return dst
 }
 
-// crcTable is the IEEE table; the loop below is used instead of
-// crc32.ChecksumIEEE so that checking a string needs no conversion to a byte
-// slice, and so no allocation.
-var crcTable = crc32.MakeTable(crc32.IEEE)
+func checksum(s string) uint32 { return crc32.ChecksumIEEE(readOnlyBytes(s)) }
 
-func checksum(s string) uint32 {
-	crc := ^uint32(0)
-	for i := 0; i < len(s); i++ {
-		crc = crcTable[byte(crc)^s[i]] ^ (crc >> 8)
-	}
-	return ^crc
-}
+// readOnlyBytes returns the bytes of s without copying them, for the hot path
+// of verification: a copy would cost an allocation per request. The slice
+// must only be read; every caller passes it to a function that only reads
+// (a checksum or a hash).
+func readOnlyBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // encodeChecksum writes v in base62, most significant digit first, padded to
 // six characters (62^6 > 2^32).
@@ -182,17 +178,13 @@ func encodeChecksum(dst *[checksumLength]byte, v uint32) {
 	}
 }
 
-func base62Value(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'A' <= c && c <= 'Z':
-		return int(c-'A') + 10
-	case 'a' <= c && c <= 'z':
-		return int(c-'a') + 36
+// isBase62 tells, for every byte, whether it is in the base62 alphabet.
+var isBase62 = func() (t [256]bool) {
+	for i := 0; i < len(base62Alphabet); i++ {
+		t[base62Alphabet[i]] = true
 	}
-	return -1
-}
+	return t
+}()
 
 // preview returns the displayable beginning and end of a key, such as
 // "ak_3Fq9…x7Ab". The ellipsis is not in the key alphabet, so a preview can

@@ -43,16 +43,7 @@ var (
 	_ Hasher = BcryptHasher{}
 )
 
-// The hash must be computed into a stack buffer for the hot path to stay free
-// of allocations; keys are at most MaxKeyLength bytes.
-func sha256Sum(key string) [sha256.Size]byte {
-	if len(key) > MaxKeyLength {
-		return sha256.Sum256([]byte(key))
-	}
-	var buf [MaxKeyLength]byte
-	n := copy(buf[:], key)
-	return sha256.Sum256(buf[:n])
-}
+func sha256Sum(key string) [sha256.Size]byte { return sha256.Sum256(readOnlyBytes(key)) }
 
 const (
 	sha256HashPrefix = "$sha256$"
