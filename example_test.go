@@ -1,0 +1,101 @@
+package apikey_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/apikit/apikey"
+	"github.com/apikit/apikey/memstore"
+)
+
+// Issue a key, show it once, and verify it on a later request.
+func Example() {
+	ctx := context.Background()
+	m, err := apikey.New(memstore.New(), apikey.WithPrefix("sk_live"))
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+
+	key, plaintext, err := m.Issue(ctx, apikey.IssueRequest{
+		Name:      "CI deploy",
+		Groups:    []string{"deploy:write", "reports:read"},
+		CreatedBy: "alice@example.com",
+	})
+	if err != nil {
+		panic(err)
+	}
+	// Show plaintext to the administrator once; it is stored nowhere.
+	fmt.Println(strings.HasPrefix(plaintext, "sk_live_"), key.Name, key.Groups, key.Active)
+
+	verified, err := m.Verify(ctx, plaintext)
+	fmt.Println(verified.ID == key.ID, err)
+	// Output:
+	// true CI deploy [deploy:write reports:read] true
+	// true <nil>
+}
+
+// A deactivated key stops working at once; activating it again restores it.
+func ExampleManager_Deactivate() {
+	ctx := context.Background()
+	m, _ := apikey.New(memstore.New())
+	defer m.Close()
+	key, plaintext, _ := m.Issue(ctx, apikey.IssueRequest{Name: "partner", Groups: []string{"read"}, CreatedBy: "bob"})
+
+	_ = m.Deactivate(ctx, key.ID)
+	_, err := m.Verify(ctx, plaintext)
+	fmt.Println(errors.Is(err, apikey.ErrInactive))
+
+	_ = m.Activate(ctx, key.ID)
+	_, err = m.Verify(ctx, plaintext)
+	fmt.Println(err)
+	// Output:
+	// true
+	// <nil>
+}
+
+// The preview is what an admin page shows after creation: the beginning and
+// the end of the key. It never works as a key.
+func ExampleKey_preview() {
+	ctx := context.Background()
+	m, _ := apikey.New(memstore.New(), apikey.WithPrefix("sk_live"))
+	defer m.Close()
+	key, plaintext, _ := m.Issue(ctx, apikey.IssueRequest{Name: "n", Groups: []string{"read"}, CreatedBy: "bob"})
+
+	fmt.Println(key.Preview == plaintext[:12]+"…"+plaintext[len(plaintext)-4:])
+	fmt.Println(len(key.Preview) < len(plaintext))
+	_, err := m.Verify(ctx, key.Preview)
+	fmt.Println(errors.Is(err, apikey.ErrInvalidKey))
+	// Output:
+	// true
+	// true
+	// true
+}
+
+// An administrator acting through WithActor cannot grant groups they do not
+// hold.
+func ExampleWithActor() {
+	m, _ := apikey.New(memstore.New())
+	defer m.Close()
+	ctx := apikey.WithActor(context.Background(), apikey.Actor{Name: "carol", Groups: []string{"reports:read"}})
+
+	_, _, err := m.Issue(ctx, apikey.IssueRequest{Name: "n", Groups: []string{"billing:write"}})
+	fmt.Println(errors.Is(err, apikey.ErrEscalation))
+
+	key, _, err := m.Issue(ctx, apikey.IssueRequest{Name: "n", Groups: []string{"reports:read"}})
+	fmt.Println(key.CreatedBy, err)
+	// Output:
+	// true
+	// carol <nil>
+}
+
+// ParseKey checks the format and checksum of a string without any store
+// call, so a typo is told apart from a revoked key.
+func ExampleParseKey() {
+	_, err := apikey.ParseKey("sk_live_not-a-key")
+	fmt.Println(errors.Is(err, apikey.ErrInvalidKey))
+	// Output:
+	// true
+}
