@@ -1,0 +1,255 @@
+package sqlstore
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Dialect names the SQL database a Store talks to. It decides the query
+// texts, the schema and how times and errors are read; the driver itself is
+// the caller's choice (see the package documentation).
+type Dialect string
+
+// The supported dialects.
+const (
+	// Postgres is PostgreSQL 12 or later (tested with pgx's stdlib driver).
+	Postgres Dialect = "postgres"
+
+	// MySQL is MySQL 8.0.4 or later, or MariaDB 10.6 or later (JSON_TABLE
+	// is required), with InnoDB tables (tested with go-sql-driver/mysql).
+	MySQL Dialect = "mysql"
+
+	// SQLite is SQLite 3.38 or later (STRICT tables, UPDATE ... FROM and
+	// the built-in JSON functions are required; tested with modernc.org/sqlite).
+	SQLite Dialect = "sqlite"
+)
+
+// String returns the dialect's name: "postgres", "mysql" or "sqlite".
+func (d Dialect) String() string { return string(d) }
+
+// valid reports whether d is one of the supported dialects.
+func (d Dialect) valid() bool {
+	return d == Postgres || d == MySQL || d == SQLite
+}
+
+// columns are the columns of the keys table, in the order of every SELECT
+// and of the INSERT. scanKey depends on this order.
+const columns = "id, lookup_id, name, groups_json, active, preview, hash, " +
+	"created_at, created_by, updated_at, last_used_at, expires_at"
+
+// queryTemplates are the fixed query texts of one dialect. {{table}} stands
+// for the (validated, unquoted) table name; the dialect's identifier quotes
+// are part of the template. New substitutes the name once.
+type queryTemplates struct {
+	insert         string
+	insertGroups   string // (key ID, JSON array of distinct groups)
+	get            string
+	getByLookupID  string
+	delete         string
+	setName        string // (name, updated_at, id)
+	setGroups      string // (groups_json, updated_at, id)
+	deleteGroups   string // (key ID)
+	setActive      string // (active, updated_at, id)
+	setHash        string // (hash, id)
+	exists         string // (id); MySQL only, see Store.notFound
+	recordLastUsed string // see Store.RecordLastUsed for the arguments
+
+	// list builds List's query for one combination of filters. It is
+	// called for every combination once, in New.
+	list func(status, group, after bool) string
+
+	// Migration statements.
+	createVersions string
+	selectVersions string
+	insertVersion  string // (version, applied_at)
+}
+
+var postgresQueries = queryTemplates{
+	insert: `INSERT INTO "{{table}}" (` + columns + `) ` +
+		`VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name) ` +
+		`SELECT $1, g FROM json_array_elements_text($2::json) AS g`,
+	get:           `SELECT ` + columns + ` FROM "{{table}}" WHERE id = $1`,
+	getByLookupID: `SELECT ` + columns + ` FROM "{{table}}" WHERE lookup_id = $1`,
+	delete:        `DELETE FROM "{{table}}" WHERE id = $1`,
+	setName:       `UPDATE "{{table}}" SET name = $1, updated_at = $2 WHERE id = $3`,
+	setGroups:     `UPDATE "{{table}}" SET groups_json = $1, updated_at = $2 WHERE id = $3`,
+	deleteGroups:  `DELETE FROM "{{table}}_groups" WHERE key_id = $1`,
+	setActive:     `UPDATE "{{table}}" SET active = $1, updated_at = $2 WHERE id = $3`,
+	setHash:       `UPDATE "{{table}}" SET hash = $1 WHERE id = $2`,
+	exists:        `SELECT 1 FROM "{{table}}" WHERE id = $1`,
+	// $1 and $2 are array literals ('{id,...}', '{"ts",...}'), passed as
+	// text so that any driver can send them. The rows to change are locked
+	// first, in the order of their IDs, so that concurrent batches cannot
+	// deadlock (an UPDATE ... FROM locks in the order of its join).
+	recordLastUsed: `WITH v AS (SELECT * FROM unnest($1::text::uuid[], $2::text::timestamptz[]) AS v(id, ts)), ` +
+		`locked AS MATERIALIZED (SELECT k.id, v.ts FROM "{{table}}" AS k JOIN v ON k.id = v.id ` +
+		`WHERE k.last_used_at IS NULL OR k.last_used_at < v.ts ORDER BY k.id FOR UPDATE OF k) ` +
+		`UPDATE "{{table}}" AS k SET last_used_at = l.ts FROM locked AS l ` +
+		`WHERE k.id = l.id AND (k.last_used_at IS NULL OR k.last_used_at < l.ts)`,
+	list: func(status, group, after bool) string {
+		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, dollar, status, group, after, true)
+	},
+	createVersions: `CREATE TABLE IF NOT EXISTS "{{table}}_schema_migrations" (` +
+		`version bigint NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL)`,
+	selectVersions: `SELECT version FROM "{{table}}_schema_migrations"`,
+	insertVersion:  `INSERT INTO "{{table}}_schema_migrations" (version, applied_at) VALUES ($1, $2)`,
+}
+
+var mysqlQueries = queryTemplates{
+	insert: "INSERT INTO `{{table}}` (" + columns + ") " +
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	insertGroups: "INSERT INTO `{{table}}_groups` (key_id, group_name) " +
+		"SELECT ?, g.name FROM JSON_TABLE(?, '$[*]' COLUMNS (" +
+		"name VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$' ERROR ON EMPTY)) AS g",
+	get:           "SELECT " + columns + " FROM `{{table}}` WHERE id = ?",
+	getByLookupID: "SELECT " + columns + " FROM `{{table}}` WHERE lookup_id = ?",
+	delete:        "DELETE FROM `{{table}}` WHERE id = ?",
+	setName:       "UPDATE `{{table}}` SET name = ?, updated_at = ? WHERE id = ?",
+	setGroups:     "UPDATE `{{table}}` SET groups_json = ?, updated_at = ? WHERE id = ?",
+	deleteGroups:  "DELETE FROM `{{table}}_groups` WHERE key_id = ?",
+	setActive:     "UPDATE `{{table}}` SET active = ?, updated_at = ? WHERE id = ?",
+	setHash:       "UPDATE `{{table}}` SET hash = ? WHERE id = ?",
+	exists:        "SELECT 1 FROM `{{table}}` WHERE id = ?",
+	// The argument is a JSON array of [id, "YYYY-MM-DD hh:mm:ss.ffffff"].
+	recordLastUsed: "UPDATE `{{table}}` AS k JOIN JSON_TABLE(?, '$[*]' COLUMNS (" +
+		"id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin PATH '$[0]' ERROR ON EMPTY, " +
+		"ts DATETIME(6) PATH '$[1]' ERROR ON EMPTY)) AS v ON k.id = v.id " +
+		"SET k.last_used_at = v.ts " +
+		"WHERE k.last_used_at IS NULL OR k.last_used_at < v.ts",
+	list: func(status, group, after bool) string {
+		return listQuery("`{{table}}`", "`{{table}}_groups`", question, status, group, after, false)
+	},
+	createVersions: "CREATE TABLE IF NOT EXISTS `{{table}}_schema_migrations` (" +
+		"version BIGINT NOT NULL PRIMARY KEY, applied_at DATETIME(6) NOT NULL) ENGINE=InnoDB",
+	selectVersions: "SELECT version FROM `{{table}}_schema_migrations`",
+	insertVersion:  "INSERT INTO `{{table}}_schema_migrations` (version, applied_at) VALUES (?, ?)",
+}
+
+var sqliteQueries = queryTemplates{
+	insert: `INSERT INTO "{{table}}" (` + columns + `) ` +
+		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name) ` +
+		`SELECT ?, value FROM json_each(?)`,
+	get:           `SELECT ` + columns + ` FROM "{{table}}" WHERE id = ?`,
+	getByLookupID: `SELECT ` + columns + ` FROM "{{table}}" WHERE lookup_id = ?`,
+	delete:        `DELETE FROM "{{table}}" WHERE id = ?`,
+	setName:       `UPDATE "{{table}}" SET name = ?, updated_at = ? WHERE id = ?`,
+	setGroups:     `UPDATE "{{table}}" SET groups_json = ?, updated_at = ? WHERE id = ?`,
+	deleteGroups:  `DELETE FROM "{{table}}_groups" WHERE key_id = ?`,
+	setActive:     `UPDATE "{{table}}" SET active = ?, updated_at = ? WHERE id = ?`,
+	setHash:       `UPDATE "{{table}}" SET hash = ? WHERE id = ?`,
+	exists:        `SELECT 1 FROM "{{table}}" WHERE id = ?`,
+	// The argument is a JSON array of [id, unix microseconds].
+	recordLastUsed: `UPDATE "{{table}}" SET last_used_at = v.ts ` +
+		`FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS ts FROM json_each(?)) AS v ` +
+		`WHERE "{{table}}".id = v.id AND ("{{table}}".last_used_at IS NULL OR "{{table}}".last_used_at < v.ts)`,
+	list: func(status, group, after bool) string {
+		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, question, status, group, after, true)
+	},
+	createVersions: `CREATE TABLE IF NOT EXISTS "{{table}}_schema_migrations" (` +
+		`version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`,
+	selectVersions: `SELECT version FROM "{{table}}_schema_migrations"`,
+	insertVersion:  `INSERT INTO "{{table}}_schema_migrations" (version, applied_at) VALUES (?, ?)`,
+}
+
+// dollar and question write the n-th placeholder of a dialect.
+func dollar(n int) string { return "$" + strconv.Itoa(n) }
+func question(int) string { return "?" }
+
+// templates returns the dialect's query templates.
+func (d Dialect) templates() *queryTemplates {
+	switch d {
+	case Postgres:
+		return &postgresQueries
+	case MySQL:
+		return &mysqlQueries
+	default:
+		return &sqliteQueries
+	}
+}
+
+// listQuery returns the query text of List for one combination of filters.
+// Its arguments are, in order: the status (if status), the group (if group),
+// the cursor (if after) and the limit. The cursor is (created_at, id) if
+// rowValues, else (created_at, created_at, id): PostgreSQL and SQLite use
+// the (created_at, id) index for a row-value comparison, MariaDB only for
+// the expanded one.
+func listQuery(table, groups string, ph func(int) string, status, group, after, rowValues bool) string {
+	n := 0
+	next := func() string { n++; return ph(n) }
+	var conds []string
+	if status {
+		conds = append(conds, "k.active = "+next())
+	}
+	if group {
+		conds = append(conds, "EXISTS (SELECT 1 FROM "+groups+" AS g "+
+			"WHERE g.key_id = k.id AND g.group_name = "+next()+")")
+	}
+	if after {
+		if rowValues {
+			conds = append(conds, "(k.created_at, k.id) > ("+next()+", "+next()+")")
+		} else {
+			conds = append(conds, "(k.created_at > "+next()+
+				" OR (k.created_at = "+next()+" AND k.id > "+next()+"))")
+		}
+	}
+	q := "SELECT " + columns + " FROM " + table + " AS k"
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	return q + " ORDER BY k.created_at, k.id LIMIT " + next()
+}
+
+// isUniqueViolation reports whether err is the dialect's error for a
+// violated primary key or unique constraint. It recognises the drivers'
+// errors without importing them: PostgreSQL drivers (pgx, lib/pq) expose
+// SQLSTATE through a SQLState method, go-sql-driver/mysql formats error 1062
+// as "Error 1062 ...", and SQLite drivers report an extended result code
+// (modernc.org/sqlite's Code method) or the message "UNIQUE constraint failed".
+func (d Dialect) isUniqueViolation(err error) bool {
+	switch d {
+	case Postgres:
+		var e interface{ SQLState() string }
+		return errors.As(err, &e) && e.SQLState() == "23505"
+	case MySQL:
+		return chainHas(err, func(e error) bool {
+			msg := e.Error()
+			return strings.HasPrefix(msg, "Error 1062:") || strings.HasPrefix(msg, "Error 1062 (")
+		})
+	default:
+		const constraintUnique, constraintPrimaryKey = 2067, 1555
+		var e interface{ Code() int }
+		if errors.As(err, &e) && (e.Code() == constraintUnique || e.Code() == constraintPrimaryKey) {
+			return true
+		}
+		return chainHas(err, func(e error) bool {
+			return strings.Contains(e.Error(), "UNIQUE constraint failed")
+		})
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY ("database is locked").
+func isBusy(err error) bool {
+	const sqliteBusy = 5
+	var e interface{ Code() int }
+	if errors.As(err, &e) && e.Code()&0xff == sqliteBusy {
+		return true
+	}
+	return chainHas(err, func(e error) bool {
+		msg := e.Error()
+		return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
+	})
+}
+
+// chainHas reports whether f holds for err or an error it wraps (through
+// Unwrap() error only, which is what drivers use).
+func chainHas(err error, f func(error) bool) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if f(err) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,536 @@
+// Package sqlstore is an [apikey.Store] over database/sql for PostgreSQL,
+// MySQL or MariaDB, and SQLite.
+//
+// # Drivers
+//
+// The package imports no driver: open a *sql.DB with the driver of your
+// choice and name its [Dialect]:
+//
+//	db, err := sql.Open("pgx", dsn) // import _ "github.com/jackc/pgx/v5/stdlib"
+//	store, err := sqlstore.New(db, sqlstore.Postgres)
+//
+// It is tested with github.com/jackc/pgx/v5/stdlib, github.com/go-sql-driver/mysql
+// and modernc.org/sqlite. Any DSN works for MySQL (times are exchanged as UTC
+// text, whatever parseTime and loc say) provided the server runs in strict
+// mode (STRICT_TRANS_TABLES, the default), so that an over-long value is an
+// error rather than silently cut. For SQLite, a DSN with
+// _pragma=busy_timeout(5000) and _pragma=journal_mode(WAL) lets concurrent
+// writers wait for each other instead of failing with "database is locked".
+//
+// # Schema
+//
+// [Store.Migrate] creates the tables, or brings them up to date, and records
+// what it applied in the table <table>_schema_migrations. Call it once at
+// start-up; it is idempotent and safe when several processes run it at once.
+// Those who manage schemas by hand find the DDL in the migrations directory
+// of this package and in the README.
+//
+// A key is one row of the keys table ("apikeys" unless [WithTable] says
+// otherwise), its groups a JSON array in that row, so that
+// [Store.GetByLookupID], the one call on the verification path, is a single
+// indexed SELECT of one row. The table <table>_groups holds one row per
+// distinct group of a key, kept in sync in the same transaction, for the
+// group filter of [Store.List].
+//
+// # Queries
+//
+// Every query is parameterized; its text is fixed per dialect and built once,
+// in [New], from the validated table name. Each update is one statement,
+// except SetGroups and Create, which are one transaction each.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apikit/apikey"
+	"github.com/google/uuid"
+)
+
+// DefaultTable is the name of the keys table unless [WithTable] says
+// otherwise.
+const DefaultTable = "apikeys"
+
+// maxTableLength is the longest table name: the longest name derived from it,
+// <table>_schema_migrations, must fit PostgreSQL's 63-byte identifiers.
+const maxTableLength = 63 - len("_schema_migrations")
+
+// RecordLastUsedBatch is the largest number of keys that
+// [Store.RecordLastUsed] updates with one statement; larger batches take one
+// statement for each RecordLastUsedBatch keys.
+const RecordLastUsedBatch = 1000
+
+// tablePattern is what a table name must match before it goes into any SQL
+// text: lower case, so that quoting never changes its meaning.
+var tablePattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,47}$`)
+
+// Option configures a Store. An option given an invalid value makes [New]
+// return an error.
+type Option func(*config) error
+
+type config struct {
+	table string
+}
+
+// WithTable sets the name of the keys table; the default is [DefaultTable].
+// The other tables are named after it: <table>_groups and
+// <table>_schema_migrations. The name must match ^[a-z_][a-z0-9_]{0,47}$
+// and be at most 45 characters long (so that <table>_schema_migrations fits
+// the 63-character identifiers of PostgreSQL).
+func WithTable(name string) Option {
+	return func(c *config) error {
+		if !tablePattern.MatchString(name) {
+			return fmt.Errorf("sqlstore: table name %q does not match %s", name, tablePattern)
+		}
+		if len(name) > maxTableLength {
+			return fmt.Errorf("sqlstore: table name %q is longer than %d characters", name, maxTableLength)
+		}
+		c.table = name
+		return nil
+	}
+}
+
+// Store is an [apikey.Store] in a SQL database. Create one with [New] and
+// its tables with [Store.Migrate]. A Store is safe for concurrent use; it
+// holds no connection between calls and needs no Close (close the *sql.DB).
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	table   string
+	q       queries
+}
+
+var _ apikey.Store = (*Store)(nil)
+
+// queries are the query texts of one Store: its dialect's templates with
+// its table name substituted.
+type queries struct {
+	insert, insertGroups, get, getByLookupID, delete     string
+	setName, setGroups, deleteGroups, setActive, setHash string
+	exists, recordLastUsed                               string
+	createVersions, selectVersions, insertVersion        string
+	list                                                 [8]string // indexed by listIndex
+}
+
+// listIndex returns the index in queries.list of the query for a
+// combination of filters.
+func listIndex(status, group, after bool) int {
+	i := 0
+	if status {
+		i |= 1
+	}
+	if group {
+		i |= 2
+	}
+	if after {
+		i |= 4
+	}
+	return i
+}
+
+// New returns a Store that keeps keys in db, which speaks dialect. It does
+// not touch the database: call [Store.Migrate] to create the tables.
+func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlstore: nil *sql.DB")
+	}
+	if !dialect.valid() {
+		return nil, fmt.Errorf("sqlstore: unknown dialect %q", string(dialect))
+	}
+	c := config{table: DefaultTable}
+	for _, opt := range opts {
+		if err := opt(&c); err != nil {
+			return nil, err
+		}
+	}
+	t := dialect.templates()
+	r := strings.NewReplacer("{{table}}", c.table)
+	s := &Store{db: db, dialect: dialect, table: c.table}
+	s.q = queries{
+		insert:         r.Replace(t.insert),
+		insertGroups:   r.Replace(t.insertGroups),
+		get:            r.Replace(t.get),
+		getByLookupID:  r.Replace(t.getByLookupID),
+		delete:         r.Replace(t.delete),
+		setName:        r.Replace(t.setName),
+		setGroups:      r.Replace(t.setGroups),
+		deleteGroups:   r.Replace(t.deleteGroups),
+		setActive:      r.Replace(t.setActive),
+		setHash:        r.Replace(t.setHash),
+		exists:         r.Replace(t.exists),
+		recordLastUsed: r.Replace(t.recordLastUsed),
+		createVersions: r.Replace(t.createVersions),
+		selectVersions: r.Replace(t.selectVersions),
+		insertVersion:  r.Replace(t.insertVersion),
+	}
+	for _, status := range []bool{false, true} {
+		for _, group := range []bool{false, true} {
+			for _, after := range []bool{false, true} {
+				s.q.list[listIndex(status, group, after)] = r.Replace(t.list(status, group, after))
+			}
+		}
+	}
+	return s, nil
+}
+
+// Dialect returns the dialect the Store was created with.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Table returns the name of the keys table.
+func (s *Store) Table() string { return s.table }
+
+// Create stores a new key and its groups in one transaction. It returns an
+// error wrapping [apikey.ErrDuplicate] if a key with the same ID or LookupID
+// exists. Times are stored in UTC, truncated to microseconds.
+func (s *Store) Create(ctx context.Context, k *apikey.Key) (err error) {
+	if k == nil {
+		return errors.New("sqlstore: create: nil key")
+	}
+	groupsJSON, err := encodeGroups(k.Groups)
+	if err != nil {
+		return err
+	}
+	groupSet, err := encodeGroupSet(k.Groups)
+	if err != nil {
+		return err
+	}
+	d := s.dialect
+	return s.inTx(ctx, "create key "+k.ID.String(), func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q.insert,
+			k.ID.String(), k.LookupID, k.Name, groupsJSON, k.Active, k.Preview, k.Hash,
+			d.timeArg(k.CreatedAt), k.CreatedBy, d.timeArg(k.UpdatedAt),
+			d.nullTimeArg(k.LastUsedAt), d.nullTimeArg(k.ExpiresAt))
+		if err != nil {
+			if d.isUniqueViolation(err) {
+				return fmt.Errorf("%w: %w", apikey.ErrDuplicate, err)
+			}
+			return err
+		}
+		if len(k.Groups) > 0 {
+			if _, err := tx.ExecContext(ctx, s.q.insertGroups, k.ID.String(), groupSet); err != nil {
+				return fmt.Errorf("groups: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Get returns the key with the given ID, or an error wrapping
+// [apikey.ErrNotFound].
+func (s *Store) Get(ctx context.Context, id uuid.UUID) (*apikey.Key, error) {
+	k, err := s.dialect.scanKey(s.db.QueryRowContext(ctx, s.q.get, id.String()))
+	if err != nil {
+		return nil, s.readError("get key "+id.String(), err)
+	}
+	return k, nil
+}
+
+// GetByLookupID returns the key with the given lookup ID, or an error
+// wrapping [apikey.ErrNotFound]. It is one SELECT of one row by a unique
+// index; the lookup ID is compared byte for byte.
+func (s *Store) GetByLookupID(ctx context.Context, lookupID string) (*apikey.Key, error) {
+	k, err := s.dialect.scanKey(s.db.QueryRowContext(ctx, s.q.getByLookupID, lookupID))
+	if err != nil {
+		// The lookup ID is public but not logged: it is half of a key
+		// someone presented, possibly by mistake.
+		return nil, s.readError("get key by lookup ID", err)
+	}
+	return k, nil
+}
+
+// readError maps sql.ErrNoRows to apikey.ErrNotFound and wraps everything
+// else.
+func (s *Store) readError(op string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlstore: %s: %w", op, apikey.ErrNotFound)
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// List returns at most q.Limit keys (at least one) matching q's filters,
+// ordered by CreatedAt then ID, starting strictly after q.After. It is one
+// SELECT using the (created_at, id) or (active, created_at, id) index; the
+// group filter is an EXISTS on the groups table, an exact, case-sensitive
+// comparison.
+func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Key, err error) {
+	limit := max(q.Limit, 1)
+	status := q.Status == apikey.StatusActive || q.Status == apikey.StatusInactive
+	group := q.Group != ""
+	after := !q.After.IsZero()
+	args := make([]any, 0, 5)
+	if status {
+		args = append(args, q.Status == apikey.StatusActive)
+	}
+	if group {
+		args = append(args, q.Group)
+	}
+	if after {
+		at, id := s.dialect.timeArg(q.After.CreatedAt), q.After.ID
+		if q.After.CreatedAt.Truncate(time.Microsecond) != q.After.CreatedAt {
+			// Stored times are whole microseconds: a key is after a
+			// cursor between two of them iff its time is after the
+			// earlier one, whatever its ID.
+			id = uuid.Max
+		}
+		if s.dialect == MySQL {
+			args = append(args, at, at, id.String())
+		} else {
+			args = append(args, at, id.String())
+		}
+	}
+	args = append(args, limit)
+
+	rows, err := s.db.QueryContext(ctx, s.q.list[listIndex(status, group, after)], args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list keys: %w", err)
+	}
+	defer func() {
+		if cerr := rows.Close(); cerr != nil && err == nil {
+			keys, err = nil, fmt.Errorf("sqlstore: list keys: %w", cerr)
+		}
+	}()
+	keys = make([]*apikey.Key, 0, min(limit, 100))
+	for rows.Next() {
+		k, err := s.dialect.scanKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list keys: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list keys: %w", err)
+	}
+	return keys, nil
+}
+
+// Delete removes the key with the given ID and its groups (by ON DELETE
+// CASCADE, and on SQLite by a trigger), or returns an error wrapping
+// [apikey.ErrNotFound].
+func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
+	if s.dialect != MySQL {
+		return s.update(ctx, "delete key", id, s.q.delete, id.String())
+	}
+	// The cascade to the groups table locks gaps under REPEATABLE READ
+	// (see inTx).
+	return s.inTx(ctx, "delete key "+id.String(), func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q.delete, id.String())
+		if err != nil {
+			return err
+		}
+		return s.notFound(ctx, tx, res, id)
+	})
+}
+
+// SetName sets the name and UpdatedAt of a key with one UPDATE, or returns
+// an error wrapping [apikey.ErrNotFound].
+func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time) error {
+	return s.update(ctx, "set name of key", id, s.q.setName, name, s.dialect.timeArg(at), id.String())
+}
+
+// SetActive sets the status and UpdatedAt of a key with one UPDATE, or
+// returns an error wrapping [apikey.ErrNotFound].
+func (s *Store) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time) error {
+	return s.update(ctx, "set status of key", id, s.q.setActive, active, s.dialect.timeArg(at), id.String())
+}
+
+// SetHash replaces the stored hash of a key with one UPDATE, leaving
+// UpdatedAt alone, or returns an error wrapping [apikey.ErrNotFound].
+func (s *Store) SetHash(ctx context.Context, id uuid.UUID, hash string) error {
+	return s.update(ctx, "set hash of key", id, s.q.setHash, hash, id.String())
+}
+
+// update runs one statement that changes or deletes the row with the given
+// ID and maps "no row" to apikey.ErrNotFound.
+func (s *Store) update(ctx context.Context, op string, id uuid.UUID, query string, args ...any) error {
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s %s: %w", op, id, err)
+	}
+	if err := s.notFound(ctx, s.db, res, id); err != nil {
+		return fmt.Errorf("sqlstore: %s %s: %w", op, id, err)
+	}
+	return nil
+}
+
+// querier is what notFound needs of *sql.DB and *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// notFound returns apikey.ErrNotFound if the statement that produced res
+// matched no row. MySQL counts the rows an UPDATE changed, not those it
+// matched (unless the DSN sets clientFoundRows=true), so there an update
+// that changed nothing is followed by a check that the key exists.
+func (s *Store) notFound(ctx context.Context, db querier, res sql.Result, id uuid.UUID) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if s.dialect != MySQL {
+		return apikey.ErrNotFound
+	}
+	var one int
+	err = db.QueryRowContext(ctx, s.q.exists, id.String()).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return apikey.ErrNotFound
+	}
+	return err
+}
+
+// SetGroups replaces the groups and sets UpdatedAt of a key, in one
+// transaction that updates the key's row and its rows in the groups table,
+// or returns an error wrapping [apikey.ErrNotFound]. The groups are stored
+// in the order given.
+func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time) error {
+	groupsJSON, err := encodeGroups(groups)
+	if err != nil {
+		return err
+	}
+	groupSet, err := encodeGroupSet(groups)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, "set groups of key "+id.String(), func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q.setGroups, groupsJSON, s.dialect.timeArg(at), id.String())
+		if err != nil {
+			return err
+		}
+		if err := s.notFound(ctx, tx, res, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q.deleteGroups, id.String()); err != nil {
+			return err
+		}
+		if len(groups) > 0 {
+			if _, err := tx.ExecContext(ctx, s.q.insertGroups, id.String(), groupSet); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// inTx runs f in a transaction, committing if f returns nil and rolling back
+// otherwise. Errors are wrapped with op.
+//
+// On MySQL the transaction is READ COMMITTED: under InnoDB's default,
+// REPEATABLE READ, deleting a key's groups locks the gaps next to them, and
+// two transactions replacing the groups of neighbouring keys deadlock on
+// each other's gaps. For the same reason Delete and RecordLastUsed, single
+// statements that lock several rows, run in such a transaction on MySQL.
+// PostgreSQL's default is READ COMMITTED already; SQLite serializes writers.
+func (s *Store) inTx(ctx context.Context, op string, f func(*sql.Tx) error) error {
+	var opts *sql.TxOptions
+	if s.dialect == MySQL {
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	if err := f(tx); err != nil {
+		// The rollback's own error adds nothing: f's error says what
+		// went wrong, and database/sql discards a connection whose
+		// rollback failed.
+		_ = tx.Rollback()
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: %s: commit: %w", op, err)
+	}
+	return nil
+}
+
+// RecordLastUsed sets LastUsedAt of each key in uses to the given time
+// unless the stored time is the same or later, ignoring IDs of keys that no
+// longer exist. It is one UPDATE joining the table with the batch, passed as
+// one or two parameters (array literals on PostgreSQL, a JSON array on MySQL
+// and SQLite), for each [RecordLastUsedBatch] keys. The keys are sent in the
+// order of their IDs, so that concurrent batches lock rows in the same order.
+func (s *Store) RecordLastUsed(ctx context.Context, uses map[uuid.UUID]time.Time) error {
+	if len(uses) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, 0, len(uses))
+	for id := range uses {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return strings.Compare(string(a[:]), string(b[:])) })
+	for chunk := range slices.Chunk(ids, RecordLastUsedBatch) {
+		args := s.lastUsedArgs(chunk, uses)
+		op := fmt.Sprintf("record last use of %d keys", len(chunk))
+		if s.dialect != MySQL {
+			if _, err := s.db.ExecContext(ctx, s.q.recordLastUsed, args...); err != nil {
+				return fmt.Errorf("sqlstore: %s: %w", op, err)
+			}
+			continue
+		}
+		// Under REPEATABLE READ, the join locks gaps where keys are
+		// missing, and rows it reads but does not change (see inTx).
+		err := s.inTx(ctx, op, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, s.q.recordLastUsed, args...)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lastUsedArgs encodes a batch of RecordLastUsed as the arguments of the
+// dialect's statement. IDs and times need no escaping.
+func (s *Store) lastUsedArgs(ids []uuid.UUID, uses map[uuid.UUID]time.Time) []any {
+	var b []byte
+	switch s.dialect {
+	case Postgres:
+		b = append(b, '{')
+		for i, id := range ids {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, id.String()...)
+		}
+		b = append(b, '}')
+		idList := string(b)
+		b = append(b[:0], '{')
+		for i, id := range ids {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = uses[id].UTC().Truncate(time.Microsecond).AppendFormat(b, postgresTimeLayout)
+		}
+		b = append(b, '}')
+		return []any{idList, string(b)}
+	default:
+		b = append(b, '[')
+		for i, id := range ids {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `["`...)
+			b = append(b, id.String()...)
+			b = append(b, `",`...)
+			switch t := s.dialect.timeArg(uses[id]).(type) {
+			case string:
+				b = append(b, '"')
+				b = append(b, t...)
+				b = append(b, '"')
+			case int64:
+				b = fmt.Appendf(b, "%d", t)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, ']')
+		return []any{string(b)}
+	}
+}
