@@ -61,15 +61,20 @@ func benchKey(i int) *apikey.Key {
 	}
 }
 
-const benchKeys = 1_000_000
+// benchSizes are the store sizes of the lookup benchmarks: one that fits in
+// the CPU cache, showing the cost of the code, and the million keys of the
+// performance goal, where cache misses and the collector's marking of a
+// large heap dominate.
+var benchSizes = []int{1_000, 1_000_000}
 
-// benchLookupIDs fills s (if not nil) and m with benchKeys keys and returns
-// their lookup IDs in a shuffled order, so that lookups miss the CPU cache as
-// they would in a service.
-func benchLookupIDs(b *testing.B, s *memstore.Store, m map[string]*apikey.Key) []string {
+// benchLookupIDs fills s (if not nil) and m (if not nil) with n keys and
+// returns their lookup IDs in a scrambled order, so that lookups miss the
+// CPU cache as they would in a service. The order is fixed, the same for a
+// store and its baseline.
+func benchLookupIDs(b *testing.B, n int, s *memstore.Store, m map[string]*apikey.Key) []string {
 	b.Helper()
-	lookupIDs := make([]string, benchKeys)
-	for i := range benchKeys {
+	lookupIDs := make([]string, n)
+	for i := range n {
 		k := benchKey(i)
 		lookupIDs[i] = k.LookupID
 		if s != nil {
@@ -81,8 +86,7 @@ func benchLookupIDs(b *testing.B, s *memstore.Store, m map[string]*apikey.Key) [
 			m[k.LookupID] = k
 		}
 	}
-	// A fixed permutation: the same sequence for the store and its baseline.
-	for i := len(lookupIDs) - 1; i > 0; i-- {
+	for i := n - 1; i > 0; i-- {
 		j := (i * 7919) % (i + 1)
 		lookupIDs[i], lookupIDs[j] = lookupIDs[j], lookupIDs[i]
 	}
@@ -90,73 +94,89 @@ func benchLookupIDs(b *testing.B, s *memstore.Store, m map[string]*apikey.Key) [
 }
 
 // BenchmarkGetByLookupID is the store's share of the verification path: one
-// read-locked map lookup and one Clone, on a store of a million keys.
+// read-locked map lookup and one Clone.
 func BenchmarkGetByLookupID(b *testing.B) {
-	s := memstore.New()
-	lookupIDs := benchLookupIDs(b, s, nil)
-	ctx := b.Context()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		k, err := s.GetByLookupID(ctx, lookupIDs[i%benchKeys])
-		if err != nil || k == nil {
-			b.Fatal(err)
-		}
-		i++
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			s := memstore.New()
+			lookupIDs := benchLookupIDs(b, n, s, nil)
+			ctx := b.Context()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				k, err := s.GetByLookupID(ctx, lookupIDs[i%n])
+				if err != nil || k == nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
 	}
 }
 
 // BenchmarkGetByLookupIDBaseline is the floor for BenchmarkGetByLookupID:
 // the same lookups in a plain map, without a lock, plus the same Clone.
 func BenchmarkGetByLookupIDBaseline(b *testing.B) {
-	m := make(map[string]*apikey.Key, benchKeys)
-	lookupIDs := benchLookupIDs(b, nil, m)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		k := m[lookupIDs[i%benchKeys]].Clone()
-		if k == nil {
-			b.Fatal("missing key")
-		}
-		i++
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			m := make(map[string]*apikey.Key, n)
+			lookupIDs := benchLookupIDs(b, n, nil, m)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				k := m[lookupIDs[i%n]].Clone()
+				if k == nil {
+					b.Fatal("missing key")
+				}
+				i++
+			}
+		})
 	}
 }
 
 // BenchmarkGetByLookupIDParallel shows the cost of the read lock when every
 // CPU verifies keys at once.
 func BenchmarkGetByLookupIDParallel(b *testing.B) {
-	s := memstore.New()
-	lookupIDs := benchLookupIDs(b, s, nil)
-	ctx := b.Context()
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			if _, err := s.GetByLookupID(ctx, lookupIDs[i%benchKeys]); err != nil {
-				b.Error(err)
-				return
-			}
-			i += 7
-		}
-	})
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			s := memstore.New()
+			lookupIDs := benchLookupIDs(b, n, s, nil)
+			ctx := b.Context()
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					if _, err := s.GetByLookupID(ctx, lookupIDs[i%n]); err != nil {
+						b.Error(err)
+						return
+					}
+					i += 7
+				}
+			})
+		})
+	}
 }
 
 // BenchmarkGetByLookupIDParallelBaseline is the floor for
 // BenchmarkGetByLookupIDParallel: a plain map read by every CPU, no lock.
 func BenchmarkGetByLookupIDParallelBaseline(b *testing.B) {
-	m := make(map[string]*apikey.Key, benchKeys)
-	lookupIDs := benchLookupIDs(b, nil, m)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			if m[lookupIDs[i%benchKeys]].Clone() == nil {
-				b.Error("missing key")
-				return
-			}
-			i += 7
-		}
-	})
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			m := make(map[string]*apikey.Key, n)
+			lookupIDs := benchLookupIDs(b, n, nil, m)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					if m[lookupIDs[i%n]].Clone() == nil {
+						b.Error("missing key")
+						return
+					}
+					i += 7
+				}
+			})
+		})
+	}
 }
