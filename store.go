@@ -22,10 +22,19 @@ import (
 //     never undoes a concurrent deactivation.
 //   - Errors other than the sentinels named below (connection failures,
 //     context cancellation) are returned wrapped, never swallowed: the
-//     Manager fails closed on them.
+//     Manager fails closed on them. A method that returns an error returns
+//     a nil *Key with it.
+//   - Lookup IDs, group names and IDs compare byte for byte: no case
+//     folding, no trimming of trailing spaces, no pattern matching.
+//   - An update that leaves a value as it was still succeeds; only a
+//     missing key is ErrNotFound.
+//   - Lengths a Store must hold: Name and CreatedBy 255 characters of
+//     UTF-8 (up to 1020 bytes), each group 128 bytes and 64 groups, Preview
+//     64 bytes, Hash 512 bytes, LookupID 64 bytes.
 type Store interface {
 	// Create stores a new key. It returns ErrDuplicate if a key with the
-	// same ID or LookupID exists.
+	// same ID or LookupID exists. Deleted keys do not count: a Store deletes
+	// for good.
 	Create(ctx context.Context, k *Key) error
 
 	// Get returns the key with the given ID, or ErrNotFound.
@@ -36,8 +45,10 @@ type Store interface {
 	// must be a single indexed lookup.
 	GetByLookupID(ctx context.Context, lookupID string) (*Key, error)
 
-	// List returns at most q.Limit keys matching q's filters, ordered by
-	// CreatedAt then ID, starting strictly after q.After. Keys created or
+	// List returns the first min(q.Limit, remaining) keys matching q's
+	// filters, ordered by CreatedAt then by ID compared as 16 bytes (the
+	// order of the lowercase hex strings), starting strictly after q.After.
+	// A page shorter than q.Limit is the last. Keys created or
 	// deleted while a caller pages through the list never cause a key that
 	// exists throughout to be skipped or returned twice.
 	List(ctx context.Context, q ListQuery) ([]*Key, error)
@@ -63,7 +74,8 @@ type Store interface {
 
 	// RecordLastUsed sets LastUsedAt of each key in uses to the given time,
 	// unless the stored time is already later: last-used times never move
-	// backwards. IDs of keys that no longer exist are ignored.
+	// backwards. It does not change UpdatedAt. IDs of keys that no longer
+	// exist are ignored.
 	RecordLastUsed(ctx context.Context, uses map[uuid.UUID]time.Time) error
 }
 
@@ -80,7 +92,7 @@ type ListQuery struct {
 	// first key.
 	After Cursor
 
-	// Limit is the maximum number of keys to return; a Store may treat a
+	// Limit is the maximum number of keys to return; a Store must treat a
 	// value below 1 as 1.
 	Limit int
 }
