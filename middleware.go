@@ -407,9 +407,15 @@ func problemBody(status int, detail string, groups []string) ([]byte, string) {
 // a panic in the wrapped handler propagates as if there were no middleware,
 // to the application's own recovery or to net/http.
 //
+// Every request it authenticates counts as a use of the key (see
+// [Key.LastUsedAt]), even one that RequireAll then refuses. The key in the
+// context is the request's own copy.
+//
 // On success the middleware adds three allocations to a request: the key
 // Verify returns, the context and the request copy that carry it. Preflight
-// CORS requests carry no key: handle them before this middleware.
+// CORS requests carry no key: handle them before this middleware. Successful
+// responses are the application's: mark them private or no-store, since a
+// shared cache does not know that X-API-Key is a credential.
 //
 // Middleware panics if m is nil; the returned function panics if given a
 // nil handler.

@@ -568,6 +568,37 @@ func TestMiddlewareUnavailable(t *testing.T) {
 		assert.ErrorIs(t, got[0], apikey.ErrUnsupportedHash)
 	})
 
+	t.Run("store error that wraps a refusal", func(t *testing.T) {
+		// A Store's error that happens to wrap ErrInactive is still a store
+		// failure: nothing is known about the key, so it is 503, never 401.
+		store := &mwErrStore{Store: memstore.New()}
+		m := newManager(t, store)
+		_, plaintext := issue(t, m, "n", "reports:read")
+		store.err = fmt.Errorf("replica lag: %w", apikey.ErrInactive)
+		var failures mwFailures
+		rec := mwServe(m.Middleware(apikey.WithFailureHook(failures.hook))(mwOK), mwRequest("/", "X-API-Key", plaintext))
+		mwAssertProblem(t, rec, http.StatusServiceUnavailable)
+		got := failures.take()
+		require.Len(t, got, 1)
+		assert.ErrorIs(t, got[0], apikey.ErrStoreFailure)
+		assert.Equal(t, apikey.FailureUnavailable, got[0].Kind)
+	})
+
+	t.Run("any other error", func(t *testing.T) {
+		store := memstore.New()
+		_, plaintext := issue(t, newManager(t, store), "n", "reports:read")
+		var failures mwFailures
+		m := newManager(t, store, apikey.WithHasher(mwFailingHasher{}))
+		h := m.Middleware(apikey.WithFailureHook(failures.hook))(mwOK)
+		rec := mwServe(h, mwRequest("/", "X-API-Key", plaintext))
+		mwAssertProblem(t, rec, http.StatusServiceUnavailable)
+		assert.Empty(t, rec.Header().Get("WWW-Authenticate"), "an unknown error is not a refusal of the key")
+		got := failures.take()
+		require.Len(t, got, 1)
+		assert.ErrorIs(t, got[0], errHSMDown)
+		assert.Equal(t, apikey.FailureUnavailable, got[0].Kind)
+	})
+
 	t.Run("logged without a hook", func(t *testing.T) {
 		var logs bytes.Buffer
 		logger := slog.New(slog.NewTextHandler(&logs, nil))
@@ -596,6 +627,27 @@ func (s *mwBlockingStore) GetByLookupID(ctx context.Context, lookupID string) (*
 	}
 	return s.Store.GetByLookupID(ctx, lookupID)
 }
+
+// mwErrStore fails lookups with err once it is set.
+type mwErrStore struct {
+	apikey.Store
+	err error
+}
+
+func (s *mwErrStore) GetByLookupID(ctx context.Context, lookupID string) (*apikey.Key, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	return s.Store.GetByLookupID(ctx, lookupID)
+}
+
+var errHSMDown = errors.New("hsm: device not ready")
+
+// mwFailingHasher reads every hash and fails to check any: an error that is
+// neither a refusal nor one of the Manager's fail-closed sentinels.
+type mwFailingHasher struct{ apikey.SHA256Hasher }
+
+func (mwFailingHasher) Verify(string, string) (bool, error) { return false, errHSMDown }
 
 // mwPanickingStore panics on lookups with the value stored in it.
 type mwPanickingStore struct {
