@@ -1,0 +1,566 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apikit/apikey"
+)
+
+// command is one subcommand: its help, and setup, which defines its flags on
+// fs and returns what runs once they are parsed.
+type command struct {
+	name     string
+	short    string // the command with its main arguments, for the list of commands
+	synopsis string // the usage line after "apikey "
+	summary  string // one line for the list of commands
+	details  string // the rest of "apikey help <name>"
+	setup    func(fs *flag.FlagSet) action
+}
+
+// action runs a command with its positional arguments.
+type action func(ctx context.Context, c *cli, args []string) error
+
+// commands are the subcommands, in the order help lists them.
+var commands = []*command{
+	{
+		name:     "migrate",
+		short:    "migrate",
+		synopsis: "migrate",
+		summary:  "create the tables, or bring them up to date",
+		details: `Creates the keys table and its side tables (<table>_groups,
+<table>_schema_migrations), or applies the migrations they lack. Running it
+again is harmless, and so is running it from several processes at once. For
+SQLite, it creates the database file if it does not exist.`,
+		setup: setupMigrate,
+	},
+	{
+		name:     "create",
+		short:    "create --name N --group G...",
+		synopsis: "create --name NAME --group GROUP [--group GROUP...] [--expires WHEN] [--created-by WHO]",
+		summary:  "issue a key and print it, once, on stdout",
+		details: `Issues a key and prints it on standard output, alone on its line, so that it
+can be piped or redirected; its ID and preview, and the warning that it cannot
+be shown again, go to standard error. Only a hash of the key is stored.
+
+  --name NAME        the key's name (required)
+  --group GROUP      a permission group (required; repeat the flag, or
+                     separate groups with commas)
+  --expires WHEN     when the key stops working: a duration from now (720h,
+                     90d) or an RFC 3339 time (2026-01-31T00:00:00Z) or date
+                     (2026-01-31, midnight UTC); default never
+  --created-by WHO   the administrator recorded as creator (default $USER,
+                     or "cli")`,
+		setup: setupCreate,
+	},
+	{
+		name:     "list",
+		short:    "list [--json]",
+		synopsis: "list [--status active|inactive] [--group GROUP] [--json] [--limit N]",
+		summary:  "list the keys, all pages, as a table or JSON",
+		details: `Lists the keys in creation order, fetching every page. The table's columns are
+ID, NAME, STATUS (active, inactive, or expired: active but past its expiry),
+KEY (the preview), CREATED, LAST USED ("never" until its first use), CREATED BY
+and GROUPS. Times are RFC 3339, in UTC.
+
+  --status STATUS   only active or only inactive keys (default all)
+  --group GROUP     only keys holding this group, matched exactly
+  --json            print a JSON array of keys instead of the table (no hash,
+                    ever)
+  --limit N         print at most N keys (default 0: all)`,
+		setup: setupList,
+	},
+	{
+		name:     "show",
+		short:    "show <key>",
+		synopsis: "show [--json] <key>",
+		summary:  "show one key",
+		details: keyArgumentHelp + `
+
+  --json   print the key as a JSON object`,
+		setup: setupShow,
+	},
+	{
+		name:     "activate",
+		short:    "activate <key>",
+		synopsis: "activate <key>",
+		summary:  "let a deactivated key authenticate again",
+		details:  keyArgumentHelp,
+		setup:    setupSetActive(true),
+	},
+	{
+		name:     "deactivate",
+		short:    "deactivate <key>",
+		synopsis: "deactivate <key>",
+		summary:  "stop a key from authenticating",
+		details: `Deactivates a key: from now on, servers refuse it. A server whose Manager has
+a verification cache (apikey.WithVerifyCache) may accept it until its cached
+entry expires, at most the cache's TTL.
+
+` + keyArgumentHelp,
+		setup: setupSetActive(false),
+	},
+	{
+		name:     "rename",
+		short:    "rename <key> <new name>",
+		synopsis: "rename <key> (<new name> | --name NAME)",
+		summary:  "rename a key",
+		details: `Quote a name with spaces; put "--" before a name that starts with "-".
+
+` + keyArgumentHelp + `
+
+  --name NAME   the new name, instead of the second argument`,
+		setup: setupRename,
+	},
+	{
+		name:     "groups",
+		short:    "groups <key> --group G...",
+		synopsis: "groups <key> --group GROUP [--group GROUP...]",
+		summary:  "replace the groups of a key",
+		details: `Replaces all the groups of a key with the ones given.
+
+` + keyArgumentHelp + `
+
+  --group GROUP   a permission group (required; repeat the flag, or separate
+                  groups with commas)`,
+		setup: setupGroups,
+	},
+	{
+		name:     "delete",
+		short:    "delete <key> [--yes]",
+		synopsis: "delete [--yes] <key>",
+		summary:  "delete a key for good, after confirmation",
+		details: `Deletes a key. Unless --yes is given, asks for the key's name to be typed on
+standard input, and refuses (exit status 1, nothing deleted) if anything else
+is typed or standard input is closed. Deactivate a key rather than delete it
+to keep its record.
+
+` + keyArgumentHelp + `
+
+  --yes   delete without asking`,
+		setup: setupDelete,
+	},
+}
+
+const keyArgumentHelp = `<key> is the key's ID (a UUID), its preview as list shows it (ak_3Fq9…x7Ab, or
+ak_3Fq9...x7Ab), or the full key.`
+
+func lookupCommand(name string) *command {
+	for _, cmd := range commands {
+		if cmd.name == name {
+			return cmd
+		}
+	}
+	return nil
+}
+
+func commandNames() []string {
+	names := make([]string, 0, len(commands)+1)
+	for _, cmd := range commands {
+		names = append(names, cmd.name)
+	}
+	return append(names, "help")
+}
+
+// groupList is a repeatable --group flag; a comma, which no group may
+// contain, also separates groups, so that list's GROUPS column can be pasted.
+type groupList []string
+
+func (g *groupList) String() string { return strings.Join(*g, ",") }
+
+func (g *groupList) Set(v string) error {
+	*g = append(*g, strings.Split(v, ",")...)
+	return nil
+}
+
+func wantArgs(args []string, n int, what string) error {
+	switch {
+	case len(args) < n:
+		return usageErrorf("missing %s", what)
+	case len(args) > n:
+		return usageErrorf("too many arguments (%d); expected %s", len(args), what)
+	}
+	return nil
+}
+
+func setupMigrate(fs *flag.FlagSet) action {
+	return func(ctx context.Context, c *cli, args []string) error {
+		if len(args) > 0 {
+			return usageErrorf("migrate takes no arguments")
+		}
+		s, err := c.connect(ctx, true)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		if err := s.store.Migrate(ctx); err != nil {
+			return err
+		}
+		t := s.store.Table()
+		fmt.Fprintf(c.stdout, "Tables %s, %s_groups and %s_schema_migrations are up to date (%s at %s).\n",
+			t, t, t, c.db.dialectName(), c.db.where)
+		return nil
+	}
+}
+
+func setupCreate(fs *flag.FlagSet) action {
+	name := fs.String("name", "", "")
+	var groups groupList
+	fs.Var(&groups, "group", "")
+	expires := fs.String("expires", "", "")
+	createdBy := fs.String("created-by", defaultCreatedBy(), "")
+	return func(ctx context.Context, c *cli, args []string) error {
+		if len(args) > 0 {
+			return usageErrorf("create takes no arguments, only flags (did you mean --name %q?)", args[0])
+		}
+		if *name == "" {
+			return usageErrorf("create: --name is required")
+		}
+		if len(groups) == 0 {
+			return usageErrorf("create: at least one --group is required")
+		}
+		expiresAt, err := parseExpiry(*expires, time.Now())
+		if err != nil {
+			return err
+		}
+		if err := apikey.ValidateName(*createdBy); err != nil {
+			return fmt.Errorf("--created-by: %w", err)
+		}
+		s, err := c.connect(ctx, false)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		k, plaintext, err := s.manager.Issue(ctx, apikey.IssueRequest{
+			Name:      *name,
+			Groups:    groups,
+			CreatedBy: *createdBy,
+			ExpiresAt: expiresAt,
+		})
+		if err != nil {
+			return err
+		}
+		expiry := ""
+		if k.ExpiresAt != nil {
+			expiry = ", expires " + formatTime(*k.ExpiresAt)
+		}
+		fmt.Fprintf(c.stderr, "Created key %q: ID %s, preview %s, groups %s%s.\n",
+			k.Name, k.ID, k.Preview, strings.Join(k.Groups, ","), expiry)
+		if _, werr := fmt.Fprintln(c.stdout, plaintext); werr != nil {
+			// Nobody has the key and nobody ever will: do not leave it.
+			if derr := s.manager.Delete(context.WithoutCancel(ctx), k.ID); derr != nil {
+				return fmt.Errorf("cannot write the key to standard output (%v) nor delete it (%v): delete key %s", werr, derr, k.ID)
+			}
+			return fmt.Errorf("cannot write the key to standard output (%v); it was deleted", werr)
+		}
+		fmt.Fprintln(c.stderr, "Store the key now: it cannot be shown again.")
+		return nil
+	}
+}
+
+// defaultCreatedBy is the operator's login name, or "cli".
+func defaultCreatedBy() string {
+	for _, v := range []string{"USER", "USERNAME"} {
+		if name := os.Getenv(v); name != "" {
+			return name
+		}
+	}
+	return "cli"
+}
+
+// parseExpiry reads --expires: a duration from now (Go syntax, or whole days
+// such as 90d), an RFC 3339 time, or a date (midnight UTC). "" is never.
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil {
+			return now.Add(time.Duration(n) * 24 * time.Hour), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(d), nil
+	}
+	return time.Time{}, usageErrorf("--expires %q is neither a duration (720h, 90d) nor an RFC 3339 time (2026-01-31T00:00:00Z) or date (2026-01-31)", s)
+}
+
+func setupList(fs *flag.FlagSet) action {
+	status := fs.String("status", "", "")
+	group := fs.String("group", "", "")
+	asJSON := fs.Bool("json", false, "")
+	limit := fs.Int("limit", 0, "")
+	return func(ctx context.Context, c *cli, args []string) error {
+		if len(args) > 0 {
+			return usageErrorf("list takes no arguments, only flags")
+		}
+		opts := apikey.ListOptions{Group: *group, Limit: apikey.MaxListLimit}
+		switch strings.ToLower(*status) {
+		case "", "all", "any":
+		case "active":
+			opts.Status = apikey.StatusActive
+		case "inactive":
+			opts.Status = apikey.StatusInactive
+		default:
+			return usageErrorf("list: --status must be active or inactive, not %q", *status)
+		}
+		if *limit < 0 {
+			return usageErrorf("list: --limit must not be negative")
+		}
+		s, err := c.connect(ctx, false)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		keys := []*apikey.Key{}
+		for {
+			if *limit > 0 {
+				opts.Limit = min(apikey.MaxListLimit, *limit-len(keys))
+			}
+			page, err := s.manager.List(ctx, opts)
+			if err != nil {
+				return err
+			}
+			keys = append(keys, page.Keys...)
+			if page.Next == "" || *limit > 0 && len(keys) >= *limit {
+				break
+			}
+			opts.Cursor = page.Next
+		}
+		if *asJSON {
+			return writeJSON(c.stdout, keys)
+		}
+		return writeTable(c.stdout, keys, time.Now())
+	}
+}
+
+func setupShow(fs *flag.FlagSet) action {
+	asJSON := fs.Bool("json", false, "")
+	return func(ctx context.Context, c *cli, args []string) error {
+		if err := wantArgs(args, 1, "<key>"); err != nil {
+			return err
+		}
+		s, err := c.connect(ctx, false)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		k, err := s.find(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(c.stdout, k)
+		}
+		return writeKey(c.stdout, k, time.Now())
+	}
+}
+
+func setupSetActive(active bool) func(fs *flag.FlagSet) action {
+	return func(fs *flag.FlagSet) action {
+		return func(ctx context.Context, c *cli, args []string) error {
+			if err := wantArgs(args, 1, "<key>"); err != nil {
+				return err
+			}
+			s, err := c.connect(ctx, false)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			k, err := s.find(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			// Always write, even if the key looks done already: what was
+			// read may be stale, and a deactivation must never be skipped.
+			done := "Activated"
+			if active {
+				err = s.manager.Activate(ctx, k.ID)
+			} else {
+				done = "Deactivated"
+				err = s.manager.Deactivate(ctx, k.ID)
+			}
+			if err != nil {
+				return notFoundAs(err, k)
+			}
+			fmt.Fprintf(c.stdout, "%s key %s (%s, %q).\n", done, k.Preview, k.ID, k.Name)
+			return nil
+		}
+	}
+}
+
+func setupRename(fs *flag.FlagSet) action {
+	name := fs.String("name", "", "")
+	return func(ctx context.Context, c *cli, args []string) error {
+		newName := *name
+		switch {
+		case len(args) == 0:
+			return usageErrorf("missing <key> and new name")
+		case len(args) == 1 && newName == "":
+			return usageErrorf("missing the new name (an argument, or --name)")
+		case len(args) == 2 && newName != "":
+			return usageErrorf("give the new name as an argument or with --name, not both")
+		case len(args) == 2:
+			newName = args[1]
+		case len(args) > 2:
+			return usageErrorf("too many arguments (%d); quote a name with spaces", len(args))
+		}
+		s, err := c.connect(ctx, false)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		k, err := s.find(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		if err := s.manager.Rename(ctx, k.ID, newName); err != nil {
+			return notFoundAs(err, k)
+		}
+		fmt.Fprintf(c.stdout, "Renamed key %s (%s) from %q to %q.\n", k.Preview, k.ID, k.Name, newName)
+		return nil
+	}
+}
+
+func setupGroups(fs *flag.FlagSet) action {
+	var groups groupList
+	fs.Var(&groups, "group", "")
+	return func(ctx context.Context, c *cli, args []string) error {
+		if err := wantArgs(args, 1, "<key>"); err != nil {
+			return err
+		}
+		if len(groups) == 0 {
+			return usageErrorf("groups: at least one --group is required")
+		}
+		s, err := c.connect(ctx, false)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		k, err := s.find(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		if err := s.manager.SetGroups(ctx, k.ID, groups); err != nil {
+			return notFoundAs(err, k)
+		}
+		updated, err := s.manager.Get(ctx, k.ID)
+		if err != nil {
+			return notFoundAs(err, k)
+		}
+		fmt.Fprintf(c.stdout, "Groups of key %s (%s, %q) set to %s (were %s).\n",
+			k.Preview, k.ID, k.Name, strings.Join(updated.Groups, ","), strings.Join(k.Groups, ","))
+		return nil
+	}
+}
+
+func setupDelete(fs *flag.FlagSet) action {
+	yes := fs.Bool("yes", false, "")
+	return func(ctx context.Context, c *cli, args []string) error {
+		if err := wantArgs(args, 1, "<key>"); err != nil {
+			return err
+		}
+		s, err := c.connect(ctx, false)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		k, err := s.find(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		if !*yes {
+			if err := c.confirmDelete(ctx, k); err != nil {
+				return err
+			}
+		}
+		if err := s.manager.Delete(ctx, k.ID); err != nil {
+			return notFoundAs(err, k)
+		}
+		fmt.Fprintf(c.stdout, "Deleted key %s (%s, %q).\n", k.Preview, k.ID, k.Name)
+		return nil
+	}
+}
+
+// confirmDelete asks for k's name on standard input and returns an error
+// wrapping errRefused unless exactly that is typed.
+func (c *cli) confirmDelete(ctx context.Context, k *apikey.Key) error {
+	fmt.Fprintf(c.stderr, "Delete key %q (%s, %s) for good? Type its name to confirm: ", k.Name, k.ID, k.Preview)
+	line, err := readLine(ctx, c.stdin)
+	if err != nil || !isTerminal(c.stdin) {
+		// Nobody pressed Enter after the prompt: end its line.
+		fmt.Fprintln(c.stderr)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("delete %w: no confirmation on standard input (use --yes in scripts); nothing was deleted", errRefused)
+	}
+	if line != k.Name {
+		return fmt.Errorf("delete %w: what was typed is not the key's name; nothing was deleted", errRefused)
+	}
+	return nil
+}
+
+// readLine reads one line from r, without its line ending. A last line
+// without a newline counts; end of input before anything is an error. It
+// returns when ctx is done even if r blocks (a terminal waiting for input).
+func readLine(ctx context.Context, r io.Reader) (string, error) {
+	if r == nil {
+		return "", io.EOF
+	}
+	type result struct {
+		line string
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		line, err := bufio.NewReader(r).ReadString('\n')
+		if err == io.EOF && line != "" {
+			err = nil
+		}
+		line = strings.TrimSuffix(line, "\n")
+		ch <- result{strings.TrimSuffix(line, "\r"), err}
+	}()
+	select {
+	case res := <-ch:
+		return res.line, res.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// isTerminal reports whether r is a terminal (a character device), where the
+// operator's Enter ends the prompt's line.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// notFoundAs names k in the error of a change to k that found it gone: it was
+// deleted since it was looked up.
+func notFoundAs(err error, k *apikey.Key) error {
+	if errors.Is(err, apikey.ErrNotFound) {
+		return fmt.Errorf("%w: %s", apikey.ErrNotFound, k.ID)
+	}
+	return err
+}
