@@ -208,6 +208,7 @@ func (m *Manager) checkGroups(ctx context.Context, groups []string) ([]string, e
 //   - ErrInvalidKey: malformed, wrong prefix or checksum, unknown, or a wrong
 //     secret;
 //   - ErrInactive or ErrExpired: the key is genuine but may not be used;
+//     the error is a *KeyError that names the key;
 //   - ErrStoreFailure, ErrUnsupportedHash or ErrClosed: nothing could be
 //     decided, and the caller must fail closed (an HTTP server answers 503,
 //     not 401).
@@ -252,10 +253,10 @@ func (m *Manager) Verify(ctx context.Context, plaintext string) (*Key, error) {
 		return nil, fmt.Errorf("%w: secret mismatch", ErrInvalidKey)
 	}
 	if !k.Active {
-		return nil, ErrInactive
+		return nil, &KeyError{Key: k, Err: ErrInactive}
 	}
 	if k.Expired(now) {
-		return nil, ErrExpired
+		return nil, &KeyError{Key: k, Err: ErrExpired}
 	}
 	if hasher != m.hasher || m.hasher.NeedsRehash(k.Hash) {
 		m.rehash(ctx, k, plaintext)

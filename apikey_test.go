@@ -113,6 +113,9 @@ func TestVerifyStatusAndExpiry(t *testing.T) {
 	_, err = m.Verify(ctx, plaintext)
 	assert.ErrorIs(t, err, apikey.ErrInactive)
 	assert.False(t, errors.Is(err, apikey.ErrInvalidKey))
+	var refused *apikey.KeyError
+	require.ErrorAs(t, err, &refused)
+	assert.Equal(t, k.ID, refused.Key.ID, "the error names the refused key")
 
 	require.NoError(t, m.Activate(ctx, k.ID))
 	_, err = m.Verify(ctx, plaintext)

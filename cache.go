@@ -103,7 +103,7 @@ func (c *verifyCache) get(lookupID, plaintext string, now time.Time) (k *Key, er
 		return nil, fmt.Errorf("%w: secret mismatch", ErrInvalidKey), true
 	}
 	if e.key.Expired(now) {
-		return nil, ErrExpired, true
+		return nil, &KeyError{Key: e.key.Clone(), Err: ErrExpired}, true
 	}
 	return e.key.Clone(), nil, true
 }

@@ -14,7 +14,7 @@
 //
 // [Manager.Verify] refuses malformed strings before touching the Store, finds
 // the key by its lookup ID in one indexed lookup, compares hashes in constant
-// time, and checks status and expiry. [Middleware] does this for every HTTP
+// time, and checks status and expiry. [Manager.Middleware] does this for every HTTP
 // request and enforces group scopes.
 //
 // # Stores

@@ -7,7 +7,7 @@ import "errors"
 //
 // The library never merges distinct causes into one error; deciding what a
 // client may learn (usually nothing about which check failed) is the job of
-// the HTTP layer. See [Middleware].
+// the HTTP layer. See [Manager.Middleware].
 var (
 	// ErrInvalidKey means the presented string is not a valid key: it is
 	// malformed, has a wrong checksum or prefix, names no stored key, or its
@@ -62,4 +62,48 @@ var (
 
 	// ErrClosed is returned by a Manager used after Close.
 	ErrClosed = errors.New("apikey: manager is closed")
+
+	// The errors below are reported by the HTTP middleware, in
+	// [AuthError.Err], besides those of [Manager.Verify]. None of them
+	// reaches the client: the client sees only the status and the RFC 6750
+	// error code.
+
+	// ErrMissingKey means the request carries no key in any of the key
+	// headers. An Authorization header with another scheme than Bearer
+	// carries no key.
+	ErrMissingKey = errors.New("apikey: no API key in the request")
+
+	// ErrMultipleKeys means the request carries more than one key (two
+	// X-API-Key headers, a Bearer token and an X-API-Key header, even if
+	// identical) or more than one Authorization header.
+	ErrMultipleKeys = errors.New("apikey: more than one API key in the request")
+
+	// ErrMalformedCredentials means an Authorization header with the Bearer
+	// scheme does not follow RFC 6750 section 2.1 ("Bearer" 1*SP b64token),
+	// or a key header's value is not a b64token.
+	ErrMalformedCredentials = errors.New("apikey: malformed credentials")
+
+	// ErrInsufficientScope means a verified key lacks the groups that
+	// [RequireAll] or [RequireAny] asks for.
+	ErrInsufficientScope = errors.New("apikey: key lacks the required groups")
+
+	// ErrVerifyPanic means verification panicked, in the Store or a Hasher.
+	// The error that wraps it carries the panic value (with the presented
+	// key redacted) and the stack.
+	ErrVerifyPanic = errors.New("apikey: panic during verification")
 )
+
+// KeyError is the error Verify returns for a genuine key that may not be
+// used: Err is ErrInactive or ErrExpired, and Key the key's record, so that
+// logs and hooks can name the key. Test for the cause with errors.Is; the
+// key is reachable only with errors.As, never by accident.
+type KeyError struct {
+	Key *Key
+	Err error
+}
+
+// Error returns the cause and the key's ID.
+func (e *KeyError) Error() string { return e.Err.Error() + " (key " + e.Key.ID.String() + ")" }
+
+// Unwrap returns the cause.
+func (e *KeyError) Unwrap() error { return e.Err }

@@ -16,35 +16,6 @@ import (
 	"time"
 )
 
-// Errors that the HTTP middleware reports, in [AuthError.Err], besides those
-// of [Manager.Verify]. None of them reaches the client: the client sees only
-// the status and the RFC 6750 error code.
-var (
-	// ErrMissingKey means the request carries no key in any of the key
-	// headers. An Authorization header with another scheme than Bearer
-	// carries no key.
-	ErrMissingKey = errors.New("apikey: no API key in the request")
-
-	// ErrMultipleKeys means the request carries more than one key (two
-	// X-API-Key headers, a Bearer token and an X-API-Key header, even if
-	// identical) or more than one Authorization header.
-	ErrMultipleKeys = errors.New("apikey: more than one API key in the request")
-
-	// ErrMalformedCredentials means an Authorization header with the Bearer
-	// scheme does not follow RFC 6750 section 2.1 ("Bearer" 1*SP b64token),
-	// or a key header's value is not a b64token.
-	ErrMalformedCredentials = errors.New("apikey: malformed credentials")
-
-	// ErrInsufficientScope means a verified key lacks the groups that
-	// [RequireAll] or [RequireAny] asks for.
-	ErrInsufficientScope = errors.New("apikey: key lacks the required groups")
-
-	// ErrVerifyPanic means verification panicked, in the Store or a Hasher.
-	// The error that wraps it carries the panic value (with the presented
-	// key redacted) and the stack.
-	ErrVerifyPanic = errors.New("apikey: panic during verification")
-)
-
 // errKeyTooLong is the cause of a refusal of a value longer than
 // MaxKeyLength, which is never handed to Verify.
 var errKeyTooLong = fmt.Errorf("%w: longer than %d bytes", ErrInvalidKey, MaxKeyLength)
@@ -137,8 +108,9 @@ type AuthError struct {
 	// it with errors.Is.
 	Err error
 
-	// Key is the verified key, for FailureInsufficientScope only; nil
-	// otherwise (Verify returns no key when it fails).
+	// Key is the key the request presented when it is known to be genuine:
+	// for FailureInsufficientScope, and for FailureInvalidToken when the key
+	// is inactive or expired (see [KeyError]); nil otherwise.
 	Key *Key
 
 	// Groups are the groups required, for FailureInsufficientScope only:
@@ -447,7 +419,11 @@ func (a *authenticator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	k, kind, err := a.verify(r.Context(), token)
 	if err != nil {
-		a.cfg.fail(w, r, kind, err, nil, nil)
+		var refused *KeyError
+		if errors.As(err, &refused) {
+			k = refused.Key
+		}
+		a.cfg.fail(w, r, kind, err, k, nil)
 		return
 	}
 	a.next.ServeHTTP(w, r.WithContext(&keyContext{Context: r.Context(), key: k, cfg: a.cfg}))

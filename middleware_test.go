@@ -259,7 +259,12 @@ func TestMiddlewareRequests(t *testing.T) {
 			assert.Equal(t, tc.kind, got[0].Kind)
 			assert.Equal(t, tc.status, got[0].Status)
 			assert.ErrorIs(t, got[0], tc.cause)
-			assert.Nil(t, got[0].Key)
+			if errors.Is(tc.cause, apikey.ErrInactive) || errors.Is(tc.cause, apikey.ErrExpired) {
+				require.NotNil(t, got[0].Key, "the hook names the refused genuine key")
+				assert.Equal(t, tc.name[:len(tc.name)-4], got[0].Key.Name)
+			} else {
+				assert.Nil(t, got[0].Key)
+			}
 			f.assertNoSecrets(t, got[0].Error())
 			f.assertNoSecrets(t, fmt.Sprintf("%+v", *got[0]))
 		})
