@@ -179,21 +179,19 @@ func splitSimpleArray(s string, storage []string) (groups []string, ok bool) {
 }
 
 // keyRow holds a key and everything scanning it needs, so that reading a key
-// costs one allocation for the key, its times and up to four groups (the
-// shape of apikey.Key.Clone).
+// costs one allocation for the key, its times, up to four groups (the shape
+// of apikey.Key.Clone) and the Scan destinations.
 type keyRow struct {
 	key                            apikey.Key
 	groupsJSON                     string
 	groups                         [4]string
 	created, updated, used, expiry timeColumn
 	lastUsedAt, expiresAt          time.Time
+	dest                           [12]any
 }
 
-// scanner is *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
-// scanKey reads one row of columns into a new key.
-func (d Dialect) scanKey(r scanner) (*apikey.Key, error) {
+// newKeyRow returns a keyRow whose dest receives one row of columns.
+func (d Dialect) newKeyRow() *keyRow {
 	row := new(keyRow)
 	k := &row.key
 	wall := d == MySQL
@@ -201,11 +199,15 @@ func (d Dialect) scanKey(r scanner) (*apikey.Key, error) {
 	row.updated = timeColumn{dst: &k.UpdatedAt, wall: wall}
 	row.used = timeColumn{dst: &row.lastUsedAt, wall: wall}
 	row.expiry = timeColumn{dst: &row.expiresAt, wall: wall}
-	err := r.Scan(&k.ID, &k.LookupID, &k.Name, &row.groupsJSON, &k.Active, &k.Preview, &k.Hash,
-		&row.created, &k.CreatedBy, &row.updated, &row.used, &row.expiry)
-	if err != nil {
-		return nil, err
-	}
+	row.dest = [12]any{&k.ID, &k.LookupID, &k.Name, &row.groupsJSON, &k.Active, &k.Preview, &k.Hash,
+		&row.created, &k.CreatedBy, &row.updated, &row.used, &row.expiry}
+	return row
+}
+
+// finish completes the key once its row has been scanned into dest.
+func (row *keyRow) finish() (*apikey.Key, error) {
+	k := &row.key
+	var err error
 	if k.Groups, err = decodeGroups(row.groupsJSON, row.groups[:]); err != nil {
 		return nil, err
 	}

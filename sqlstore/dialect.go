@@ -34,7 +34,7 @@ func (d Dialect) valid() bool {
 }
 
 // columns are the columns of the keys table, in the order of every SELECT
-// and of the INSERT. scanKey depends on this order.
+// and of the INSERT. Dialect.newKeyRow depends on this order.
 const columns = "id, lookup_id, name, groups_json, active, preview, hash, " +
 	"created_at, created_by, updated_at, last_used_at, expires_at"
 

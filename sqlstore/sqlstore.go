@@ -23,7 +23,7 @@
 // what it applied in the table <table>_schema_migrations. Call it once at
 // start-up; it is idempotent and safe when several processes run it at once.
 // Those who manage schemas by hand find the DDL in the migrations directory
-// of this package and in the README.
+// of this package, in the README and from [Store.Schema].
 //
 // A key is one row of the keys table ("apikeys" unless [WithTable] says
 // otherwise), its groups a JSON array in that row, so that
@@ -40,12 +40,14 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,7 +190,7 @@ func (s *Store) Table() string { return s.table }
 // Create stores a new key and its groups in one transaction. It returns an
 // error wrapping [apikey.ErrDuplicate] if a key with the same ID or LookupID
 // exists. Times are stored in UTC, truncated to microseconds.
-func (s *Store) Create(ctx context.Context, k *apikey.Key) (err error) {
+func (s *Store) Create(ctx context.Context, k *apikey.Key) error {
 	if k == nil {
 		return errors.New("sqlstore: create: nil key")
 	}
@@ -224,7 +226,11 @@ func (s *Store) Create(ctx context.Context, k *apikey.Key) (err error) {
 // Get returns the key with the given ID, or an error wrapping
 // [apikey.ErrNotFound].
 func (s *Store) Get(ctx context.Context, id uuid.UUID) (*apikey.Key, error) {
-	k, err := s.dialect.scanKey(s.db.QueryRowContext(ctx, s.q.get, id.String()))
+	row := s.dialect.newKeyRow()
+	if err := s.db.QueryRowContext(ctx, s.q.get, id.String()).Scan(row.dest[:]...); err != nil {
+		return nil, s.readError("get key "+id.String(), err)
+	}
+	k, err := row.finish()
 	if err != nil {
 		return nil, s.readError("get key "+id.String(), err)
 	}
@@ -235,10 +241,14 @@ func (s *Store) Get(ctx context.Context, id uuid.UUID) (*apikey.Key, error) {
 // wrapping [apikey.ErrNotFound]. It is one SELECT of one row by a unique
 // index; the lookup ID is compared byte for byte.
 func (s *Store) GetByLookupID(ctx context.Context, lookupID string) (*apikey.Key, error) {
-	k, err := s.dialect.scanKey(s.db.QueryRowContext(ctx, s.q.getByLookupID, lookupID))
+	// The lookup ID stays out of the error: it comes from an untrusted
+	// request, and the caller has it.
+	row := s.dialect.newKeyRow()
+	if err := s.db.QueryRowContext(ctx, s.q.getByLookupID, lookupID).Scan(row.dest[:]...); err != nil {
+		return nil, s.readError("get key by lookup ID", err)
+	}
+	k, err := row.finish()
 	if err != nil {
-		// The lookup ID is public but not logged: it is half of a key
-		// someone presented, possibly by mistake.
 		return nil, s.readError("get key by lookup ID", err)
 	}
 	return k, nil
@@ -272,7 +282,7 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 	}
 	if after {
 		at, id := s.dialect.timeArg(q.After.CreatedAt), q.After.ID
-		if q.After.CreatedAt.Truncate(time.Microsecond) != q.After.CreatedAt {
+		if q.After.CreatedAt.Nanosecond()%1000 != 0 {
 			// Stored times are whole microseconds: a key is after a
 			// cursor between two of them iff its time is after the
 			// earlier one, whatever its ID.
@@ -297,7 +307,11 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 	}()
 	keys = make([]*apikey.Key, 0, min(limit, 100))
 	for rows.Next() {
-		k, err := s.dialect.scanKey(rows)
+		row := s.dialect.newKeyRow()
+		if err := rows.Scan(row.dest[:]...); err != nil {
+			return nil, fmt.Errorf("sqlstore: list keys: %w", err)
+		}
+		k, err := row.finish()
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: list keys: %w", err)
 		}
@@ -464,7 +478,7 @@ func (s *Store) RecordLastUsed(ctx context.Context, uses map[uuid.UUID]time.Time
 	for id := range uses {
 		ids = append(ids, id)
 	}
-	slices.SortFunc(ids, func(a, b uuid.UUID) int { return strings.Compare(string(a[:]), string(b[:])) })
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
 	for chunk := range slices.Chunk(ids, RecordLastUsedBatch) {
 		args := s.lastUsedArgs(chunk, uses)
 		op := fmt.Sprintf("record last use of %d keys", len(chunk))
@@ -490,15 +504,15 @@ func (s *Store) RecordLastUsed(ctx context.Context, uses map[uuid.UUID]time.Time
 // lastUsedArgs encodes a batch of RecordLastUsed as the arguments of the
 // dialect's statement. IDs and times need no escaping.
 func (s *Store) lastUsedArgs(ids []uuid.UUID, uses map[uuid.UUID]time.Time) []any {
-	var b []byte
-	switch s.dialect {
-	case Postgres:
+	b := make([]byte, 0, len(ids)*70)
+	if s.dialect == Postgres {
+		// '{id,...}' and '{"2006-01-02 15:04:05.000000+00",...}'
 		b = append(b, '{')
 		for i, id := range ids {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, id.String()...)
+			b = appendUUID(b, id)
 		}
 		b = append(b, '}')
 		idList := string(b)
@@ -511,26 +525,40 @@ func (s *Store) lastUsedArgs(ids []uuid.UUID, uses map[uuid.UUID]time.Time) []an
 		}
 		b = append(b, '}')
 		return []any{idList, string(b)}
-	default:
-		b = append(b, '[')
-		for i, id := range ids {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `["`...)
-			b = append(b, id.String()...)
-			b = append(b, `",`...)
-			switch t := s.dialect.timeArg(uses[id]).(type) {
-			case string:
-				b = append(b, '"')
-				b = append(b, t...)
-				b = append(b, '"')
-			case int64:
-				b = fmt.Appendf(b, "%d", t)
-			}
-			b = append(b, ']')
+	}
+	// [["id","2006-01-02 15:04:05.000000"],...] on MySQL,
+	// [["id",micros],...] on SQLite.
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `["`...)
+		b = appendUUID(b, id)
+		b = append(b, `",`...)
+		t := uses[id].UTC().Truncate(time.Microsecond)
+		if s.dialect == MySQL {
+			b = append(b, '"')
+			b = t.AppendFormat(b, mysqlTimeLayout)
+			b = append(b, '"')
+		} else {
+			b = strconv.AppendInt(b, t.UnixMicro(), 10)
 		}
 		b = append(b, ']')
-		return []any{string(b)}
 	}
+	b = append(b, ']')
+	return []any{string(b)}
+}
+
+// appendUUID appends the canonical text form of id, as id.String() would
+// return it, without allocating.
+func appendUUID(b []byte, id uuid.UUID) []byte {
+	const hexDigits = "0123456789abcdef"
+	for i, c := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	return b
 }

@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -702,5 +704,43 @@ func TestConcurrentWritesOnManyKeys(t *testing.T) {
 		}
 		wg.Wait()
 		assert.Zero(t, db.Stats().InUse, "connections in use")
+	})
+}
+
+// TestListCursorPrecision checks cursors the suite does not make: one whose
+// time carries a monotonic clock reading, and one between two microseconds.
+func TestListCursorPrecision(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		db := b.open(t)
+		s := newStore(t, db, b.dialect)
+		now := time.Now()
+		now = now.Add(-time.Duration(now.Nanosecond() % 1000)) // whole microseconds, monotonic reading kept
+		var keys []*apikey.Key
+		for range 3 {
+			k := newKey()
+			k.CreatedAt = now
+			require.NoError(t, s.Create(t.Context(), k))
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b *apikey.Key) int { return bytes.Compare(a.ID[:], b.ID[:]) })
+		later := newKey()
+		later.CreatedAt = now.Add(time.Microsecond)
+		require.NoError(t, s.Create(t.Context(), later))
+
+		listIDs := func(after apikey.Cursor) []uuid.UUID {
+			got, err := s.List(t.Context(), apikey.ListQuery{After: after, Limit: 10})
+			require.NoError(t, err)
+			var ids []uuid.UUID
+			for _, k := range got {
+				ids = append(ids, k.ID)
+			}
+			return ids
+		}
+		assert.Equal(t, []uuid.UUID{keys[1].ID, keys[2].ID, later.ID},
+			listIDs(apikey.Cursor{CreatedAt: now, ID: keys[0].ID}), "cursor with a monotonic reading")
+		assert.Equal(t, []uuid.UUID{later.ID},
+			listIDs(apikey.Cursor{CreatedAt: now.Add(500 * time.Nanosecond), ID: uuid.Nil}), "cursor between microseconds")
+		assert.Equal(t, []uuid.UUID{keys[0].ID, keys[1].ID, keys[2].ID, later.ID},
+			listIDs(apikey.Cursor{CreatedAt: now.Add(-500 * time.Nanosecond), ID: uuid.Max}), "cursor just before")
 	})
 }
