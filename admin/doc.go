@@ -1,0 +1,91 @@
+// Package admin is the "API Keys" tab of an admin panel: a JSON API over an
+// [apikey.Manager] and a web page that uses it, served by one [http.Handler]
+// that the application mounts under a prefix of its choice:
+//
+//	h, err := admin.New(m)
+//	mux.Handle("/admin/", http.StripPrefix("/admin", h))
+//
+// The page links to its assets and calls the API with relative URLs, so any
+// prefix works, provided the page is reached at the prefix with a trailing
+// slash ("/admin/"; http.ServeMux redirects "/admin" there).
+//
+// # Who is acting
+//
+// Every Manager call is made on behalf of an [apikey.Actor] (see
+// [apikey.WithActor]), so the Manager itself refuses privilege escalation:
+// an administrator grants only groups they hold, and changes or deletes only
+// keys whose groups they all hold. The actor's name is recorded as the
+// "created by" of the keys they issue.
+//
+// By default the API authenticates each request with the Manager's
+// middleware ([apikey.Manager.Middleware]) and acts on behalf of the key it
+// verified, which must hold the admin group ([DefaultAdminGroup], see
+// [WithAdminGroup]): the actor's name is the key's name and its groups are
+// the key's groups. An application that authenticates administrators
+// otherwise (a session cookie, single sign-on) says how with [WithActor].
+// The page and its assets are served without authentication: they hold no
+// data, and the page asks for an admin key before anything else.
+//
+// # Routes
+//
+// Paths are relative to where the handler is mounted. Request bodies are
+// JSON objects (Content-Type: application/json, at most 64 KiB by default,
+// see [WithMaxBodyBytes]); a field the route does not know, such as "hash",
+// "active" or "id", is refused, and so is anything after the object.
+//
+//	GET    /                          the page (index.html)
+//	GET    /assets/{file}             its script, style sheet and icon
+//	GET    /api/me                    the acting administrator: {"name", "groups"}
+//	GET    /api/groups                the registered groups: {"groups": [{"name", "description", "grantable"}]}
+//	GET    /api/keys                  a page of keys: {"keys": [...], "next_cursor"}
+//	                                  query: status=active|inactive, group=NAME, cursor=NEXT_CURSOR, limit=1..500
+//	POST   /api/keys                  {"name", "groups", "expires_at"?} → 201 {"key", "plaintext"}
+//	GET    /api/keys/{id}             one key
+//	PUT    /api/keys/{id}/name        {"name"} → the key
+//	PUT    /api/keys/{id}/groups      {"groups"} → the key
+//	POST   /api/keys/{id}/activate    no body, or {} → the key
+//	POST   /api/keys/{id}/deactivate  no body, or {} → the key
+//	DELETE /api/keys/{id}             {"confirm": "<the key's current name>"} → 204
+//
+// A key is shown as {"id", "name", "status" ("active" or "inactive"),
+// "preview", "groups", "created_at", "created_by", "updated_at",
+// "last_used_at" (null until first use), "expires_at" (null if never),
+// "can_manage"}; "can_manage" tells whether the acting administrator holds
+// all of the key's groups, and so may change or delete it. The hash of a key
+// is never in any response, and its plaintext only in the response that
+// creates it, which is marked Cache-Control: no-store (as every API response
+// is).
+//
+// Deleting needs the key's current name in the body as confirmation: a
+// DELETE without it is refused with 400, one with another name (a stale
+// page, the wrong ID) with 409, and nothing is deleted.
+//
+// # Errors
+//
+// Errors are RFC 9457 problem documents (Content-Type:
+// application/problem+json) with "type", "title", "status", a "detail"
+// written for the administrator, and a "code" for programs:
+//
+//	400 invalid_request, invalid_json, unknown_field, invalid_cursor, confirmation_required
+//	401 unauthenticated              (from the middleware: no key, or a key not accepted)
+//	403 forbidden, escalation, cross_origin
+//	404 not_found
+//	405 method_not_allowed
+//	409 confirmation_mismatch
+//	413 body_too_large
+//	415 unsupported_media_type
+//	422 invalid_name, invalid_group, unknown_group, invalid_expiry
+//	503 unavailable                  (the Store failed; no details)
+//	500 internal                     (no details)
+//
+// # Browser security
+//
+// State-changing requests (POST, PUT, DELETE) from another origin are
+// refused with [http.CrossOriginProtection], so a page elsewhere cannot act
+// with a logged-in administrator's cookies, and bodies must be sent as
+// application/json, which no HTML form can do. Every response carries a
+// strict Content-Security-Policy (no inline script or style, nothing from
+// another origin, no framing), X-Content-Type-Options: nosniff and
+// Referrer-Policy: no-referrer. The page renders names and groups as text,
+// never as HTML.
+package admin

@@ -1,0 +1,402 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apikit/apikey"
+	"github.com/google/uuid"
+)
+
+// keyResponse is a key as the API shows it. It is built field by field
+// from apikey.Key, so that no field added to Key (or a tag changed on it)
+// can ever put the hash or the lookup ID in a response.
+type keyResponse struct {
+	ID         uuid.UUID  `json:"id"`
+	Name       string     `json:"name"`
+	Status     string     `json:"status"`
+	Preview    string     `json:"preview"`
+	Groups     []string   `json:"groups"`
+	CreatedAt  time.Time  `json:"created_at"`
+	CreatedBy  string     `json:"created_by"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	CanManage  bool       `json:"can_manage"`
+}
+
+func newKeyResponse(k *apikey.Key, a apikey.Actor) keyResponse {
+	status := "inactive"
+	if k.Active {
+		status = "active"
+	}
+	groups := k.Groups
+	if groups == nil {
+		groups = []string{}
+	}
+	return keyResponse{
+		ID:         k.ID,
+		Name:       k.Name,
+		Status:     status,
+		Preview:    k.Preview,
+		Groups:     groups,
+		CreatedAt:  k.CreatedAt,
+		CreatedBy:  k.CreatedBy,
+		UpdatedAt:  k.UpdatedAt,
+		LastUsedAt: k.LastUsedAt,
+		ExpiresAt:  k.ExpiresAt,
+		CanManage:  len(missing(k.Groups, a.Groups)) == 0,
+	}
+}
+
+// missing returns the groups in want that have does not hold.
+func missing(want, have []string) []string {
+	var out []string
+	for _, g := range want {
+		if !slices.Contains(have, g) && !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Every response type is made of strings, numbers, times and
+		// UUIDs, which always encode.
+		panic("admin: encoding a response: " + err.Error())
+	}
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body) // the client may be gone; there is no one left to tell
+}
+
+// me answers who is acting, for the page to greet them and to know which
+// groups they may grant.
+func (h *Handler) me(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
+	groups := a.Groups
+	if groups == nil {
+		groups = []string{}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Name   string   `json:"name"`
+		Groups []string `json:"groups"`
+	}{a.Name, groups})
+}
+
+// groupResponse is a permission group as the API shows it.
+type groupResponse struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+
+	// Grantable tells whether the acting administrator holds the group,
+	// and so may give it to a key.
+	Grantable bool `json:"grantable"`
+}
+
+// listGroups answers the registered groups. A Manager without a registry
+// accepts any group; the groups an administrator may grant are then theirs.
+func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
+	groups := h.m.Groups()
+	if groups == nil {
+		for _, g := range a.Groups {
+			groups = append(groups, apikey.Group{Name: g})
+		}
+		slices.SortFunc(groups, func(x, y apikey.Group) int { return strings.Compare(x.Name, y.Name) })
+		groups = slices.CompactFunc(groups, func(x, y apikey.Group) bool { return x.Name == y.Name })
+	}
+	out := make([]groupResponse, len(groups))
+	for i, g := range groups {
+		out[i] = groupResponse{Name: g.Name, Description: g.Description, Grantable: slices.Contains(a.Groups, g.Name)}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Groups []groupResponse `json:"groups"`
+	}{out})
+}
+
+// listKeys answers a page of keys. The query takes status (active,
+// inactive; empty or "all" for both), group, cursor and limit.
+func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
+	q := r.URL.Query()
+	var opts apikey.ListOptions
+	switch q.Get("status") {
+	case "", "all", "any":
+	case "active":
+		opts.Status = apikey.StatusActive
+	case "inactive":
+		opts.Status = apikey.StatusInactive
+	default:
+		writeProblem(w, http.StatusBadRequest, "invalid_request", `The status filter must be "active" or "inactive".`)
+		return
+	}
+	if g := q.Get("group"); g != "" {
+		if apikey.ValidateGroup(g) != nil {
+			writeProblem(w, http.StatusBadRequest, "invalid_request", "The group filter is not a valid group name.")
+			return
+		}
+		opts.Group = g
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > apikey.MaxListLimit {
+			writeProblem(w, http.StatusBadRequest, "invalid_request",
+				fmt.Sprintf("The limit must be a number from 1 to %d.", apikey.MaxListLimit))
+			return
+		}
+		opts.Limit = n
+	}
+	opts.Cursor = q.Get("cursor")
+	page, err := h.m.List(r.Context(), opts)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	keys := make([]keyResponse, len(page.Keys))
+	for i, k := range page.Keys {
+		keys[i] = newKeyResponse(k, a)
+	}
+	var next *string
+	if page.Next != "" {
+		next = &page.Next
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Keys       []keyResponse `json:"keys"`
+		NextCursor *string       `json:"next_cursor"`
+	}{keys, next})
+}
+
+// createRequest is the body of POST /api/keys.
+type createRequest struct {
+	Name      string     `json:"name"`
+	Groups    []string   `json:"groups"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+// createKey issues a key, and answers its record and its plaintext: the one
+// response that ever carries a plaintext.
+func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
+	var req createRequest
+	if !h.readJSON(w, r, &req, false) {
+		return
+	}
+	if !checkName(w, req.Name) || !checkGroups(w, req.Groups) {
+		return
+	}
+	issue := apikey.IssueRequest{Name: req.Name, Groups: req.Groups}
+	if req.ExpiresAt != nil {
+		issue.ExpiresAt = *req.ExpiresAt
+	}
+	k, plaintext, err := h.m.Issue(r.Context(), issue)
+	if err != nil {
+		h.writeError(w, r, grantError(err, req.Groups, a))
+		return
+	}
+	w.Header().Set("Location", "keys/"+k.ID.String())
+	writeJSON(w, http.StatusCreated, struct {
+		Key       keyResponse `json:"key"`
+		Plaintext string      `json:"plaintext"`
+	}{newKeyResponse(k, a), plaintext})
+}
+
+// checkName refuses a missing name with a message for the administrator;
+// the Manager checks the rest.
+func checkName(w http.ResponseWriter, name string) bool {
+	if strings.TrimSpace(name) == "" {
+		writeProblem(w, http.StatusUnprocessableEntity, "invalid_name", "Give the key a name.")
+		return false
+	}
+	return true
+}
+
+// checkGroups refuses an empty list of groups with a message for the
+// administrator; the Manager checks the rest.
+func checkGroups(w http.ResponseWriter, groups []string) bool {
+	if len(groups) == 0 {
+		writeProblem(w, http.StatusUnprocessableEntity, "invalid_group", "Choose at least one group.")
+		return false
+	}
+	return true
+}
+
+// grantError names, in an ErrEscalation, the groups the actor tried to grant
+// without holding them.
+func grantError(err error, groups []string, a apikey.Actor) error {
+	if !errors.Is(err, apikey.ErrEscalation) {
+		return err
+	}
+	lacking := missing(groups, a.Groups)
+	if len(lacking) == 0 {
+		return err
+	}
+	return &escalationError{err: err, detail: fmt.Sprintf(
+		"You cannot grant groups you do not hold: %s.", strings.Join(lacking, ", "))}
+}
+
+// changeError names, in an ErrEscalation, the groups of the key that the
+// actor does not hold.
+func (h *Handler) changeError(ctx context.Context, err error, id uuid.UUID, a apikey.Actor) error {
+	if !errors.Is(err, apikey.ErrEscalation) {
+		return err
+	}
+	k, getErr := h.m.Get(ctx, id)
+	if getErr != nil {
+		return err
+	}
+	lacking := missing(k.Groups, a.Groups)
+	if len(lacking) == 0 {
+		return err
+	}
+	return &escalationError{err: err, detail: fmt.Sprintf(
+		"This key holds groups you do not hold (%s): only an administrator who holds all of its groups can change or delete it.",
+		strings.Join(lacking, ", "))}
+}
+
+// keyID reads the key ID from the path. A malformed ID names no key: 404.
+func keyID(w http.ResponseWriter, r *http.Request) (uuid.UUID, bool) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		writeProblem(w, http.StatusNotFound, "not_found", "There is no API key with this ID.")
+		return uuid.Nil, false
+	}
+	return id, true
+}
+
+// writeKey answers the current record of a key.
+func (h *Handler) writeKey(w http.ResponseWriter, r *http.Request, id uuid.UUID, a apikey.Actor) {
+	k, err := h.m.Get(r.Context(), id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newKeyResponse(k, a))
+}
+
+func (h *Handler) getKey(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
+	if id, ok := keyID(w, r); ok {
+		h.writeKey(w, r, id, a)
+	}
+}
+
+// renameRequest is the body of PUT /api/keys/{id}/name.
+type renameRequest struct {
+	Name string `json:"name"`
+}
+
+func (h *Handler) renameKey(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
+	id, ok := keyID(w, r)
+	if !ok {
+		return
+	}
+	var req renameRequest
+	if !h.readJSON(w, r, &req, false) || !checkName(w, req.Name) {
+		return
+	}
+	if err := h.m.Rename(r.Context(), id, req.Name); err != nil {
+		h.writeError(w, r, h.changeError(r.Context(), err, id, a))
+		return
+	}
+	h.writeKey(w, r, id, a)
+}
+
+// groupsRequest is the body of PUT /api/keys/{id}/groups.
+type groupsRequest struct {
+	Groups []string `json:"groups"`
+}
+
+func (h *Handler) setGroups(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
+	id, ok := keyID(w, r)
+	if !ok {
+		return
+	}
+	var req groupsRequest
+	if !h.readJSON(w, r, &req, false) || !checkGroups(w, req.Groups) {
+		return
+	}
+	if err := h.m.SetGroups(r.Context(), id, req.Groups); err != nil {
+		// The actor may lack a group they try to grant, or one the key
+		// holds already.
+		if e := grantError(err, req.Groups, a); e != err {
+			err = e
+		} else {
+			err = h.changeError(r.Context(), err, id, a)
+		}
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeKey(w, r, id, a)
+}
+
+// emptyRequest is the body of the requests that take no field: none, or {}.
+type emptyRequest struct{}
+
+func (h *Handler) activateKey(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
+	h.setActive(w, r, a, h.m.Activate)
+}
+
+func (h *Handler) deactivateKey(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
+	h.setActive(w, r, a, h.m.Deactivate)
+}
+
+func (h *Handler) setActive(w http.ResponseWriter, r *http.Request, a apikey.Actor, apply func(context.Context, uuid.UUID) error) {
+	id, ok := keyID(w, r)
+	if !ok {
+		return
+	}
+	if !h.readJSON(w, r, &emptyRequest{}, true) {
+		return
+	}
+	if err := apply(r.Context(), id); err != nil {
+		h.writeError(w, r, h.changeError(r.Context(), err, id, a))
+		return
+	}
+	h.writeKey(w, r, id, a)
+}
+
+// deleteRequest is the body of DELETE /api/keys/{id}: the key's current
+// name, as confirmation that the client means to delete this very key.
+type deleteRequest struct {
+	Confirm *string `json:"confirm"`
+}
+
+func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
+	id, ok := keyID(w, r)
+	if !ok {
+		return
+	}
+	var req deleteRequest
+	if !h.readJSON(w, r, &req, true) {
+		return
+	}
+	if req.Confirm == nil {
+		writeProblem(w, http.StatusBadRequest, "confirmation_required",
+			`Deleting a key cannot be undone: confirm with the key's current name, as {"confirm": "<name>"}.`)
+		return
+	}
+	k, err := h.m.Get(r.Context(), id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if *req.Confirm != k.Name {
+		writeProblem(w, http.StatusConflict, "confirmation_mismatch",
+			"The confirmation is not this key's current name; nothing was deleted. Reload the keys: it may have been renamed.")
+		return
+	}
+	if err := h.m.Delete(r.Context(), id); err != nil {
+		h.writeError(w, r, h.changeError(r.Context(), err, id, a))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

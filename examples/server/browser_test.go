@@ -1,0 +1,366 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// screenshotVar names a file to save the screenshot of the admin page to,
+// such as docs/admin.png (relative to this directory: ../../docs/admin.png).
+// Unset, the screenshot goes to a temporary directory.
+const screenshotVar = "APIKEY_SCREENSHOT"
+
+// chromium returns the path of a Chromium or Chrome binary, or "".
+func chromium() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// browser drives one tab; every wait is bounded by stepTimeout.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+const stepTimeout = 20 * time.Second
+
+func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("browser: %s: %v", what, err)
+	}
+}
+
+// text returns the text content of the first element matching a CSS
+// selector.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	require.NoError(b.t, err, "text of %s", sel)
+	return s
+}
+
+// value returns the value of the first input matching a CSS selector.
+func (b *browser) value(sel string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(sel)))
+	require.NoError(b.t, err, "value of %s", sel)
+	return s
+}
+
+// eval evaluates a JavaScript expression that returns a JSON value, and
+// decodes it into v.
+func (b *browser) eval(expr string, v any) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[json.RawMessage](expr))
+	require.NoError(b.t, err, "evaluate %s", expr)
+	require.NoError(b.t, json.Unmarshal(raw, v), "decode %s", raw)
+}
+
+// until waits for a JavaScript expression to be truthy.
+func (b *browser) until(what, expr string) {
+	b.t.Helper()
+	b.do(what, chromedp.Steps(func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(stepTimeout))(ctx, t)
+		return chromedp.Void{}, err
+	}))
+}
+
+// clearInput empties the input with this id. (chromedp.SetValue cannot set an
+// empty value: it reads the value back and compares.)
+func clearInput(id string) chromedp.Action[chromedp.Void] {
+	q, _ := json.Marshal(id)
+	return chromedp.Steps(func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Evaluate[chromedp.Void]("document.getElementById("+string(q)+").value = ''")(ctx, t)
+		return chromedp.Void{}, err
+	})
+}
+
+// row is the CSS selector of the table row of the key with this name.
+func row(name string) string {
+	q := `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name) + `"`
+	return `tr[data-testid="key-row"][data-key-name=` + q + `]`
+}
+
+// rowJS is a JavaScript expression for that row, or null.
+func rowJS(name string) string {
+	q, _ := json.Marshal(row(name))
+	return "document.querySelector(" + string(q) + ")"
+}
+
+// callAPI calls the demo API with a key and returns the status.
+func callAPI(t *testing.T, s *server, method, path, key string) int {
+	t.Helper()
+	status, _ := s.call(t, method, path, key)
+	return status
+}
+
+// adminAPI calls the admin API as the bootstrap administrator, from Go.
+func adminAPI(t *testing.T, s *server, method, path string, body any) map[string]any {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		j, err := json.Marshal(body)
+		require.NoError(t, err)
+		r = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.base+"/admin/api/"+path, r)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+s.adminKey)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Less(t, res.StatusCode, 300, "%s %s", method, path)
+	var v map[string]any
+	if res.StatusCode != http.StatusNoContent {
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&v))
+	}
+	return v
+}
+
+// TestBrowser drives the admin page in headless Chromium against the example
+// server: sign in with the bootstrap key, add a key through the dialog, use
+// it, deactivate it, change its groups, delete it; then take a screenshot of
+// the tab with a few keys.
+func TestBrowser(t *testing.T) {
+	exe := chromium()
+	if exe == "" {
+		t.Skip("no Chromium found (chromium, chromium-browser, google-chrome): skipping the browser test; on Debian: apt-get install -y chromium")
+	}
+	s := startServer(t, filepath.Join(t.TempDir(), "keys.db"), "-last-used-interval", "500ms")
+	require.NotEmpty(t, s.adminKey)
+
+	// The whole browser session is bounded; each step is bounded again.
+	overall, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1440, 700),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(overall, opts...)
+	defer cancelAlloc()
+	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	defer cancelTab()
+	b := &browser{t: t, ctx: ctx}
+
+	// The first action starts the browser, which lives as long as ctx: it
+	// runs under the overall bound only. It records every violation of the
+	// Content-Security-Policy, of which the page must have none.
+	recordCSP := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `window.__csp = []; document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));`,
+		})
+		return err
+	})
+	if err := chromedp.Do(ctx, recordCSP, chromedp.Navigate(s.base+"/admin/")); err != nil {
+		t.Fatalf("browser: open the admin page: %v", err)
+	}
+
+	// Sign in with the bootstrap key.
+	b.do("the login form", chromedp.WaitVisible(chromedp.ID("login-key")))
+	b.do("a wrong key is refused",
+		chromedp.SendKeys(chromedp.ID("login-key"), "demo_wrong"),
+		chromedp.Click(chromedp.ID("login-submit")))
+	b.until("the refusal", `document.getElementById('login-error').textContent.includes('not accepted')`)
+	b.do("sign in",
+		clearInput("login-key"),
+		chromedp.SendKeys(chromedp.ID("login-key"), s.adminKey),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("keys-view")),
+		chromedp.WaitVisible(chromedp.CSS(row("Bootstrap admin"))))
+	assert.Equal(t, "Bootstrap admin", b.text("#whoami"))
+	assert.Equal(t, "Active", b.text(row("Bootstrap admin")+` [data-testid="key-status"]`))
+	assert.Equal(t, "examples/server", b.text(row("Bootstrap admin")+` [data-testid="key-created-by"]`))
+
+	// Add a key through the dialog; the dialog checks name and groups.
+	b.do("open the add dialog", chromedp.Click(chromedp.ID("add-key")), chromedp.WaitVisible(chromedp.ID("add-dialog")))
+	b.do("add without a name", chromedp.Click(chromedp.ID("add-submit")))
+	b.until("the missing name", `document.getElementById('add-error').textContent === 'Give the key a name.'`)
+	b.do("add without a group",
+		chromedp.SendKeys(chromedp.ID("add-name"), "Reporting job"),
+		chromedp.Click(chromedp.ID("add-submit")))
+	b.until("the missing group", `document.getElementById('add-error').textContent === 'Choose at least one group.'`)
+	b.do("add the key",
+		chromedp.Click(chromedp.CSS(`#add-groups input[value="reports:read"]`)),
+		chromedp.Click(chromedp.ID("add-submit")),
+		chromedp.WaitVisible(chromedp.ID("created-dialog")))
+
+	// The key is shown once, with a warning and a copy button.
+	plaintext := b.text("#created-key")
+	require.True(t, strings.HasPrefix(plaintext, "demo_"), "shown key %q", plaintext)
+	assert.Contains(t, b.text("#created-dialog"), "cannot be shown again")
+	b.do("copy", chromedp.Click(chromedp.ID("copy-key")))
+	b.until("the copy status", `document.getElementById('copy-status').textContent !== ''`)
+	b.do("close", chromedp.Click(chromedp.ID("created-done")), chromedp.WaitNotVisible(chromedp.ID("created-dialog")))
+	b.until("the plaintext leaves the page with the dialog", `document.getElementById('created-key').textContent === ''`)
+	b.do("the new row", chromedp.WaitVisible(chromedp.CSS(row("Reporting job"))))
+	assert.Equal(t, "never", b.text(row("Reporting job")+` [data-testid="key-last-used"]`))
+	assert.Equal(t, "Bootstrap admin", b.text(row("Reporting job")+` [data-testid="key-created-by"]`))
+
+	// The key works on the route its group allows, and on no other.
+	assert.Equal(t, http.StatusOK, callAPI(t, s, "GET", "/api/reports", plaintext))
+	assert.Equal(t, http.StatusForbidden, callAPI(t, s, "POST", "/api/invoices", plaintext))
+
+	// Deactivate it in the table: the route now refuses it.
+	b.do("deactivate", chromedp.Click(chromedp.CSS(row("Reporting job")+` button[data-action="deactivate"]`)))
+	b.until("the inactive status", rowJS("Reporting job")+`.querySelector('[data-testid="key-status"]').textContent === 'Inactive'`)
+	assert.Equal(t, http.StatusUnauthorized, callAPI(t, s, "GET", "/api/reports", plaintext))
+	assert.Contains(t, b.text("#notice"), "deactivated")
+
+	// Change its groups (and name) in the edit dialog, and activate it.
+	b.do("open the edit dialog",
+		chromedp.Click(chromedp.CSS(row("Reporting job")+` button[data-action="edit"]`)),
+		chromedp.WaitVisible(chromedp.ID("edit-dialog")))
+	assert.Equal(t, "Reporting job", b.value("#edit-name"))
+	b.do("change the groups",
+		chromedp.Click(chromedp.CSS(`#edit-groups input[value="reports:read"]`)),
+		chromedp.Click(chromedp.CSS(`#edit-groups input[value="billing:write"]`)),
+		clearInput("edit-name"),
+		chromedp.SendKeys(chromedp.ID("edit-name"), "Invoicing job"),
+		chromedp.Click(chromedp.ID("edit-submit")),
+		chromedp.WaitNotVisible(chromedp.ID("edit-dialog")),
+		chromedp.WaitVisible(chromedp.CSS(row("Invoicing job"))))
+	assert.Equal(t, "billing:write", b.text(row("Invoicing job")+` [data-testid="key-groups"]`))
+	b.do("activate", chromedp.Click(chromedp.CSS(row("Invoicing job")+` button[data-action="activate"]`)))
+	b.until("the active status", rowJS("Invoicing job")+`.querySelector('[data-testid="key-status"]').textContent === 'Active'`)
+	assert.Equal(t, http.StatusCreated, callAPI(t, s, "POST", "/api/invoices", plaintext))
+	assert.Equal(t, http.StatusForbidden, callAPI(t, s, "GET", "/api/reports", plaintext))
+
+	// Delete it through the confirmation dialog; Cancel keeps it.
+	b.do("open the delete dialog",
+		chromedp.Click(chromedp.CSS(row("Invoicing job")+` button[data-action="delete"]`)),
+		chromedp.WaitVisible(chromedp.ID("delete-dialog")))
+	assert.Equal(t, "Invoicing job", b.text("#delete-name"))
+	b.do("cancel", chromedp.Click(chromedp.ID("delete-cancel")), chromedp.WaitNotVisible(chromedp.ID("delete-dialog")))
+	assert.Equal(t, http.StatusCreated, callAPI(t, s, "POST", "/api/invoices", plaintext), "cancel deletes nothing")
+	b.do("delete",
+		chromedp.Click(chromedp.CSS(row("Invoicing job")+` button[data-action="delete"]`)),
+		chromedp.WaitVisible(chromedp.ID("delete-dialog")),
+		chromedp.Click(chromedp.ID("delete-submit")),
+		chromedp.WaitNotVisible(chromedp.ID("delete-dialog")),
+		chromedp.WaitNotPresent(chromedp.CSS(row("Invoicing job"))))
+	assert.Equal(t, http.StatusUnauthorized, callAPI(t, s, "POST", "/api/invoices", plaintext))
+
+	// A name with HTML in it is shown as text.
+	hostile := `<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>`
+	b.do("add a hostile name",
+		chromedp.Click(chromedp.ID("add-key")),
+		chromedp.WaitVisible(chromedp.ID("add-dialog")),
+		chromedp.SendKeys(chromedp.ID("add-name"), hostile),
+		chromedp.Click(chromedp.CSS(`#add-groups input[value="reports:read"]`)),
+		chromedp.Click(chromedp.ID("add-submit")),
+		chromedp.WaitVisible(chromedp.ID("created-dialog")),
+		chromedp.Click(chromedp.ID("created-done")),
+		chromedp.WaitVisible(chromedp.CSS(row(hostile))))
+	assert.Equal(t, hostile, b.text(row(hostile)+` [data-testid="key-name"]`))
+	var injected struct {
+		Pwned  bool `json:"pwned"`
+		Images int  `json:"images"`
+	}
+	b.eval(`({pwned: window.pwned !== undefined, images: document.querySelectorAll('#keys-body img, #keys-body script').length})`, &injected)
+	assert.False(t, injected.Pwned, "the name ran as script")
+	assert.Zero(t, injected.Images, "the name became elements")
+	for _, k := range adminAPI(t, s, "GET", "keys", nil)["keys"].([]any) {
+		if k := k.(map[string]any); k["name"] == hostile {
+			adminAPI(t, s, "DELETE", "keys/"+k["id"].(string), map[string]any{"confirm": hostile})
+		}
+	}
+
+	// A few keys for the screenshot: used, unused, inactive.
+	screenshotKeys(t, s)
+	b.do("reload", chromedp.Navigate(s.base+"/admin/"), chromedp.WaitVisible(chromedp.CSS(row("Nightly revenue report"))))
+	b.until("last used dates", rowJS("Nightly revenue report")+`.querySelector('[data-testid="key-last-used"] time') !== null`)
+
+	var violations []string
+	b.eval(`window.__csp`, &violations)
+	assert.Empty(t, violations, "Content-Security-Policy violations")
+
+	ctxShot, cancelShot := context.WithTimeout(ctx, stepTimeout)
+	defer cancelShot()
+	png, err := chromedp.Run(ctxShot, chromedp.FullScreenshot(100))
+	require.NoError(t, err, "screenshot")
+	path := os.Getenv(screenshotVar)
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "admin.png")
+	}
+	require.NoError(t, os.WriteFile(path, png, 0o644))
+	t.Logf("screenshot of the admin page: %s", path)
+}
+
+// screenshotKeys adds keys as an administrator would, uses some, and waits
+// until their last use is stored.
+func screenshotKeys(t *testing.T, s *server) {
+	t.Helper()
+	type spec struct {
+		name   string
+		groups []string
+		use    string // a demo route to call with the key, if any
+		off    bool
+	}
+	var used []string
+	for _, k := range []spec{
+		{name: "Nightly revenue report", groups: []string{"reports:read"}, use: "GET /api/reports"},
+		{name: "Billing sync (ERP)", groups: []string{"billing:read", "billing:write"}, use: "POST /api/invoices"},
+		{name: "Partner dashboard – Acme", groups: []string{"reports:read"}, off: true},
+		{name: "CI smoke tests", groups: []string{"billing:read", "reports:read"}},
+	} {
+		created := adminAPI(t, s, "POST", "keys", map[string]any{"name": k.name, "groups": k.groups})
+		id := created["key"].(map[string]any)["id"].(string)
+		if k.use != "" {
+			method, path, _ := strings.Cut(k.use, " ")
+			require.Less(t, callAPI(t, s, method, path, created["plaintext"].(string)), 300, k.use)
+			used = append(used, id)
+		}
+		if k.off {
+			adminAPI(t, s, "POST", "keys/"+id+"/deactivate", nil)
+		}
+	}
+	// The server writes last-used times every 500 ms.
+	require.Eventually(t, func() bool {
+		for _, id := range used {
+			if adminAPI(t, s, "GET", "keys/"+id, nil)["last_used_at"] == nil {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 50*time.Millisecond, "last-used times stored")
+}

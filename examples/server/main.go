@@ -1,0 +1,289 @@
+// Command server is a small application with an "API Keys" admin tab: keys
+// kept in SQL, the admin page and API of package admin under /admin/, and a
+// demo API whose routes need different groups.
+//
+//	go run ./examples/server                       # SQLite file apikeys.db, 127.0.0.1:8080
+//	go run ./examples/server -db postgres://user:pass@127.0.0.1:5432/app?sslmode=disable
+//	APIKEY_DSN=mysql://root@127.0.0.1:3306/app go run ./examples/server
+//
+// On its first start, when no key holds the group apikeys:admin, it issues
+// an administrator key holding every group and prints it once. Open
+// http://127.0.0.1:8080/admin/, sign in with that key and add keys; then
+// call the demo API with them:
+//
+//	curl -i -H "Authorization: Bearer $KEY" http://127.0.0.1:8080/api/reports        # reports:read
+//	curl -i -H "Authorization: Bearer $KEY" http://127.0.0.1:8080/api/invoices       # billing:read
+//	curl -i -X POST -H "Authorization: Bearer $KEY" http://127.0.0.1:8080/api/invoices  # billing:write
+//	curl -i -H "Authorization: Bearer $KEY" http://127.0.0.1:8080/api/whoami         # any valid key
+//
+// Stop it with Ctrl-C: it finishes the requests in flight, then closes the
+// Manager, which writes the last-used times still in memory.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/apikit/apikey"
+	"github.com/apikit/apikey/admin"
+	"github.com/apikit/apikey/sqlstore"
+	"github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// groups are the permission groups of the application.
+var groups = []apikey.Group{
+	{Name: admin.DefaultAdminGroup, Description: "Manage API keys in this admin tab"},
+	{Name: "reports:read", Description: "Read reports (GET /api/reports)"},
+	{Name: "billing:read", Description: "Read invoices (GET /api/invoices)"},
+	{Name: "billing:write", Description: "Create invoices (POST /api/invoices)"},
+}
+
+// run serves until ctx is done, then shuts down gracefully. It prints the
+// address it listens on, and the bootstrap administrator key when it issues
+// one, to stdout.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	flags := flag.NewFlagSet("server", flag.ContinueOnError)
+	flags.SetOutput(stdout)
+	addr := flags.String("addr", "127.0.0.1:8080", "address to listen on")
+	dsn := flags.String("db", envOr("APIKEY_DSN", "apikeys.db"),
+		"database: an SQLite file, or postgres://… or mysql://… (default $APIKEY_DSN, else apikeys.db)")
+	lastUsed := flags.Duration("last-used-interval", 5*time.Second, "how often last-used times are written to the database")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+
+	db, dialect, err := openDB(*dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	store, err := sqlstore.New(db, dialect)
+	if err != nil {
+		return err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrating the %s database: %w", dialect, err)
+	}
+	m, err := apikey.New(store, apikey.WithPrefix("demo"), apikey.WithGroups(groups...),
+		apikey.WithLastUsedFlushInterval(*lastUsed))
+	if err != nil {
+		return err
+	}
+	defer m.Close() // after a failed start; the normal path closes it below
+	if err := bootstrap(ctx, m, stdout); err != nil {
+		return err
+	}
+	handler, err := routes(m)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "Admin page: %s/admin/\n", base)
+	fmt.Fprintf(stdout, "Demo API:   GET %[1]s/api/reports, GET|POST %[1]s/api/invoices, GET %[1]s/api/whoami\n", base)
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdown)
+	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	// Every request is done: write the last-used times still in memory.
+	return errors.Join(err, m.Close())
+}
+
+// bootstrap issues an administrator key holding every group if no key holds
+// the admin group yet, and prints it: the one time anyone sees it.
+func bootstrap(ctx context.Context, m *apikey.Manager, stdout io.Writer) error {
+	page, err := m.List(ctx, apikey.ListOptions{Group: admin.DefaultAdminGroup, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(page.Keys) > 0 {
+		return nil
+	}
+	all := make([]string, len(groups))
+	for i, g := range groups {
+		all[i] = g.Name
+	}
+	// No actor in the context: a bootstrap step is trusted.
+	_, plaintext, err := m.Issue(ctx, apikey.IssueRequest{Name: "Bootstrap admin", Groups: all, CreatedBy: "examples/server"})
+	if err != nil {
+		return fmt.Errorf("issuing the bootstrap admin key: %w", err)
+	}
+	fmt.Fprintf(stdout, "No key holds %s yet: issued an administrator key with every group.\n"+
+		"Store it now, it will not be shown again:\n\n    %s\n\n", admin.DefaultAdminGroup, plaintext)
+	return nil
+}
+
+// routes returns the application's handler: the admin tab under /admin/ and
+// the demo API under /api/.
+func routes(m *apikey.Manager) (http.Handler, error) {
+	adminTab, err := admin.New(m)
+	if err != nil {
+		return nil, err
+	}
+	auth := m.Middleware()
+	need := func(group string, h http.HandlerFunc) http.Handler {
+		return auth(apikey.RequireAll(group)(h))
+	}
+
+	mux := http.NewServeMux()
+	// The page and its assets load without a key; the admin API checks
+	// the key and the admin group itself.
+	mux.Handle("/admin/", http.StripPrefix("/admin", adminTab))
+	mux.Handle("GET /api/reports", need("reports:read", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"reports": []map[string]any{
+			{"id": "rpt_2026_10", "title": "Revenue, October 2026", "total": 48210.75},
+			{"id": "rpt_2026_11", "title": "Revenue, November 2026", "total": 51877.10},
+		}})
+	}))
+	mux.Handle("GET /api/invoices", need("billing:read", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"invoices": []map[string]any{
+			{"id": "inv_1001", "customer": "Acme Corp", "amount": 1200, "status": "paid"},
+		}})
+	}))
+	mux.Handle("POST /api/invoices", need("billing:write", func(w http.ResponseWriter, r *http.Request) {
+		k, _ := apikey.FromContext(r.Context())
+		writeJSON(w, http.StatusCreated, map[string]any{"id": "inv_1002", "status": "draft", "created_by_key": k.Preview})
+	}))
+	mux.Handle("GET /api/whoami", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k, _ := apikey.FromContext(r.Context())
+		writeJSON(w, http.StatusOK, map[string]any{"name": k.Name, "preview": k.Preview, "groups": k.Groups})
+	})))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/admin/", http.StatusFound)
+	})
+	return mux, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
+// openDB opens the database that dsn names: postgres://… or postgresql://…
+// with pgx, mysql://user:password@host:port/db?params with
+// go-sql-driver/mysql, anything else as an SQLite file (a path, or a
+// "file:" URI used as it is).
+func openDB(dsn string) (*sql.DB, sqlstore.Dialect, error) {
+	driver, dialect, source, err := dataSource(dsn)
+	if err != nil {
+		return nil, "", err
+	}
+	db, err := sql.Open(driver, source)
+	if err != nil {
+		return nil, "", err
+	}
+	return db, dialect, nil
+}
+
+// dataSource returns the driver, dialect and driver-specific DSN for dsn.
+func dataSource(dsn string) (driver string, dialect sqlstore.Dialect, source string, err error) {
+	switch {
+	case dsn == "":
+		return "", "", "", errors.New("no database given (-db or APIKEY_DSN)")
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return "pgx", sqlstore.Postgres, dsn, nil
+	case strings.HasPrefix(dsn, "mysql://"):
+		source, err := mysqlDSN(dsn)
+		if err != nil {
+			return "", "", "", err
+		}
+		return "mysql", sqlstore.MySQL, source, nil
+	case strings.HasPrefix(dsn, "file:"):
+		return "sqlite", sqlstore.SQLite, dsn, nil
+	default:
+		// Writers wait for each other instead of failing with "database
+		// is locked", and readers do not block writers.
+		path := strings.TrimPrefix(dsn, "sqlite://")
+		return "sqlite", sqlstore.SQLite, "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)", nil
+	}
+}
+
+// mysqlDSN turns mysql://user:password@host:port/db?params into the DSN of
+// go-sql-driver/mysql: user:password@tcp(host:port)/db?params.
+func mysqlDSN(dsn string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		// The error would show the password: say only what is wrong.
+		return "", errors.New("the mysql:// URL is malformed")
+	}
+	cfg := mysql.NewConfig()
+	cfg.Net = "tcp"
+	cfg.Addr = u.Host
+	if u.Port() == "" {
+		cfg.Addr = net.JoinHostPort(u.Hostname(), "3306")
+	}
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	if u.Hostname() == "" || cfg.DBName == "" {
+		return "", errors.New("the mysql:// URL needs a host and a database: mysql://user:password@host:3306/db")
+	}
+	// Parameters (tls=true, timeout=5s, ...) as go-sql-driver/mysql reads
+	// them: parse the DSN they make with the others.
+	source := cfg.FormatDSN()
+	if u.RawQuery != "" {
+		if strings.Contains(source, "?") {
+			source += "&" + u.RawQuery
+		} else {
+			source += "?" + u.RawQuery
+		}
+	}
+	if _, err := mysql.ParseDSN(source); err != nil {
+		return "", fmt.Errorf("the parameters of the mysql:// URL: %w", err)
+	}
+	return source, nil
+}
