@@ -140,7 +140,9 @@ func generateKey(prefix string, secretChars int) (plaintext, lookupID string) {
 	b = append(b, sum[:]...)
 	s := string(b)
 	start := len(prefix) + 1
-	return s, s[start : start+lookupIDLength]
+	// A copy, not a substring: a record that keeps its lookup ID must not
+	// keep the whole plaintext alive in memory with it.
+	return s, strings.Clone(s[start : start+lookupIDLength])
 }
 
 // appendRandomBase62 appends n characters drawn uniformly from the base62
