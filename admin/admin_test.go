@@ -509,6 +509,7 @@ func TestStoreFailureIs503WithoutDetails(t *testing.T) {
 	fs.fail.Store(true)
 	r := e.do(req{method: "GET", path: "/admin/api/keys", key: e.root})
 	r.problem(t, http.StatusServiceUnavailable, "unavailable")
+	assert.Equal(t, "5", r.Header.Get("Retry-After"))
 	assert.NotContains(t, string(r.body), "10.0.0.7")
 	assert.NotContains(t, string(r.body), "hunter2")
 	assert.NotContains(t, string(r.body), "connection refused")

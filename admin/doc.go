@@ -67,7 +67,8 @@
 // written for the administrator, and a "code" for programs:
 //
 //	400 invalid_request, invalid_json, unknown_field, invalid_cursor, confirmation_required
-//	401 unauthenticated              (from the middleware: no key, or a key not accepted)
+//	401 unauthenticated              (from an ActorFunc; with the default actor, the
+//	                                 middleware answers 401 itself, without a code)
 //	403 forbidden, escalation, cross_origin
 //	404 not_found
 //	405 method_not_allowed
@@ -75,7 +76,7 @@
 //	413 body_too_large
 //	415 unsupported_media_type
 //	422 invalid_name, invalid_group, unknown_group, invalid_expiry
-//	503 unavailable                  (the Store failed; no details)
+//	503 unavailable                  (the Store failed; no details; Retry-After: 5)
 //	500 internal                     (no details)
 //
 // # Browser security

@@ -77,6 +77,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, apikey.ErrStoreFailure), errors.Is(err, apikey.ErrClosed):
 		h.logger.LogAttrs(r.Context(), slog.LevelError, "admin: key store unavailable",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
+		w.Header().Set("Retry-After", "5")
 		writeProblem(w, http.StatusServiceUnavailable, "unavailable", "The keys cannot be reached at the moment. Try again later.")
 	default:
 		h.logger.LogAttrs(r.Context(), slog.LevelError, "admin: internal error",
