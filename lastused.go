@@ -70,7 +70,10 @@ func (m *Manager) flushLoop(interval time.Duration) {
 		case <-m.stopFlush:
 			return
 		case <-ticker.C:
-			ctx, cancel := context.WithTimeout(context.Background(), interval)
+			// A flush may take as long as the interval, but never less than
+			// a few seconds: a short interval must not make a slow database
+			// fail every flush.
+			ctx, cancel := context.WithTimeout(context.Background(), max(interval, 5*time.Second))
 			if err := m.Flush(ctx); err != nil {
 				m.logger.LogAttrs(ctx, slog.LevelError, "apikey: last-used flush failed; retrying at the next flush", slog.Any("error", err))
 			}
