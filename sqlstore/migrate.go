@@ -266,7 +266,7 @@ func (s *Store) migrateMySQL(ctx context.Context, ms []migration) (err error) {
 // (BEGIN IMMEDIATE takes the database's write lock at once, so two
 // processes cannot both read the versions and then both apply). SQLite
 // answers SQLITE_BUSY rather than wait unless the DSN sets a busy timeout;
-// BEGIN IMMEDIATE is then retried until ctx is done.
+// BEGIN IMMEDIATE and COMMIT are then retried until ctx is done.
 func (s *Store) migrateSQLite(ctx context.Context, ms []migration) (err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -274,8 +274,11 @@ func (s *Store) migrateSQLite(ctx context.Context, ms []migration) (err error) {
 	}
 	defer conn.Close()
 
-	if err := beginImmediate(ctx, conn); err != nil {
+	if err := retryBusy(ctx, func() error {
+		_, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE")
 		return err
+	}); err != nil {
+		return fmt.Errorf("begin: %w", err)
 	}
 	if err := s.apply(ctx, conn, ms); err != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -286,28 +289,32 @@ func (s *Store) migrateSQLite(ctx context.Context, ms []migration) (err error) {
 		}
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		discard(conn)
+	// COMMIT waits for readers to finish; without a busy timeout it
+	// answers SQLITE_BUSY instead, leaving the transaction open to retry.
+	if err := retryBusy(ctx, func() error {
+		_, err := conn.ExecContext(ctx, "COMMIT")
+		return err
+	}); err != nil {
+		discard(conn) // closing the connection rolls the transaction back
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }
 
-func beginImmediate(ctx context.Context, conn *sql.Conn) error {
+// retryBusy calls f until it returns anything but SQLite's SQLITE_BUSY, or
+// ctx is done, waiting a little longer each time.
+func retryBusy(ctx context.Context, f func() error) error {
 	delay := 5 * time.Millisecond
 	for {
-		_, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE")
-		if err == nil {
-			return nil
-		}
-		if !isBusy(err) {
-			return fmt.Errorf("begin: %w", err)
+		err := f()
+		if err == nil || !isBusy(err) {
+			return err
 		}
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("begin: %w (%w)", ctx.Err(), err)
+			return fmt.Errorf("%w (%w)", ctx.Err(), err)
 		case <-t.C:
 		}
 		delay = min(2*delay, 500*time.Millisecond)
