@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -113,28 +112,4 @@ func TestTimeArg(t *testing.T) {
 	assert.Equal(t, time.UTC, pg.Location())
 	assert.Equal(t, 123456000, pg.Nanosecond(), "truncated, not rounded")
 	assert.Nil(t, MySQL.nullTimeArg(nil))
-}
-
-func TestListQueries(t *testing.T) {
-	s, err := New(nil, Postgres)
-	require.Error(t, err, "nil db")
-	assert.Nil(t, s)
-
-	pg := postgresQueries.list(true, true, true)
-	assert.Equal(t, "SELECT "+columns+` FROM "{{table}}" AS k WHERE k.active = $1 AND `+
-		`EXISTS (SELECT 1 FROM "{{table}}_groups" AS g WHERE g.key_id = k.id AND g.group_name = $2) AND `+
-		`(k.created_at, k.id) > ($3, $4) ORDER BY k.created_at, k.id LIMIT $5`, pg)
-	assert.Equal(t, "SELECT "+columns+` FROM "{{table}}" AS k ORDER BY k.created_at, k.id LIMIT $1`,
-		postgresQueries.list(false, false, false))
-	my := mysqlQueries.list(false, false, true)
-	assert.Equal(t, "SELECT "+columns+" FROM `{{table}}` AS k WHERE "+
-		"(k.created_at > ? OR (k.created_at = ? AND k.id > ?)) ORDER BY k.created_at, k.id LIMIT ?", my)
-	for _, q := range []string{pg, my, sqliteQueries.list(true, true, true)} {
-		assert.NotContains(t, strings.ToUpper(q), "LIKE", "the group filter is exact")
-	}
-}
-
-func TestSplitStatements(t *testing.T) {
-	got := splitStatements("-- comment\nCREATE TABLE a (\n  x int\n);\n\nCREATE TRIGGER t BEGIN DELETE FROM b; END;\nSELECT 1")
-	assert.Equal(t, []string{"CREATE TABLE a (\n  x int\n)", "CREATE TRIGGER t BEGIN DELETE FROM b; END", "SELECT 1"}, got)
 }
