@@ -163,7 +163,7 @@ func TestConformance(t *testing.T) {
 // TestConformanceMySQLDSNs runs the suite over MySQL DSNs that read times
 // differently: as text (parseTime off) and in a zone other than UTC.
 func TestConformanceMySQLDSNs(t *testing.T) {
-	b := backends[2].resolve(t)
+	b := backend{dialect: sqlstore.MySQL, driver: "mysql", envVar: mysqlDSNVar}.resolve(t)
 	base, _, _ := strings.Cut(b.dsn, "?")
 	for _, params := range []string{"parseTime=false", "parseTime=true&loc=Asia%2FKolkata"} {
 		t.Run(params, func(t *testing.T) {
