@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -49,19 +48,6 @@ func mwRequest(target string, fields ...string) *http.Request {
 		r.Header[name] = append(r.Header[name], fields[i+1])
 	}
 	return r
-}
-
-// mwWithChecksum appends a correct checksum to s (see format.go), so that a
-// test can build keys that pass the checksum and fail for another reason.
-func mwWithChecksum(s string) string {
-	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	v := crc32.ChecksumIEEE([]byte(s))
-	var sum [6]byte
-	for i := 5; i >= 0; i-- {
-		sum[i] = alphabet[v%62]
-		v /= 62
-	}
-	return s + string(sum[:])
 }
 
 // mwFailures records what a failure hook sees.
@@ -119,7 +105,7 @@ func newMWFixture(t *testing.T, opts ...apikey.Option) *mwFixture {
 	if f.good[secretAt] == c {
 		c = 'B'
 	}
-	f.wrong = mwWithChecksum(f.good[:secretAt] + string(c) + f.good[secretAt+1:len(f.good)-6])
+	f.wrong = withChecksum(f.good[:secretAt] + string(c) + f.good[secretAt+1:len(f.good)-6])
 	last := f.good[len(f.good)-1]
 	f.badSum = f.good[:len(f.good)-1] + map[bool]string{true: "x", false: "y"}[last != 'x']
 	f.secrets = []string{f.good, f.inactive, f.expired, f.unknown, f.wrong, f.good[secretAt : len(f.good)-6]}
