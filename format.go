@@ -134,13 +134,14 @@ func validatePrefix(p string) error {
 
 // generateKey returns a new plaintext key and its lookup ID.
 func generateKey(prefix string, secretChars int) (plaintext, lookupID string) {
-	n := len(prefix) + 1 + lookupIDLength + secretChars + checksumLength
-	b := make([]byte, 0, n)
+	// Built in a buffer on the stack: the only allocation is the string.
+	var buf [MaxKeyLength]byte
+	b := buf[:0]
 	b = append(b, prefix...)
 	b = append(b, '_')
 	b = appendRandomBase62(b, lookupIDLength+secretChars)
 	var sum [checksumLength]byte
-	encodeChecksum(&sum, checksum(string(b)))
+	encodeChecksum(&sum, crc32.Checksum(b, castagnoli))
 	b = append(b, sum[:]...)
 	s := string(b)
 	start := len(prefix) + 1

@@ -60,7 +60,10 @@ type SHA256Hasher struct{}
 // Hash implements Hasher.
 func (SHA256Hasher) Hash(key string) (string, error) {
 	sum := sha256Sum(key)
-	return sha256HashPrefix + base64.RawStdEncoding.EncodeToString(sum[:]), nil
+	var buf [len(sha256HashPrefix) + digestB64Len]byte
+	copy(buf[:], sha256HashPrefix)
+	base64.RawStdEncoding.Encode(buf[len(sha256HashPrefix):], sum[:])
+	return string(buf[:]), nil
 }
 
 // Verify implements Hasher.

@@ -36,6 +36,12 @@ func ValidateName(name string) error {
 		return fmt.Errorf("%w: must not be blank", ErrInvalidName)
 	}
 	for _, r := range name {
+		if r < utf8.RuneSelf {
+			if r < 0x20 || r == 0x7f {
+				return fmt.Errorf("%w: contains control character %U", ErrInvalidName, r)
+			}
+			continue
+		}
 		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) || isBidiControl(r) {
 			return fmt.Errorf("%w: contains control character %U", ErrInvalidName, r)
 		}

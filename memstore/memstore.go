@@ -71,8 +71,12 @@ func (s *Store) Create(_ context.Context, k *apikey.Key) error {
 	}
 	s.byID[c.ID] = c
 	s.byLookupID[c.LookupID] = c
-	i, _ := s.position(c.CreatedAt, c.ID)
-	s.ordered = slices.Insert(s.ordered, i, c)
+	if n := len(s.ordered); n == 0 || compareToCursor(s.ordered[n-1], apikey.Cursor{CreatedAt: c.CreatedAt, ID: c.ID}) < 0 {
+		s.ordered = append(s.ordered, c) // the usual case: the newest key
+	} else {
+		i, _ := s.position(c.CreatedAt, c.ID)
+		s.ordered = slices.Insert(s.ordered, i, c)
+	}
 	return nil
 }
 
