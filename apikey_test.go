@@ -2,7 +2,9 @@ package apikey_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -472,4 +474,20 @@ func TestGroupsRegistry(t *testing.T) {
 	m := newManager(t, memstore.New(), apikey.WithGroups(apikey.Group{Name: "write", Description: "W"}, apikey.Group{Name: "read", Description: "R"}))
 	assert.Equal(t, []apikey.Group{{Name: "read", Description: "R"}, {Name: "write", Description: "W"}}, m.Groups())
 	assert.Nil(t, newManager(t, memstore.New()).Groups())
+}
+
+func TestKeyNeverSerialisesItsHash(t *testing.T) {
+	m := newManager(t, memstore.New())
+	k, plaintext := issue(t, m, "n", "read")
+	b, err := json.Marshal(k)
+	require.NoError(t, err)
+	for _, secret := range []string{k.Hash, k.Hash[len("$sha256$"):], k.LookupID, plaintext} {
+		assert.NotContains(t, string(b), secret)
+	}
+	assert.Contains(t, string(b), `"preview":"`+k.Preview+`"`)
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("key", "key", k)
+	assert.NotContains(t, logged.String(), k.Hash)
+	assert.NotContains(t, logged.String(), k.LookupID)
+	assert.Contains(t, logged.String(), k.ID.String())
 }
