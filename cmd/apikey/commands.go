@@ -354,19 +354,12 @@ func setupShow(fs *flag.FlagSet) action {
 		if err := wantArgs(args, 1, "<key>"); err != nil {
 			return err
 		}
-		s, err := c.connect(ctx, false)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		k, err := s.find(ctx, args[0])
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return writeJSON(c.stdout, k)
-		}
-		return writeKey(c.stdout, k, time.Now())
+		return c.withKey(ctx, args[0], func(s *session, k *apikey.Key) error {
+			if *asJSON {
+				return writeJSON(c.stdout, k)
+			}
+			return writeKey(c.stdout, k, time.Now())
+		})
 	}
 }
 
@@ -376,29 +369,23 @@ func setupSetActive(active bool) func(fs *flag.FlagSet) action {
 			if err := wantArgs(args, 1, "<key>"); err != nil {
 				return err
 			}
-			s, err := c.connect(ctx, false)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			k, err := s.find(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			// Always write, even if the key looks done already: what was
-			// read may be stale, and a deactivation must never be skipped.
-			done := "Activated"
-			if active {
-				err = s.manager.Activate(ctx, k.ID)
-			} else {
-				done = "Deactivated"
-				err = s.manager.Deactivate(ctx, k.ID)
-			}
-			if err != nil {
-				return notFoundAs(err, k)
-			}
-			fmt.Fprintf(c.stdout, "%s key %s (%s, %q).\n", done, k.Preview, k.ID, k.Name)
-			return nil
+			return c.withKey(ctx, args[0], func(s *session, k *apikey.Key) error {
+				// Always write, even if the key looks done already: what was
+				// read may be stale, and a deactivation must never be skipped.
+				var err error
+				done := "Activated"
+				if active {
+					err = s.manager.Activate(ctx, k.ID)
+				} else {
+					done = "Deactivated"
+					err = s.manager.Deactivate(ctx, k.ID)
+				}
+				if err != nil {
+					return notFoundAs(err, k)
+				}
+				fmt.Fprintf(c.stdout, "%s key %s (%s, %q).\n", done, k.Preview, k.ID, k.Name)
+				return nil
+			})
 		}
 	}
 }
@@ -419,20 +406,13 @@ func setupRename(fs *flag.FlagSet) action {
 		case len(args) > 2:
 			return usageErrorf("too many arguments (%d); quote a name with spaces", len(args))
 		}
-		s, err := c.connect(ctx, false)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		k, err := s.find(ctx, args[0])
-		if err != nil {
-			return err
-		}
-		if err := s.manager.Rename(ctx, k.ID, newName); err != nil {
-			return notFoundAs(err, k)
-		}
-		fmt.Fprintf(c.stdout, "Renamed key %s (%s) from %q to %q.\n", k.Preview, k.ID, k.Name, newName)
-		return nil
+		return c.withKey(ctx, args[0], func(s *session, k *apikey.Key) error {
+			if err := s.manager.Rename(ctx, k.ID, newName); err != nil {
+				return notFoundAs(err, k)
+			}
+			fmt.Fprintf(c.stdout, "Renamed key %s (%s) from %q to %q.\n", k.Preview, k.ID, k.Name, newName)
+			return nil
+		})
 	}
 }
 
@@ -446,25 +426,18 @@ func setupGroups(fs *flag.FlagSet) action {
 		if len(groups) == 0 {
 			return usageErrorf("groups: at least one --group is required")
 		}
-		s, err := c.connect(ctx, false)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		k, err := s.find(ctx, args[0])
-		if err != nil {
-			return err
-		}
-		if err := s.manager.SetGroups(ctx, k.ID, groups); err != nil {
-			return notFoundAs(err, k)
-		}
-		updated, err := s.manager.Get(ctx, k.ID)
-		if err != nil {
-			return notFoundAs(err, k)
-		}
-		fmt.Fprintf(c.stdout, "Groups of key %s (%s, %q) set to %s (were %s).\n",
-			k.Preview, k.ID, k.Name, strings.Join(updated.Groups, ","), strings.Join(k.Groups, ","))
-		return nil
+		return c.withKey(ctx, args[0], func(s *session, k *apikey.Key) error {
+			if err := s.manager.SetGroups(ctx, k.ID, groups); err != nil {
+				return notFoundAs(err, k)
+			}
+			updated, err := s.manager.Get(ctx, k.ID)
+			if err != nil {
+				return notFoundAs(err, k)
+			}
+			fmt.Fprintf(c.stdout, "Groups of key %s (%s, %q) set to %s (were %s).\n",
+				k.Preview, k.ID, k.Name, strings.Join(updated.Groups, ","), strings.Join(k.Groups, ","))
+			return nil
+		})
 	}
 }
 
@@ -474,26 +447,34 @@ func setupDelete(fs *flag.FlagSet) action {
 		if err := wantArgs(args, 1, "<key>"); err != nil {
 			return err
 		}
-		s, err := c.connect(ctx, false)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		k, err := s.find(ctx, args[0])
-		if err != nil {
-			return err
-		}
-		if !*yes {
-			if err := c.confirmDelete(ctx, k); err != nil {
-				return err
+		return c.withKey(ctx, args[0], func(s *session, k *apikey.Key) error {
+			if !*yes {
+				if err := c.confirmDelete(ctx, k); err != nil {
+					return err
+				}
 			}
-		}
-		if err := s.manager.Delete(ctx, k.ID); err != nil {
-			return notFoundAs(err, k)
-		}
-		fmt.Fprintf(c.stdout, "Deleted key %s (%s, %q).\n", k.Preview, k.ID, k.Name)
-		return nil
+			if err := s.manager.Delete(ctx, k.ID); err != nil {
+				return notFoundAs(err, k)
+			}
+			fmt.Fprintf(c.stdout, "Deleted key %s (%s, %q).\n", k.Preview, k.ID, k.Name)
+			return nil
+		})
 	}
+}
+
+// withKey connects, finds the key that ref names (ID, preview or full key),
+// and calls f with both; the connection is closed when f returns.
+func (c *cli) withKey(ctx context.Context, ref string, f func(s *session, k *apikey.Key) error) error {
+	s, err := c.connect(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	k, err := s.find(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return f(s, k)
 }
 
 // confirmDelete asks for k's name on standard input and returns an error
