@@ -176,7 +176,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 // storeError wraps a Store error in ErrStoreFailure, unless it is one of the
 // sentinels a Store is documented to return.
 func (m *Manager) storeError(op string, err error) error {
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrDuplicate) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrDuplicate) || errors.Is(err, ErrConflict) {
 		return err
 	}
 	return fmt.Errorf("apikey: %s: %w: %w", op, ErrStoreFailure, err)
@@ -429,77 +429,107 @@ func (m *Manager) Groups() []Group {
 
 // authorizeChange loads the key with the given ID and, if ctx carries an
 // actor, refuses with ErrEscalation unless the actor holds all its groups.
-func (m *Manager) authorizeChange(ctx context.Context, id uuid.UUID) error {
+// It returns the groups it authorized, for the Store to check again
+// atomically with the change, or nil when there is no actor to check.
+func (m *Manager) authorizeChange(ctx context.Context, id uuid.UUID) ([]string, error) {
 	if m.closed.Load() {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	actor, ok := ActorFromContext(ctx)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	k, err := m.store.Get(ctx, id)
 	if err != nil {
-		return m.storeError("get", err)
+		return nil, m.storeError("get", err)
 	}
 	if !actor.holdsAll(k.Groups) {
-		return fmt.Errorf("%w: the key holds groups the acting administrator does not hold", ErrEscalation)
+		return nil, fmt.Errorf("%w: the key holds groups the acting administrator does not hold", ErrEscalation)
 	}
-	return nil
+	if k.Groups == nil {
+		return []string{}, nil // a guard, even on a key without groups
+	}
+	return k.Groups, nil
 }
 
 // Rename changes the name of a key. The error wraps ErrInvalidName,
-// ErrNotFound, ErrEscalation or ErrStoreFailure.
+// ErrNotFound, ErrEscalation, ErrConflict or ErrStoreFailure.
 func (m *Manager) Rename(ctx context.Context, id uuid.UUID, name string) error {
 	if err := ValidateName(name); err != nil {
 		return err
 	}
-	return m.update(ctx, id, "rename", func() error { return m.store.SetName(ctx, id, name, m.now()) })
+	return m.update(ctx, id, "rename", func(ifGroups []string) error {
+		return m.store.SetName(ctx, id, name, m.now(), ifGroups)
+	})
 }
 
 // SetGroups replaces the groups of a key. The error wraps ErrInvalidGroup,
-// ErrUnknownGroup, ErrNotFound, ErrEscalation or ErrStoreFailure.
+// ErrUnknownGroup, ErrNotFound, ErrEscalation, ErrConflict or
+// ErrStoreFailure.
 func (m *Manager) SetGroups(ctx context.Context, id uuid.UUID, groups []string) error {
 	groups, err := m.checkGroups(ctx, groups)
 	if err != nil {
 		return err
 	}
-	return m.update(ctx, id, "set groups", func() error { return m.store.SetGroups(ctx, id, groups, m.now()) })
+	return m.update(ctx, id, "set groups", func(ifGroups []string) error {
+		return m.store.SetGroups(ctx, id, groups, m.now(), ifGroups)
+	})
 }
 
 // Activate lets a deactivated key authenticate requests again. The error
-// wraps ErrNotFound, ErrEscalation or ErrStoreFailure.
+// wraps ErrNotFound, ErrEscalation, ErrConflict or ErrStoreFailure.
 func (m *Manager) Activate(ctx context.Context, id uuid.UUID) error {
-	return m.update(ctx, id, "activate", func() error { return m.store.SetActive(ctx, id, true, m.now()) })
+	return m.update(ctx, id, "activate", func(ifGroups []string) error {
+		return m.store.SetActive(ctx, id, true, m.now(), ifGroups)
+	})
 }
 
 // Deactivate stops a key from authenticating requests: once it returns, no
 // verification by this Manager that starts later succeeds (other Managers
 // with a verification cache: within its TTL). The error wraps ErrNotFound,
-// ErrEscalation or ErrStoreFailure.
+// ErrEscalation, ErrConflict or ErrStoreFailure.
 func (m *Manager) Deactivate(ctx context.Context, id uuid.UUID) error {
-	return m.update(ctx, id, "deactivate", func() error { return m.store.SetActive(ctx, id, false, m.now()) })
+	return m.update(ctx, id, "deactivate", func(ifGroups []string) error {
+		return m.store.SetActive(ctx, id, false, m.now(), ifGroups)
+	})
 }
 
-// Delete removes a key for good. The error wraps ErrNotFound, ErrEscalation
-// or ErrStoreFailure.
+// Delete removes a key for good. The error wraps ErrNotFound, ErrEscalation,
+// ErrConflict or ErrStoreFailure.
 func (m *Manager) Delete(ctx context.Context, id uuid.UUID) error {
-	return m.update(ctx, id, "delete", func() error { return m.store.Delete(ctx, id) })
+	return m.update(ctx, id, "delete", func(ifGroups []string) error {
+		return m.store.Delete(ctx, id, ifGroups)
+	})
 }
+
+// maxConflictRetries bounds how often update re-authorizes a change whose
+// key changed between the check and the write.
+const maxConflictRetries = 3
 
 // update authorizes and applies a change to one key, and drops the key from
 // the verification cache both before and after the change, so that no
 // verification can keep using the old record once update returns.
-func (m *Manager) update(ctx context.Context, id uuid.UUID, op string, apply func() error) error {
-	if err := m.authorizeChange(ctx, id); err != nil {
-		return err
+//
+// With an actor, the Store makes the change only if the key still holds the
+// groups that were authorized; if another change came in between, the
+// change is authorized again against the new groups.
+func (m *Manager) update(ctx context.Context, id uuid.UUID, op string, apply func(ifGroups []string) error) error {
+	for attempt := 0; ; attempt++ {
+		ifGroups, err := m.authorizeChange(ctx, id)
+		if err != nil {
+			return err
+		}
+		m.invalidate(id)
+		err = apply(ifGroups)
+		m.invalidate(id)
+		if errors.Is(err, ErrConflict) && attempt < maxConflictRetries {
+			continue
+		}
+		if err != nil {
+			return m.storeError(op, err)
+		}
+		return nil
 	}
-	m.invalidate(id)
-	err := apply()
-	m.invalidate(id)
-	if err != nil {
-		return m.storeError(op, err)
-	}
-	return nil
 }
 
 func (m *Manager) invalidate(id uuid.UUID) {

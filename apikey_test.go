@@ -491,3 +491,65 @@ func TestKeyNeverSerialisesItsHash(t *testing.T) {
 	assert.NotContains(t, logged.String(), k.LookupID)
 	assert.Contains(t, logged.String(), k.ID.String())
 }
+
+// interleavingStore runs a hook right after Get returns, once: the moment
+// between the Manager's authorization of a change and the change itself.
+type interleavingStore struct {
+	apikey.Store
+	afterGet func()
+}
+
+func (s *interleavingStore) Get(ctx context.Context, id uuid.UUID) (*apikey.Key, error) {
+	k, err := s.Store.Get(ctx, id)
+	if hook := s.afterGet; hook != nil {
+		s.afterGet = nil
+		hook()
+	}
+	return k, err
+}
+
+// A grant of more groups that lands between an actor's authorization and
+// the change must not let the change through: the change is authorized
+// again against the new groups, and refused.
+func TestEscalationRaceIsRefused(t *testing.T) {
+	ctx := context.Background()
+	limited := apikey.WithActor(ctx, apikey.Actor{Name: "lim", Groups: []string{"x"}})
+	for name, change := range map[string]func(m *apikey.Manager, id uuid.UUID) error{
+		"rename":     func(m *apikey.Manager, id uuid.UUID) error { return m.Rename(limited, id, "renamed by lim") },
+		"set groups": func(m *apikey.Manager, id uuid.UUID) error { return m.SetGroups(limited, id, []string{"x"}) },
+		"activate":   func(m *apikey.Manager, id uuid.UUID) error { return m.Activate(limited, id) },
+		"deactivate": func(m *apikey.Manager, id uuid.UUID) error { return m.Deactivate(limited, id) },
+		"delete":     func(m *apikey.Manager, id uuid.UUID) error { return m.Delete(limited, id) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			store := &interleavingStore{Store: memstore.New()}
+			m := newManager(t, store)
+			k, _ := issue(t, m, "target", "x")
+			store.afterGet = func() {
+				// Another administrator, who holds "super", grants it now.
+				require.NoError(t, m.SetGroups(ctx, k.ID, []string{"super", "x"}))
+			}
+			assert.ErrorIs(t, change(m, k.ID), apikey.ErrEscalation)
+			got, err := m.Get(ctx, k.ID)
+			require.NoError(t, err, "the key was deleted")
+			assert.Equal(t, "target", got.Name)
+			assert.Equal(t, []string{"super", "x"}, got.Groups)
+			assert.True(t, got.Active)
+		})
+	}
+}
+
+// A change that raced with one that kept the key within the actor's groups
+// is retried and succeeds.
+func TestConflictIsRetried(t *testing.T) {
+	ctx := context.Background()
+	store := &interleavingStore{Store: memstore.New()}
+	m := newManager(t, store)
+	k, _ := issue(t, m, "target", "x", "y")
+	store.afterGet = func() { require.NoError(t, m.SetGroups(ctx, k.ID, []string{"x"})) }
+	actor := apikey.WithActor(ctx, apikey.Actor{Name: "lim", Groups: []string{"x", "y"}})
+	require.NoError(t, m.Rename(actor, k.ID, "renamed"))
+	got, err := m.Get(ctx, k.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "renamed", got.Name)
+}

@@ -32,6 +32,11 @@ var (
 	// ErrDuplicate means a key with the same ID or lookup ID already exists.
 	ErrDuplicate = errors.New("apikey: duplicate key")
 
+	// ErrConflict means a conditional change was not made because the key
+	// changed in the meantime (see Store). The Manager retries a few times
+	// before returning it.
+	ErrConflict = errors.New("apikey: key changed concurrently")
+
 	// ErrInvalidName means a key name is empty, longer than [MaxNameLength]
 	// characters, not valid UTF-8, or contains control characters.
 	ErrInvalidName = errors.New("apikey: invalid name")

@@ -66,32 +66,32 @@ func (s *countingStore) List(ctx context.Context, q apikey.ListQuery) ([]*apikey
 	return s.Store.List(ctx, q)
 }
 
-func (s *countingStore) Delete(ctx context.Context, id uuid.UUID) error {
+func (s *countingStore) Delete(ctx context.Context, id uuid.UUID, ifGroups []string) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	return s.Store.Delete(ctx, id)
+	return s.Store.Delete(ctx, id, ifGroups)
 }
 
-func (s *countingStore) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time) error {
+func (s *countingStore) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, ifGroups []string) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	return s.Store.SetName(ctx, id, name, at)
+	return s.Store.SetName(ctx, id, name, at, ifGroups)
 }
 
-func (s *countingStore) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time) error {
+func (s *countingStore) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, ifGroups []string) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	return s.Store.SetGroups(ctx, id, groups, at)
+	return s.Store.SetGroups(ctx, id, groups, at, ifGroups)
 }
 
-func (s *countingStore) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time) error {
+func (s *countingStore) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, ifGroups []string) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	return s.Store.SetActive(ctx, id, active, at)
+	return s.Store.SetActive(ctx, id, active, at, ifGroups)
 }
 
 func (s *countingStore) SetHash(ctx context.Context, id uuid.UUID, hash string) error {

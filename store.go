@@ -54,18 +54,29 @@ type Store interface {
 	List(ctx context.Context, q ListQuery) ([]*Key, error)
 
 	// Delete removes the key with the given ID, or returns ErrNotFound.
-	Delete(ctx context.Context, id uuid.UUID) error
+	// With a non-nil ifGroups it is conditional (see below).
+	Delete(ctx context.Context, id uuid.UUID, ifGroups []string) error
 
 	// SetName sets the name and UpdatedAt of a key, or returns ErrNotFound.
-	SetName(ctx context.Context, id uuid.UUID, name string, at time.Time) error
+	// With a non-nil ifGroups it is conditional (see below).
+	SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, ifGroups []string) error
 
 	// SetGroups replaces the groups and sets UpdatedAt of a key, or returns
-	// ErrNotFound. The groups are stored in the order given.
-	SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time) error
+	// ErrNotFound. The groups are stored in the order given. With a non-nil
+	// ifGroups it is conditional (see below).
+	SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, ifGroups []string) error
 
 	// SetActive sets the status and UpdatedAt of a key, or returns
-	// ErrNotFound.
-	SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time) error
+	// ErrNotFound. With a non-nil ifGroups it is conditional (see below).
+	SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, ifGroups []string) error
+
+	// Conditional changes: when ifGroups is not nil, Delete, SetName,
+	// SetGroups and SetActive change the key only if its groups are still
+	// exactly ifGroups (same groups, same order), checked atomically with
+	// the change, and otherwise change nothing and return ErrConflict. The
+	// Manager authorizes a change against the key's groups and passes them
+	// here, so that a concurrent grant of more groups cannot slip between
+	// the check and the change.
 
 	// SetHash replaces the stored hash of a key (the Manager re-hashes a key
 	// with its current Hasher after a successful verification), or returns

@@ -678,3 +678,57 @@ func TestConcurrentAdministrators(t *testing.T) {
 	slices.Sort(names)
 	assert.Equal(t, []string{"Limited admin", "Reader", "Root admin"}, names)
 }
+
+// racingStore lets a test act between the Manager's authorization of a
+// change (a Get) and the change itself.
+type racingStore struct {
+	apikey.Store
+	mu       sync.Mutex
+	afterGet func()
+	conflict atomic.Bool // every SetName reports a concurrent change
+}
+
+func (s *racingStore) Get(ctx context.Context, id uuid.UUID) (*apikey.Key, error) {
+	k, err := s.Store.Get(ctx, id)
+	s.mu.Lock()
+	hook := s.afterGet
+	s.afterGet = nil
+	s.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return k, err
+}
+
+func (s *racingStore) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, ifGroups []string) error {
+	if s.conflict.Load() {
+		return apikey.ErrConflict
+	}
+	return s.Store.SetName(ctx, id, name, at, ifGroups)
+}
+
+// A grant of a group the limited admin lacks, landing while their rename is
+// on its way, must not let the rename through.
+func TestEscalationRaceIsRefused(t *testing.T) {
+	var rs *racingStore
+	e := newEnv(t, func(s apikey.Store) apikey.Store { rs = &racingStore{Store: s}; return rs })
+	k, _ := e.create("target", "reports:read")
+	id := uuid.MustParse(k["id"].(string))
+	rs.mu.Lock()
+	rs.afterGet = func() {
+		require.NoError(t, e.m.SetGroups(context.Background(), id, []string{"billing:write", "reports:read"}))
+	}
+	rs.mu.Unlock()
+	e.do(req{method: "PUT", path: keyPath(k, "/name"), key: e.limited, body: `{"name": "mine now"}`}).problem(t, 403, "escalation")
+	got := e.do(req{method: "GET", path: keyPath(k, ""), key: e.root}).json(t)
+	assert.Equal(t, "target", got["name"])
+}
+
+// A change that keeps colliding with others is answered 409, not 500.
+func TestConflictIs409(t *testing.T) {
+	var rs *racingStore
+	e := newEnv(t, func(s apikey.Store) apikey.Store { rs = &racingStore{Store: s}; return rs })
+	k, _ := e.create("target", "reports:read")
+	rs.conflict.Store(true)
+	e.do(req{method: "PUT", path: keyPath(k, "/name"), key: e.limited, body: `{"name": "x"}`}).problem(t, http.StatusConflict, "conflict")
+}

@@ -72,6 +72,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		writeProblem(w, http.StatusUnprocessableEntity, "unknown_group", "There is no such group"+colon(reason(err, apikey.ErrUnknownGroup))+" Choose among the available groups.")
 	case errors.Is(err, apikey.ErrInvalidExpiry):
 		writeProblem(w, http.StatusUnprocessableEntity, "invalid_expiry", "The expiry time must be in the future.")
+	case errors.Is(err, apikey.ErrConflict):
+		writeProblem(w, http.StatusConflict, "conflict", "The key was changed by someone else at the same time. Reload it and try again.")
 	case errors.Is(err, apikey.ErrInvalidCursor):
 		writeProblem(w, http.StatusBadRequest, "invalid_cursor", "The cursor is not valid: use the next_cursor of a previous page.")
 	case errors.Is(err, apikey.ErrStoreFailure), errors.Is(err, apikey.ErrClosed):

@@ -142,13 +142,15 @@ func (s *Store) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, erro
 	return out, nil
 }
 
-// Delete removes the key with the given ID, or returns [apikey.ErrNotFound].
-func (s *Store) Delete(_ context.Context, id uuid.UUID) error {
+// Delete removes the key with the given ID, or returns [apikey.ErrNotFound];
+// with a non-nil ifGroups, only if the key's groups are exactly those, and
+// otherwise it returns [apikey.ErrConflict].
+func (s *Store) Delete(_ context.Context, id uuid.UUID, ifGroups []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, ok := s.byID[id]
-	if !ok {
-		return notFound(id)
+	k, err := s.guarded(id, ifGroups)
+	if err != nil {
+		return err
 	}
 	delete(s.byID, id)
 	delete(s.byLookupID, k.LookupID)
@@ -160,28 +162,29 @@ func (s *Store) Delete(_ context.Context, id uuid.UUID) error {
 }
 
 // SetName sets the name and UpdatedAt of a key, or returns
-// [apikey.ErrNotFound].
-func (s *Store) SetName(_ context.Context, id uuid.UUID, name string, at time.Time) error {
-	return s.update(id, func(k *apikey.Key) {
+// [apikey.ErrNotFound] (or [apikey.ErrConflict], see Delete).
+func (s *Store) SetName(_ context.Context, id uuid.UUID, name string, at time.Time, ifGroups []string) error {
+	return s.update(id, ifGroups, func(k *apikey.Key) {
 		k.Name = name
 		k.UpdatedAt = at.UTC()
 	})
 }
 
 // SetGroups stores a copy of groups, in the order given, and sets UpdatedAt
-// of a key, or returns [apikey.ErrNotFound].
-func (s *Store) SetGroups(_ context.Context, id uuid.UUID, groups []string, at time.Time) error {
+// of a key, or returns [apikey.ErrNotFound] (or [apikey.ErrConflict], see
+// Delete).
+func (s *Store) SetGroups(_ context.Context, id uuid.UUID, groups []string, at time.Time, ifGroups []string) error {
 	groups = slices.Clone(groups) // copied before the lock is taken
-	return s.update(id, func(k *apikey.Key) {
+	return s.update(id, ifGroups, func(k *apikey.Key) {
 		k.Groups = groups
 		k.UpdatedAt = at.UTC()
 	})
 }
 
 // SetActive sets the status and UpdatedAt of a key, or returns
-// [apikey.ErrNotFound].
-func (s *Store) SetActive(_ context.Context, id uuid.UUID, active bool, at time.Time) error {
-	return s.update(id, func(k *apikey.Key) {
+// [apikey.ErrNotFound] (or [apikey.ErrConflict], see Delete).
+func (s *Store) SetActive(_ context.Context, id uuid.UUID, active bool, at time.Time, ifGroups []string) error {
+	return s.update(id, ifGroups, func(k *apikey.Key) {
 		k.Active = active
 		k.UpdatedAt = at.UTC()
 	})
@@ -190,7 +193,7 @@ func (s *Store) SetActive(_ context.Context, id uuid.UUID, active bool, at time.
 // SetHash replaces the stored hash of a key, leaving UpdatedAt alone, or
 // returns [apikey.ErrNotFound].
 func (s *Store) SetHash(_ context.Context, id uuid.UUID, hash string) error {
-	return s.update(id, func(k *apikey.Key) {
+	return s.update(id, nil, func(k *apikey.Key) {
 		k.Hash = hash
 	})
 }
@@ -226,15 +229,29 @@ func (s *Store) RecordLastUsed(_ context.Context, uses map[uuid.UUID]time.Time) 
 // lock. Stored keys are never handed out, so changing one in place is
 // invisible to holders of earlier copies, and each update touches only its
 // own fields: a rename cannot undo a concurrent deactivation.
-func (s *Store) update(id uuid.UUID, change func(*apikey.Key)) error {
+func (s *Store) update(id uuid.UUID, ifGroups []string, change func(*apikey.Key)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, ok := s.byID[id]
-	if !ok {
-		return notFound(id)
+	k, err := s.guarded(id, ifGroups)
+	if err != nil {
+		return err
 	}
 	change(k)
 	return nil
+}
+
+// guarded returns the stored key with the given ID if it exists and, when
+// ifGroups is not nil, holds exactly ifGroups. The caller holds s.mu for
+// writing, so the check and the change it guards are one atomic step.
+func (s *Store) guarded(id uuid.UUID, ifGroups []string) (*apikey.Key, error) {
+	k, ok := s.byID[id]
+	if !ok {
+		return nil, notFound(id)
+	}
+	if ifGroups != nil && !slices.Equal(k.Groups, ifGroups) {
+		return nil, fmt.Errorf("memstore: key %s: %w", id, apikey.ErrConflict)
+	}
+	return k, nil
 }
 
 // position returns the index in s.ordered of the first key at or after

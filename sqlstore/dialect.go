@@ -53,6 +53,7 @@ type queryTemplates struct {
 	setActive      string // (active, updated_at, id)
 	setHash        string // (hash, id)
 	exists         string // (id); MySQL only, see Store.notFound
+	lockGroups     string // (id); reads and locks a key's groups, see Store.changeRow
 	recordLastUsed string // see Store.RecordLastUsed for the arguments
 
 	// list builds List's query for one combination of filters. It is
@@ -79,6 +80,7 @@ var postgresQueries = queryTemplates{
 	setActive:     `UPDATE "{{table}}" SET active = $1, updated_at = $2 WHERE id = $3`,
 	setHash:       `UPDATE "{{table}}" SET hash = $1 WHERE id = $2`,
 	exists:        `SELECT 1 FROM "{{table}}" WHERE id = $1`,
+	lockGroups:    `SELECT groups_json FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
 	// $1 and $2 are array literals ('{id,...}', '{"ts",...}'), passed as
 	// text so that any driver can send them. The rows to change are locked
 	// first, in the order of their IDs, so that concurrent batches cannot
@@ -112,6 +114,7 @@ var mysqlQueries = queryTemplates{
 	setActive:     "UPDATE `{{table}}` SET active = ?, updated_at = ? WHERE id = ?",
 	setHash:       "UPDATE `{{table}}` SET hash = ? WHERE id = ?",
 	exists:        "SELECT 1 FROM `{{table}}` WHERE id = ?",
+	lockGroups:    "SELECT groups_json FROM `{{table}}` WHERE id = ? FOR UPDATE",
 	// The argument is a JSON array of [id, "YYYY-MM-DD hh:mm:ss.ffffff"].
 	recordLastUsed: "UPDATE `{{table}}` AS k JOIN JSON_TABLE(?, '$[*]' COLUMNS (" +
 		"id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin PATH '$[0]' ERROR ON EMPTY, " +
@@ -141,6 +144,9 @@ var sqliteQueries = queryTemplates{
 	setActive:     `UPDATE "{{table}}" SET active = ?, updated_at = ? WHERE id = ?`,
 	setHash:       `UPDATE "{{table}}" SET hash = ? WHERE id = ?`,
 	exists:        `SELECT 1 FROM "{{table}}" WHERE id = ?`,
+	// SQLite has no FOR UPDATE: a no-op UPDATE takes the database's write
+	// lock first, so no other writer comes between the check and the change.
+	lockGroups: `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING groups_json`,
 	// The argument is a JSON array of [id, unix microseconds].
 	recordLastUsed: `UPDATE "{{table}}" SET last_used_at = v.ts ` +
 		`FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS ts FROM json_each(?)) AS v ` +

@@ -115,7 +115,7 @@ var _ apikey.Store = (*Store)(nil)
 type queries struct {
 	insert, insertGroups, get, getByLookupID, delete     string
 	setName, setGroups, deleteGroups, setActive, setHash string
-	exists, recordLastUsed                               string
+	exists, lockGroups, recordLastUsed                   string
 	createVersions, selectVersions, insertVersion        string
 	list                                                 [8]string // indexed by listIndex
 }
@@ -166,6 +166,7 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 		setActive:      r.Replace(t.setActive),
 		setHash:        r.Replace(t.setHash),
 		exists:         r.Replace(t.exists),
+		lockGroups:     r.Replace(t.lockGroups),
 		recordLastUsed: r.Replace(t.recordLastUsed),
 		createVersions: r.Replace(t.createVersions),
 		selectVersions: r.Replace(t.selectVersions),
@@ -325,51 +326,83 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 
 // Delete removes the key with the given ID and its groups (by ON DELETE
 // CASCADE, and on SQLite by a trigger), or returns an error wrapping
-// [apikey.ErrNotFound].
-func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
-	if s.dialect != MySQL {
-		return s.update(ctx, "delete key", id, s.q.delete, id.String())
-	}
-	// The cascade to the groups table locks gaps under REPEATABLE READ
-	// (see inTx).
-	return s.inTx(ctx, "delete key "+id.String(), func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q.delete, id.String())
-		if err != nil {
-			return err
-		}
-		return s.notFound(ctx, tx, res, id)
-	})
+// [apikey.ErrNotFound]. With a non-nil ifGroups it deletes only a key whose
+// groups are exactly those, and otherwise returns [apikey.ErrConflict].
+func (s *Store) Delete(ctx context.Context, id uuid.UUID, ifGroups []string) error {
+	// On MySQL the cascade to the groups table locks gaps under REPEATABLE
+	// READ (see inTx), so the delete always runs in a transaction there.
+	return s.change(ctx, "delete key", id, ifGroups, s.dialect == MySQL, s.q.delete, id.String())
 }
 
 // SetName sets the name and UpdatedAt of a key with one UPDATE, or returns
-// an error wrapping [apikey.ErrNotFound].
-func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time) error {
-	return s.update(ctx, "set name of key", id, s.q.setName, name, s.dialect.timeArg(at), id.String())
+// an error wrapping [apikey.ErrNotFound] (or [apikey.ErrConflict], see
+// Delete).
+func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, ifGroups []string) error {
+	return s.change(ctx, "set name of key", id, ifGroups, false, s.q.setName, name, s.dialect.timeArg(at), id.String())
 }
 
 // SetActive sets the status and UpdatedAt of a key with one UPDATE, or
-// returns an error wrapping [apikey.ErrNotFound].
-func (s *Store) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time) error {
-	return s.update(ctx, "set status of key", id, s.q.setActive, active, s.dialect.timeArg(at), id.String())
+// returns an error wrapping [apikey.ErrNotFound] (or [apikey.ErrConflict],
+// see Delete).
+func (s *Store) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, ifGroups []string) error {
+	return s.change(ctx, "set status of key", id, ifGroups, false, s.q.setActive, active, s.dialect.timeArg(at), id.String())
 }
 
 // SetHash replaces the stored hash of a key with one UPDATE, leaving
 // UpdatedAt alone, or returns an error wrapping [apikey.ErrNotFound].
 func (s *Store) SetHash(ctx context.Context, id uuid.UUID, hash string) error {
-	return s.update(ctx, "set hash of key", id, s.q.setHash, hash, id.String())
+	return s.change(ctx, "set hash of key", id, nil, false, s.q.setHash, hash, id.String())
 }
 
-// update runs one statement that changes or deletes the row with the given
-// ID and maps "no row" to apikey.ErrNotFound.
-func (s *Store) update(ctx context.Context, op string, id uuid.UUID, query string, args ...any) error {
-	res, err := s.db.ExecContext(ctx, query, args...)
+// change runs one statement that changes or deletes the row with the given
+// ID, in a transaction if inTx, and maps "no row" to apikey.ErrNotFound.
+func (s *Store) change(ctx context.Context, op string, id uuid.UUID, ifGroups []string, inTx bool, query string, args ...any) error {
+	if ifGroups == nil && !inTx {
+		if err := s.changeRow(ctx, s.db, id, nil, query, args...); err != nil {
+			return fmt.Errorf("sqlstore: %s %s: %w", op, id, err)
+		}
+		return nil
+	}
+	return s.inTx(ctx, op+" "+id.String(), func(tx *sql.Tx) error {
+		return s.changeRow(ctx, tx, id, ifGroups, query, args...)
+	})
+}
+
+// execQuerier is what changeRow needs of *sql.DB and *sql.Tx.
+type execQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// changeRow runs query, whose last argument is the key's ID, on the row
+// with the given ID. With a non-nil ifGroups it first locks the row (in the
+// caller's transaction) and checks that the key's groups are exactly
+// ifGroups, so that the check and the change are one atomic step: a
+// concurrent grant of more groups either comes before, and the change is
+// refused with apikey.ErrConflict, or waits until after it.
+func (s *Store) changeRow(ctx context.Context, db execQuerier, id uuid.UUID, ifGroups []string, query string, args ...any) error {
+	if ifGroups != nil {
+		want, err := encodeGroups(ifGroups)
+		if err != nil {
+			return err
+		}
+		var current string
+		err = db.QueryRowContext(ctx, s.q.lockGroups, id.String()).Scan(&current)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apikey.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if current != want {
+			return apikey.ErrConflict
+		}
+	}
+	res, err := db.ExecContext(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("sqlstore: %s %s: %w", op, id, err)
+		return err
 	}
-	if err := s.notFound(ctx, s.db, res, id); err != nil {
-		return fmt.Errorf("sqlstore: %s %s: %w", op, id, err)
-	}
-	return nil
+	return s.notFound(ctx, db, res, id)
 }
 
 // querier is what notFound needs of *sql.DB and *sql.Tx.
@@ -404,7 +437,7 @@ func (s *Store) notFound(ctx context.Context, db querier, res sql.Result, id uui
 // transaction that updates the key's row and its rows in the groups table,
 // or returns an error wrapping [apikey.ErrNotFound]. The groups are stored
 // in the order given.
-func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time) error {
+func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, ifGroups []string) error {
 	groupsJSON, err := encodeGroups(groups)
 	if err != nil {
 		return err
@@ -414,11 +447,7 @@ func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at
 		return err
 	}
 	return s.inTx(ctx, "set groups of key "+id.String(), func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q.setGroups, groupsJSON, s.dialect.timeArg(at), id.String())
-		if err != nil {
-			return err
-		}
-		if err := s.notFound(ctx, tx, res, id); err != nil {
+		if err := s.changeRow(ctx, tx, id, ifGroups, s.q.setGroups, groupsJSON, s.dialect.timeArg(at), id.String()); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.q.deleteGroups, id.String()); err != nil {

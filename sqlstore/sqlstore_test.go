@@ -365,7 +365,7 @@ func TestStoredColumns(t *testing.T) {
 			require.NoError(t, s.Create(t.Context(), k))
 			keys[k.ID.String()] = k
 		}
-		require.NoError(t, s.SetGroups(t.Context(), firstKey(keys).ID, []string{"ops", "ops", "billing"}, time.Now()))
+		require.NoError(t, s.SetGroups(t.Context(), firstKey(keys).ID, []string{"ops", "ops", "billing"}, time.Now(), nil))
 
 		cols, rows := dump(t, db, "SELECT * FROM "+s.Table())
 		assert.Equal(t, []string{"id", "lookup_id", "name", "groups_json", "active", "preview", "hash",
@@ -392,7 +392,7 @@ func TestStoredColumns(t *testing.T) {
 		// Deleting a key deletes its groups, with or without foreign keys
 		// enforced (SQLite's default is without).
 		for id := range keys {
-			require.NoError(t, s.Delete(t.Context(), uuid.MustParse(id)))
+			require.NoError(t, s.Delete(t.Context(), uuid.MustParse(id), nil))
 		}
 		_, rows = dump(t, db, "SELECT * FROM "+s.Table()+"_groups")
 		assert.Empty(t, rows, "groups of deleted keys")
@@ -514,16 +514,16 @@ func allCalls(k *apikey.Key) []call {
 				After: apikey.Cursor{CreatedAt: at, ID: k.ID}})
 			return err
 		}},
-		{"SetName", func(ctx context.Context, s *sqlstore.Store) error { return s.SetName(ctx, k.ID, "x", at) }},
+		{"SetName", func(ctx context.Context, s *sqlstore.Store) error { return s.SetName(ctx, k.ID, "x", at, nil) }},
 		{"SetGroups", func(ctx context.Context, s *sqlstore.Store) error {
-			return s.SetGroups(ctx, k.ID, []string{"x"}, at)
+			return s.SetGroups(ctx, k.ID, []string{"x"}, at, nil)
 		}},
-		{"SetActive", func(ctx context.Context, s *sqlstore.Store) error { return s.SetActive(ctx, k.ID, false, at) }},
+		{"SetActive", func(ctx context.Context, s *sqlstore.Store) error { return s.SetActive(ctx, k.ID, false, at, nil) }},
 		{"SetHash", func(ctx context.Context, s *sqlstore.Store) error { return s.SetHash(ctx, k.ID, "$x$") }},
 		{"RecordLastUsed", func(ctx context.Context, s *sqlstore.Store) error {
 			return s.RecordLastUsed(ctx, map[uuid.UUID]time.Time{k.ID: at})
 		}},
-		{"Delete", func(ctx context.Context, s *sqlstore.Store) error { return s.Delete(ctx, k.ID) }},
+		{"Delete", func(ctx context.Context, s *sqlstore.Store) error { return s.Delete(ctx, k.ID, nil) }},
 	}
 }
 
@@ -580,7 +580,7 @@ func TestDeadlineWhileBlocked(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		err = s.SetName(ctx, k.ID, "blocked", time.Now())
+		err = s.SetName(ctx, k.ID, "blocked", time.Now(), nil)
 		assert.Less(t, time.Since(start), 5*time.Second, "SetName returned long after the deadline")
 		assert.Error(t, err)
 		assert.NotErrorIs(t, err, apikey.ErrNotFound)
@@ -600,10 +600,10 @@ func TestNoConnectionLeak(t *testing.T) {
 		require.NoError(t, s.Create(ctx, k))
 
 		assert.ErrorIs(t, s.Create(ctx, k), apikey.ErrDuplicate)
-		assert.ErrorIs(t, s.SetGroups(ctx, uuid.New(), []string{"a"}, time.Now()), apikey.ErrNotFound)
+		assert.ErrorIs(t, s.SetGroups(ctx, uuid.New(), []string{"a"}, time.Now(), nil), apikey.ErrNotFound)
 		_, err := s.GetByLookupID(ctx, "missing")
 		assert.ErrorIs(t, err, apikey.ErrNotFound)
-		assert.ErrorIs(t, s.SetName(ctx, uuid.New(), "x", time.Now()), apikey.ErrNotFound)
+		assert.ErrorIs(t, s.SetName(ctx, uuid.New(), "x", time.Now(), nil), apikey.ErrNotFound)
 
 		// A store on tables that do not exist fails every call.
 		missing, err := sqlstore.New(db, b.dialect, sqlstore.WithTable(randomTable()))
@@ -690,16 +690,16 @@ func TestConcurrentWritesOnManyKeys(t *testing.T) {
 				for i := range 40 {
 					switch i % 5 {
 					case 0, 1:
-						assert.NoError(t, s.SetGroups(ctx, own.ID, groupSets[(w+i)%len(groupSets)], time.Now()), "SetGroups")
+						assert.NoError(t, s.SetGroups(ctx, own.ID, groupSets[(w+i)%len(groupSets)], time.Now(), nil), "SetGroups")
 					case 2:
-						if assert.NoError(t, s.Delete(ctx, own.ID), "Delete") {
+						if assert.NoError(t, s.Delete(ctx, own.ID, nil), "Delete") {
 							assert.NoError(t, s.Create(ctx, own.Clone()), "Create")
 						}
 					case 3:
 						n := newKey()
 						n.Groups = groupSets[i%len(groupSets)]
 						if assert.NoError(t, s.Create(ctx, n), "Create") {
-							assert.NoError(t, s.Delete(ctx, n.ID), "Delete")
+							assert.NoError(t, s.Delete(ctx, n.ID, nil), "Delete")
 						}
 					case 4:
 						uses := map[uuid.UUID]time.Time{}
@@ -707,7 +707,7 @@ func TestConcurrentWritesOnManyKeys(t *testing.T) {
 							uses[keys[(w+i*j)%len(keys)].ID] = time.Now()
 						}
 						assert.NoError(t, s.RecordLastUsed(ctx, uses), "RecordLastUsed")
-						assert.NoError(t, s.SetName(ctx, own.ID, fmt.Sprint("name ", w, i), time.Now()), "SetName")
+						assert.NoError(t, s.SetName(ctx, own.ID, fmt.Sprint("name ", w, i), time.Now(), nil), "SetName")
 						_, err := s.List(ctx, apikey.ListQuery{Group: "a", Limit: 10})
 						assert.NoError(t, err, "List")
 					}

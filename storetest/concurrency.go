@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -35,7 +36,7 @@ func testConcurrentUpdates(t *testing.T, s apikey.Store) {
 
 	for round := range rounds {
 		active := round%2 == 1 // the status this round's flip sets
-		require.NoError(t, s.SetActive(ctx, k.ID, !active, at(time.Duration(round)*time.Hour)), "SetActive")
+		require.NoError(t, s.SetActive(ctx, k.ID, !active, at(time.Duration(round)*time.Hour), nil), "SetActive")
 		when := func(i int) time.Time {
 			return at(time.Duration(round)*time.Hour + time.Duration(i+1)*time.Millisecond)
 		}
@@ -61,7 +62,7 @@ func testConcurrentUpdates(t *testing.T, s apikey.Store) {
 					mu.Lock()
 					names = append(names, name)
 					mu.Unlock()
-					assert.NoError(t, s.SetName(ctx, k.ID, name, when(i)), "SetName")
+					assert.NoError(t, s.SetName(ctx, k.ID, name, when(i), nil), "SetName")
 					renamed.Add(1)
 				}
 			})
@@ -73,7 +74,7 @@ func testConcurrentUpdates(t *testing.T, s apikey.Store) {
 				mu.Lock()
 				groups = append(groups, gs)
 				mu.Unlock()
-				assert.NoError(t, s.SetGroups(ctx, k.ID, gs, when(i)), "SetGroups")
+				assert.NoError(t, s.SetGroups(ctx, k.ID, gs, when(i), nil), "SetGroups")
 			}
 		})
 		wg.Go(func() {
@@ -104,7 +105,7 @@ func testConcurrentUpdates(t *testing.T, s apikey.Store) {
 			for renamed.Load() < renamers {
 				runtime.Gosched()
 			}
-			assert.NoError(t, s.SetActive(ctx, k.ID, active, when(renamesEach)), "SetActive")
+			assert.NoError(t, s.SetActive(ctx, k.ID, active, when(renamesEach), nil), "SetActive")
 		})
 		close(start)
 		wg.Wait()
@@ -308,11 +309,11 @@ func testListDuringConcurrentWrites(t *testing.T, s apikey.Store) {
 			}
 			switch {
 			case op%3 == 2 && len(victims) > 0:
-				assert.NoError(t, s.Delete(t.Context(), victims[0].ID), "Delete")
+				assert.NoError(t, s.Delete(t.Context(), victims[0].ID, nil), "Delete")
 				victims = victims[1:]
 			case op%3 == 1 && len(mine) > 0:
 				i := rand.IntN(len(mine))
-				assert.NoError(t, s.Delete(t.Context(), mine[i]), "Delete")
+				assert.NoError(t, s.Delete(t.Context(), mine[i], nil), "Delete")
 				mine = slices.Delete(mine, i, i+1)
 			default:
 				k := newKey(at(time.Duration(rand.IntN(30e6)-5e6) * time.Microsecond))
@@ -351,4 +352,49 @@ func testListDuringConcurrentWrites(t *testing.T, s apikey.Store) {
 			k.ID, k.CreatedAt.Format(time.RFC3339Nano))
 	}
 	assertStrictlyIncreasing(t, listed)
+}
+
+// testConcurrentConditionalChanges starts several conditional SetGroups on
+// one key at once, all expecting its current groups: the first to change
+// them makes every other one stale, so exactly one succeeds and the others
+// get ErrConflict. A store that checks ifGroups apart from the change lets
+// several through.
+func testConcurrentConditionalChanges(t *testing.T, s apikey.Store) {
+	const (
+		rounds  = 10
+		writers = 8
+	)
+	k := newKey(at(0))
+	k.Groups = []string{"x"}
+	create(t, s, k.Clone())
+	ctx := t.Context()
+	for round := range rounds {
+		require.NoError(t, s.SetGroups(ctx, k.ID, []string{"x"}, at(time.Duration(round)*time.Hour), nil), "reset the groups")
+		var (
+			wg        sync.WaitGroup
+			succeeded atomic.Int64
+			winner    atomic.Value
+		)
+		start := make(chan struct{})
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				groups := []string{"x", fmt.Sprintf("w%d", w)}
+				err := s.SetGroups(ctx, k.ID, groups, at(time.Duration(round)*time.Hour+time.Minute), []string{"x"})
+				switch {
+				case err == nil:
+					succeeded.Add(1)
+					winner.Store(groups)
+				case !errors.Is(err, apikey.ErrConflict):
+					t.Errorf("round %d: conditional SetGroups: %v, want nil or ErrConflict", round, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		require.Equal(t, int64(1), succeeded.Load(), "round %d: conditional changes that expected the same groups and succeeded", round)
+		assert.Equal(t, winner.Load(), get(t, s, k.ID).Groups, "round %d: the stored groups are the one winner's", round)
+	}
 }

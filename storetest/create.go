@@ -75,7 +75,7 @@ func testTimesAreReturnedInUTC(t *testing.T, s apikey.Store) {
 	create(t, s, k)
 	assertStored(t, s, want)
 
-	require.NoError(t, s.SetName(t.Context(), k.ID, "renamed", at(2*time.Hour).In(west)), "SetName")
+	require.NoError(t, s.SetName(t.Context(), k.ID, "renamed", at(2*time.Hour).In(west), nil), "SetName")
 	want.Name, want.UpdatedAt = "renamed", at(2*time.Hour)
 	require.NoError(t, s.RecordLastUsed(t.Context(), map[uuid.UUID]time.Time{k.ID: at(3 * time.Hour).In(east)}), "RecordLastUsed")
 	want.LastUsedAt = timePtr(at(3 * time.Hour))
@@ -140,11 +140,11 @@ func testCreateDuplicateLookupID(t *testing.T, s apikey.Store) {
 func testCreateAfterDelete(t *testing.T, s apikey.Store) {
 	k := newKey(at(0))
 	create(t, s, k)
-	require.NoError(t, s.Delete(t.Context(), k.ID), "Delete")
+	require.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete")
 	require.NoError(t, s.Create(t.Context(), k.Clone()), "Create again with the ID and lookup ID of a deleted key")
 	assertStored(t, s, k)
 
-	require.NoError(t, s.Delete(t.Context(), k.ID), "Delete")
+	require.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete")
 	other := newKey(at(time.Second))
 	other.LookupID = k.LookupID
 	require.NoError(t, s.Create(t.Context(), other), "Create with the lookup ID of a deleted key")
@@ -166,10 +166,10 @@ func testNotFound(t *testing.T, s apikey.Store) {
 		got, err := s.Get(t.Context(), id)
 		assert.ErrorIs(t, err, apikey.ErrNotFound, "Get(%s)", id)
 		assert.Nil(t, got, "Get(%s)", id)
-		assert.ErrorIs(t, s.Delete(t.Context(), id), apikey.ErrNotFound, "Delete(%s)", id)
-		assert.ErrorIs(t, s.SetName(t.Context(), id, "x", at(time.Hour)), apikey.ErrNotFound, "SetName(%s)", id)
-		assert.ErrorIs(t, s.SetGroups(t.Context(), id, []string{"x"}, at(time.Hour)), apikey.ErrNotFound, "SetGroups(%s)", id)
-		assert.ErrorIs(t, s.SetActive(t.Context(), id, false, at(time.Hour)), apikey.ErrNotFound, "SetActive(%s)", id)
+		assert.ErrorIs(t, s.Delete(t.Context(), id, nil), apikey.ErrNotFound, "Delete(%s)", id)
+		assert.ErrorIs(t, s.SetName(t.Context(), id, "x", at(time.Hour), nil), apikey.ErrNotFound, "SetName(%s)", id)
+		assert.ErrorIs(t, s.SetGroups(t.Context(), id, []string{"x"}, at(time.Hour), nil), apikey.ErrNotFound, "SetGroups(%s)", id)
+		assert.ErrorIs(t, s.SetActive(t.Context(), id, false, at(time.Hour), nil), apikey.ErrNotFound, "SetActive(%s)", id)
 		assert.ErrorIs(t, s.SetHash(t.Context(), id, "$sha256$00"), apikey.ErrNotFound, "SetHash(%s)", id)
 	}
 	for _, lookupID := range []string{newLookupID(), ""} {
@@ -258,7 +258,7 @@ func testCopiesOnCreate(t *testing.T, s apikey.Store) {
 	assertStored(t, s, want)
 
 	groups := []string{"ops", "billing"}
-	require.NoError(t, s.SetGroups(t.Context(), want.ID, groups, at(time.Hour)), "SetGroups")
+	require.NoError(t, s.SetGroups(t.Context(), want.ID, groups, at(time.Hour), nil), "SetGroups")
 	groups[0], groups[1] = "mutated", "mutated"
 	want.Groups = []string{"ops", "billing"}
 	want.UpdatedAt = at(time.Hour)
@@ -344,7 +344,7 @@ func testHostileNames(t *testing.T, s apikey.Store) {
 	target := newKey(at(time.Hour))
 	create(t, s, target.Clone())
 	for i, h := range hostileStrings {
-		require.NoError(t, s.SetName(t.Context(), target.ID, h, at(time.Hour+time.Duration(i)*time.Second)), "SetName(%q)", h)
+		require.NoError(t, s.SetName(t.Context(), target.ID, h, at(time.Hour+time.Duration(i)*time.Second), nil), "SetName(%q)", h)
 		assert.Equal(t, h, get(t, s, target.ID).Name, "Name after SetName")
 	}
 }
@@ -370,7 +370,7 @@ func testHostileGroups(t *testing.T, s apikey.Store) {
 	for i, g := range hostileGroups {
 		reversed[len(reversed)-1-i] = g
 	}
-	require.NoError(t, s.SetGroups(t.Context(), k.ID, reversed, at(time.Hour)), "SetGroups")
+	require.NoError(t, s.SetGroups(t.Context(), k.ID, reversed, at(time.Hour), nil), "SetGroups")
 	k.Groups = reversed
 	k.UpdatedAt = at(time.Hour)
 	assertStored(t, s, k)

@@ -120,17 +120,17 @@ func testListFilters(t *testing.T, s apikey.Store) {
 	for _, i := range []int{1, 4, 8} {
 		all[i].Active = false
 		all[i].UpdatedAt = at(time.Hour)
-		require.NoError(t, s.SetActive(t.Context(), all[i].ID, false, at(time.Hour)), "SetActive")
+		require.NoError(t, s.SetActive(t.Context(), all[i].ID, false, at(time.Hour), nil), "SetActive")
 	}
 	for _, i := range []int{3, 6} {
 		all[i].Active = true
 		all[i].UpdatedAt = at(time.Hour)
-		require.NoError(t, s.SetActive(t.Context(), all[i].ID, true, at(time.Hour)), "SetActive")
+		require.NoError(t, s.SetActive(t.Context(), all[i].ID, true, at(time.Hour), nil), "SetActive")
 	}
 	all[2].Groups = []string{"admin", "read"}
-	require.NoError(t, s.SetGroups(t.Context(), all[2].ID, all[2].Groups, at(time.Hour)), "SetGroups")
+	require.NoError(t, s.SetGroups(t.Context(), all[2].ID, all[2].Groups, at(time.Hour), nil), "SetGroups")
 	all[3].Groups = []string{"billing"}
-	require.NoError(t, s.SetGroups(t.Context(), all[3].ID, all[3].Groups, at(time.Hour)), "SetGroups")
+	require.NoError(t, s.SetGroups(t.Context(), all[3].ID, all[3].Groups, at(time.Hour), nil), "SetGroups")
 	all = inListOrder(all)
 
 	for _, status := range []apikey.Status{apikey.StatusAny, apikey.StatusActive, apikey.StatusInactive} {
@@ -215,7 +215,7 @@ func testListCursorIsStrictlyAfter(t *testing.T, s apikey.Store) {
 	}
 
 	// The cursor of a deleted key is still a position.
-	require.NoError(t, s.Delete(t.Context(), keys[2].ID), "Delete")
+	require.NoError(t, s.Delete(t.Context(), keys[2].ID, nil), "Delete")
 	got, err := s.List(t.Context(), apikey.ListQuery{After: cursorOf(keys[2]), Limit: 100})
 	require.NoError(t, err, "List after a deleted key")
 	assert.Equal(t, ids(keys[3:]), ids(got), "List after a deleted key")
@@ -253,11 +253,11 @@ func testListWhileKeysChange(t *testing.T, s apikey.Store) {
 		q.After = cursorOf(last)
 
 		// Delete the cursor's own key and a key ahead of it.
-		require.NoError(t, s.Delete(t.Context(), last.ID), "Delete the last listed key")
+		require.NoError(t, s.Delete(t.Context(), last.ID, nil), "Delete the last listed key")
 		deleted[last.ID] = true
 		for _, k := range keys {
 			if !deleted[k.ID] && seen[k.ID] == 0 && compareKeyToCursor(k, q.After) > 0 && rand.IntN(3) == 0 {
-				require.NoError(t, s.Delete(t.Context(), k.ID), "Delete a key ahead")
+				require.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete a key ahead")
 				deleted[k.ID] = true
 				break
 			}

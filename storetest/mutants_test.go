@@ -45,6 +45,8 @@ var mutants = []mutant{
 	{bug: "last-used-unknown-error", caughtBy: []string{"RecordLastUsed"}},
 	{bug: "last-used-stale", caughtBy: []string{"ConcurrentRecordLastUsed"}},
 	{bug: "rename-stale-write", caughtBy: []string{"ConcurrentUpdates"}},
+	{bug: "guard-ignored", caughtBy: []string{"ConditionalChanges", "ConcurrentConditionalChanges"}},
+	{bug: "guard-then-change", caughtBy: []string{"ConcurrentConditionalChanges"}},
 	{bug: "empty-list-error", caughtBy: []string{"ListEmpty"}},
 	{bug: "list-insertion-order", caughtBy: []string{"ListOrder"}},
 	{bug: "list-ties-by-insertion", caughtBy: []string{"ListOrder"}},

@@ -233,7 +233,7 @@ func (s *refStore) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, e
 	return out, nil
 }
 
-func (s *refStore) Delete(_ context.Context, id uuid.UUID) error {
+func (s *refStore) Delete(_ context.Context, id uuid.UUID, ifGroups []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i := s.find(id)
@@ -242,6 +242,9 @@ func (s *refStore) Delete(_ context.Context, id uuid.UUID) error {
 			return nil
 		}
 		return s.notFound()
+	}
+	if err := s.checkGuard(s.keys[i], ifGroups); err != nil {
+		return err
 	}
 	s.ghosts = append(s.ghosts, s.keys[i])
 	s.keys = slices.Delete(s.keys, i, i+1)
@@ -251,7 +254,23 @@ func (s *refStore) Delete(_ context.Context, id uuid.UUID) error {
 // update applies change to the stored key under the lock. change returns
 // false if it changed nothing, which the unchanged-is-notfound bug reports
 // as ErrNotFound, as a SQL store that counts changed rows would.
-func (s *refStore) update(id uuid.UUID, change func(k *apikey.Key) bool) error {
+func (s *refStore) update(id uuid.UUID, ifGroups []string, change func(k *apikey.Key) bool) error {
+	if ifGroups != nil && s.has("guard-then-change") {
+		// Check the guard under one lock and change under another: a
+		// concurrent change of the groups slips in between.
+		s.mu.Lock()
+		i := s.find(id)
+		var err error
+		if i >= 0 {
+			err = s.checkGuard(s.keys[i], ifGroups)
+		}
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		runtime.Gosched()
+		ifGroups = nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i := s.find(id)
@@ -261,13 +280,16 @@ func (s *refStore) update(id uuid.UUID, change func(k *apikey.Key) bool) error {
 		}
 		return s.notFound()
 	}
+	if err := s.checkGuard(s.keys[i], ifGroups); err != nil {
+		return err
+	}
 	if !change(s.keys[i]) && s.has("unchanged-is-notfound") {
 		return s.notFound()
 	}
 	return nil
 }
 
-func (s *refStore) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time) error {
+func (s *refStore) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, ifGroups []string) error {
 	if s.has("rename-stale-write") {
 		// Read the whole record, change it outside the lock, write it all
 		// back: concurrent changes to other fields are lost.
@@ -277,9 +299,9 @@ func (s *refStore) SetName(ctx context.Context, id uuid.UUID, name string, at ti
 		}
 		runtime.Gosched()
 		k.Name, k.UpdatedAt = name, at.UTC()
-		return s.update(id, func(stored *apikey.Key) bool { *stored = *k; return true })
+		return s.update(id, ifGroups, func(stored *apikey.Key) bool { *stored = *k; return true })
 	}
-	return s.update(id, func(k *apikey.Key) bool {
+	return s.update(id, ifGroups, func(k *apikey.Key) bool {
 		changed := k.Name != name || !k.UpdatedAt.Equal(at)
 		k.Name, k.UpdatedAt = name, s.utc(at)
 		if s.has("setname-touches-active") {
@@ -289,8 +311,8 @@ func (s *refStore) SetName(ctx context.Context, id uuid.UUID, name string, at ti
 	})
 }
 
-func (s *refStore) SetGroups(_ context.Context, id uuid.UUID, groups []string, at time.Time) error {
-	return s.update(id, func(k *apikey.Key) bool {
+func (s *refStore) SetGroups(_ context.Context, id uuid.UUID, groups []string, at time.Time, ifGroups []string) error {
+	return s.update(id, ifGroups, func(k *apikey.Key) bool {
 		changed := !slices.Equal(k.Groups, groups) || !k.UpdatedAt.Equal(at)
 		switch {
 		case s.has("setgroups-keeps-slice"):
@@ -311,8 +333,8 @@ func (s *refStore) SetGroups(_ context.Context, id uuid.UUID, groups []string, a
 	})
 }
 
-func (s *refStore) SetActive(_ context.Context, id uuid.UUID, active bool, at time.Time) error {
-	return s.update(id, func(k *apikey.Key) bool {
+func (s *refStore) SetActive(_ context.Context, id uuid.UUID, active bool, at time.Time, ifGroups []string) error {
+	return s.update(id, ifGroups, func(k *apikey.Key) bool {
 		changed := k.Active != active || !k.UpdatedAt.Equal(at)
 		k.Active = active
 		if !s.has("setactive-no-updatedat") {
@@ -323,7 +345,7 @@ func (s *refStore) SetActive(_ context.Context, id uuid.UUID, active bool, at ti
 }
 
 func (s *refStore) SetHash(_ context.Context, id uuid.UUID, hash string) error {
-	return s.update(id, func(k *apikey.Key) bool {
+	return s.update(id, nil, func(k *apikey.Key) bool {
 		changed := k.Hash != hash
 		k.Hash = hash
 		if s.has("sethash-updates-updatedat") {
@@ -331,6 +353,15 @@ func (s *refStore) SetHash(_ context.Context, id uuid.UUID, hash string) error {
 		}
 		return changed
 	})
+}
+
+// checkGuard returns ErrConflict if ifGroups is not nil and k's groups are
+// not exactly ifGroups. The caller holds s.mu.
+func (s *refStore) checkGuard(k *apikey.Key, ifGroups []string) error {
+	if ifGroups == nil || s.has("guard-ignored") || slices.Equal(k.Groups, ifGroups) {
+		return nil
+	}
+	return apikey.ErrConflict
 }
 
 func (s *refStore) RecordLastUsed(_ context.Context, uses map[uuid.UUID]time.Time) error {

@@ -78,6 +78,7 @@ func suite() []subtest {
 		{"SetHash", testSetHash},
 		{"UpdatesWithUnchangedValues", testUpdatesWithUnchangedValues},
 		{"Delete", testDelete},
+		{"ConditionalChanges", testConditionalChanges},
 		{"RecordLastUsed", testRecordLastUsed},
 
 		// List: list.go
@@ -92,6 +93,7 @@ func suite() []subtest {
 
 		// Many goroutines at once: concurrency.go
 		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"ConcurrentConditionalChanges", testConcurrentConditionalChanges},
 		{"ConcurrentRecordLastUsed", testConcurrentRecordLastUsed},
 		{"ConcurrentCreate", testConcurrentCreate},
 		{"ListDuringConcurrentWrites", testListDuringConcurrentWrites},

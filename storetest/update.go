@@ -28,7 +28,7 @@ func testSetName(t *testing.T, s apikey.Store) {
 	k, bystander := twoKeys(t, s)
 	for i, name := range []string{"renamed", "renamed again", k.Name} {
 		updated := at(time.Hour + time.Duration(i)*time.Minute)
-		require.NoError(t, s.SetName(t.Context(), k.ID, name, updated), "SetName(%q)", name)
+		require.NoError(t, s.SetName(t.Context(), k.ID, name, updated, nil), "SetName(%q)", name)
 		k.Name, k.UpdatedAt = name, updated
 		assertStored(t, s, k)
 	}
@@ -46,7 +46,7 @@ func testSetGroups(t *testing.T, s apikey.Store) {
 		{"read", "write", "admin"},
 	} {
 		updated := at(time.Hour + time.Duration(i)*time.Minute)
-		require.NoError(t, s.SetGroups(t.Context(), k.ID, groups, updated), "SetGroups(%q)", groups)
+		require.NoError(t, s.SetGroups(t.Context(), k.ID, groups, updated, nil), "SetGroups(%q)", groups)
 		k.Groups, k.UpdatedAt = groups, updated
 		assertStored(t, s, k)
 	}
@@ -59,7 +59,7 @@ func testSetActive(t *testing.T, s apikey.Store) {
 	k, bystander := twoKeys(t, s)
 	for i, active := range []bool{true, false, true} {
 		updated := at(time.Hour + time.Duration(i)*time.Minute)
-		require.NoError(t, s.SetActive(t.Context(), k.ID, active, updated), "SetActive(%t)", active)
+		require.NoError(t, s.SetActive(t.Context(), k.ID, active, updated, nil), "SetActive(%t)", active)
 		k.Active, k.UpdatedAt = active, updated
 		assertStored(t, s, k)
 	}
@@ -88,9 +88,9 @@ func testUpdatesWithUnchangedValues(t *testing.T, s apikey.Store) {
 	k := keyWithEverything(at(0))
 	create(t, s, k.Clone())
 	ctx := t.Context()
-	assert.NoError(t, s.SetName(ctx, k.ID, k.Name, k.UpdatedAt), "SetName with the same name and time")
-	assert.NoError(t, s.SetGroups(ctx, k.ID, k.Groups, k.UpdatedAt), "SetGroups with the same groups and time")
-	assert.NoError(t, s.SetActive(ctx, k.ID, k.Active, k.UpdatedAt), "SetActive with the same status and time")
+	assert.NoError(t, s.SetName(ctx, k.ID, k.Name, k.UpdatedAt, nil), "SetName with the same name and time")
+	assert.NoError(t, s.SetGroups(ctx, k.ID, k.Groups, k.UpdatedAt, nil), "SetGroups with the same groups and time")
+	assert.NoError(t, s.SetActive(ctx, k.ID, k.Active, k.UpdatedAt, nil), "SetActive with the same status and time")
 	assert.NoError(t, s.SetHash(ctx, k.ID, k.Hash), "SetHash with the same hash")
 	assert.NoError(t, s.RecordLastUsed(ctx, map[uuid.UUID]time.Time{k.ID: *k.LastUsedAt}), "RecordLastUsed with the same time")
 	assertStored(t, s, k)
@@ -101,14 +101,14 @@ func testUpdatesWithUnchangedValues(t *testing.T, s apikey.Store) {
 func testDelete(t *testing.T, s apikey.Store) {
 	keys := createKeys(t, s, at(0), at(time.Second), at(2*time.Second))
 	gone := keys[1]
-	require.NoError(t, s.Delete(t.Context(), gone.ID), "Delete")
+	require.NoError(t, s.Delete(t.Context(), gone.ID, nil), "Delete")
 
 	_, err := s.Get(t.Context(), gone.ID)
 	assert.ErrorIs(t, err, apikey.ErrNotFound, "Get after Delete")
 	_, err = s.GetByLookupID(t.Context(), gone.LookupID)
 	assert.ErrorIs(t, err, apikey.ErrNotFound, "GetByLookupID after Delete")
-	assert.ErrorIs(t, s.Delete(t.Context(), gone.ID), apikey.ErrNotFound, "second Delete")
-	assert.ErrorIs(t, s.SetName(t.Context(), gone.ID, "x", at(time.Hour)), apikey.ErrNotFound, "SetName after Delete")
+	assert.ErrorIs(t, s.Delete(t.Context(), gone.ID, nil), apikey.ErrNotFound, "second Delete")
+	assert.ErrorIs(t, s.SetName(t.Context(), gone.ID, "x", at(time.Hour), nil), apikey.ErrNotFound, "SetName after Delete")
 	assert.NoError(t, s.RecordLastUsed(t.Context(), map[uuid.UUID]time.Time{gone.ID: at(time.Hour)}), "RecordLastUsed after Delete")
 
 	for _, k := range []*apikey.Key{keys[0], keys[2]} {
@@ -123,7 +123,7 @@ func testDelete(t *testing.T, s apikey.Store) {
 	assert.Equal(t, ids([]*apikey.Key{keys[0], keys[2]}), ids(listed), "List after Delete")
 
 	for _, k := range []*apikey.Key{keys[0], keys[2]} {
-		require.NoError(t, s.Delete(t.Context(), k.ID), "Delete")
+		require.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete")
 	}
 	listed, err = s.List(t.Context(), apikey.ListQuery{Limit: 10})
 	require.NoError(t, err, "List")
@@ -214,4 +214,45 @@ func testRecordLastUsed(t *testing.T, s apikey.Store) {
 		record(t, nil)
 		assertStored(t, s, k)
 	})
+}
+
+// testConditionalChanges checks that Delete, SetName, SetGroups and
+// SetActive with a non-nil ifGroups change a key only while its groups are
+// exactly ifGroups, and otherwise change nothing and return ErrConflict.
+func testConditionalChanges(t *testing.T, s apikey.Store) {
+	ctx := t.Context()
+	k := newKey(at(0))
+	k.Groups = []string{"a", "b"}
+	create(t, s, k.Clone())
+
+	require.NoError(t, s.SetName(ctx, k.ID, "renamed", at(time.Hour), []string{"a", "b"}), "SetName with matching groups")
+	k.Name, k.UpdatedAt = "renamed", at(time.Hour)
+	assertStored(t, s, k)
+
+	for _, stale := range [][]string{{"a"}, {"b", "a"}, {"a", "b", "c"}, {}, {"A", "b"}} {
+		assert.ErrorIs(t, s.SetName(ctx, k.ID, "x", at(2*time.Hour), stale), apikey.ErrConflict, "SetName if %q", stale)
+		assert.ErrorIs(t, s.SetActive(ctx, k.ID, !k.Active, at(2*time.Hour), stale), apikey.ErrConflict, "SetActive if %q", stale)
+		assert.ErrorIs(t, s.SetGroups(ctx, k.ID, []string{"z"}, at(2*time.Hour), stale), apikey.ErrConflict, "SetGroups if %q", stale)
+		assert.ErrorIs(t, s.Delete(ctx, k.ID, stale), apikey.ErrConflict, "Delete if %q", stale)
+	}
+	assertStored(t, s, k) // a refused change changes nothing
+
+	require.NoError(t, s.SetName(ctx, k.ID, k.Name, k.UpdatedAt, []string{"a", "b"}), "SetName with matching groups and unchanged values")
+	require.NoError(t, s.SetGroups(ctx, k.ID, []string{"a"}, at(3*time.Hour), []string{"a", "b"}), "SetGroups with matching groups")
+	k.Groups, k.UpdatedAt = []string{"a"}, at(3*time.Hour)
+	assertStored(t, s, k)
+	assert.ErrorIs(t, s.SetActive(ctx, k.ID, false, at(4*time.Hour), []string{"a", "b"}), apikey.ErrConflict, "the old groups no longer match")
+	require.NoError(t, s.SetActive(ctx, k.ID, false, at(4*time.Hour), []string{"a"}), "SetActive with the new groups")
+	k.Active, k.UpdatedAt = false, at(4*time.Hour)
+	assertStored(t, s, k)
+
+	require.NoError(t, s.Delete(ctx, k.ID, []string{"a"}), "Delete with matching groups")
+	_, err := s.Get(ctx, k.ID)
+	assert.ErrorIs(t, err, apikey.ErrNotFound)
+
+	unknown := newKey(at(0)).ID
+	assert.ErrorIs(t, s.SetName(ctx, unknown, "x", at(time.Hour), []string{"a"}), apikey.ErrNotFound, "SetName of an unknown key")
+	assert.ErrorIs(t, s.SetGroups(ctx, unknown, []string{"a"}, at(time.Hour), []string{"a"}), apikey.ErrNotFound, "SetGroups of an unknown key")
+	assert.ErrorIs(t, s.SetActive(ctx, unknown, true, at(time.Hour), []string{"a"}), apikey.ErrNotFound, "SetActive of an unknown key")
+	assert.ErrorIs(t, s.Delete(ctx, unknown, []string{"a"}), apikey.ErrNotFound, "Delete of an unknown key")
 }
