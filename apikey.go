@@ -245,7 +245,7 @@ func (m *Manager) Verify(ctx context.Context, plaintext string) (*Key, error) {
 		}
 		return nil, m.storeError("verify", err)
 	}
-	hasher, ok, err := m.verifyHash(plaintext, k.Hash)
+	hasherIndex, ok, err := m.verifyHash(plaintext, k.Hash)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +258,7 @@ func (m *Manager) Verify(ctx context.Context, plaintext string) (*Key, error) {
 	if k.Expired(now) {
 		return nil, &KeyError{Key: k, Err: ErrExpired}
 	}
-	if hasher != m.hasher || m.hasher.NeedsRehash(k.Hash) {
+	if hasherIndex != 0 || m.hasher.NeedsRehash(k.Hash) {
 		m.rehash(ctx, k, plaintext)
 	}
 	if m.cache != nil {
@@ -282,20 +282,22 @@ func (m *Manager) parse(plaintext string) (string, error) {
 }
 
 // verifyHash finds the Hasher that reads encoded and checks plaintext with
-// it. A hash no Hasher reads (a pepper that was removed from the
-// configuration) is an error, not an invalid key: the key may be genuine.
-func (m *Manager) verifyHash(plaintext, encoded string) (Hasher, bool, error) {
-	for _, h := range m.verifyHashers {
+// it, and returns its index in m.verifyHashers (0 is the current Hasher;
+// Hashers are user types, not necessarily comparable). A hash no Hasher
+// reads (a pepper that was removed from the configuration) is an error, not
+// an invalid key: the key may be genuine.
+func (m *Manager) verifyHash(plaintext, encoded string) (int, bool, error) {
+	for i, h := range m.verifyHashers {
 		ok, err := h.Verify(plaintext, encoded)
 		if errors.Is(err, ErrUnsupportedHash) {
 			continue
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("apikey: verify hash: %w", err)
+			return 0, false, fmt.Errorf("apikey: verify hash: %w", err)
 		}
-		return h, ok, nil
+		return i, ok, nil
 	}
-	return nil, false, fmt.Errorf("apikey: verify: %w: no configured Hasher reads the stored hash", ErrUnsupportedHash)
+	return 0, false, fmt.Errorf("apikey: verify: %w: no configured Hasher reads the stored hash", ErrUnsupportedHash)
 }
 
 // rehash replaces the stored hash of k with one from the current Hasher.
@@ -401,6 +403,9 @@ func encodeCursor(c Cursor) string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// maxCursorMicros is 9999-12-31T23:59:59.999999Z in Unix microseconds.
+var maxCursorMicros = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC).UnixMicro()
+
 func decodeCursor(s string) (Cursor, error) {
 	if s == "" {
 		return Cursor{}, nil
@@ -409,8 +414,14 @@ func decodeCursor(s string) (Cursor, error) {
 	if err != nil || len(b) != 24 {
 		return Cursor{}, ErrInvalidCursor
 	}
+	micros := int64(binary.BigEndian.Uint64(b[:8]))
+	// Every store can represent 1970 to 9999; a time outside that range was
+	// not produced by List, and would make some databases fail.
+	if micros < 0 || micros > maxCursorMicros {
+		return Cursor{}, ErrInvalidCursor
+	}
 	id, _ := uuid.FromBytes(b[8:])
-	return Cursor{CreatedAt: time.UnixMicro(int64(binary.BigEndian.Uint64(b[:8]))).UTC(), ID: id}, nil
+	return Cursor{CreatedAt: time.UnixMicro(micros).UTC(), ID: id}, nil
 }
 
 // Groups returns the registered permission groups sorted by name, or nil if

@@ -2,8 +2,11 @@ package apikey_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -552,4 +555,45 @@ func TestConflictIsRetried(t *testing.T) {
 	got, err := m.Get(ctx, k.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "renamed", got.Name)
+}
+
+func TestPrintingAKeyRedactsItsHash(t *testing.T) {
+	m := newManager(t, memstore.New())
+	k, _ := issue(t, m, "printed", "read")
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{k, *k} {
+			out := fmt.Sprintf(format, v)
+			assert.NotContains(t, out, k.Hash, format)
+			assert.NotContains(t, out, k.LookupID, format)
+			assert.Contains(t, out, "printed", format)
+			assert.Contains(t, out, "[redacted]", format)
+		}
+	}
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("key", "value", *k, "pointer", k)
+	assert.NotContains(t, logged.String(), k.Hash)
+	assert.NotContains(t, logged.String(), k.LookupID)
+}
+
+func TestListRefusesCursorsOutOfRange(t *testing.T) {
+	m := newManager(t, memstore.New())
+	for _, micros := range []int64{-1, -4611686018427387904, 253402300800000000} {
+		var b [24]byte
+		binary.BigEndian.PutUint64(b[:8], uint64(micros))
+		_, err := m.List(context.Background(), apikey.ListOptions{Cursor: base64.RawURLEncoding.EncodeToString(b[:])})
+		assert.ErrorIs(t, err, apikey.ErrInvalidCursor, "micros=%d", micros)
+	}
+}
+
+// sliceHasher is a Hasher that is not comparable with ==.
+type sliceHasher struct {
+	apikey.SHA256Hasher
+	_ []byte
+}
+
+func TestUncomparableHasher(t *testing.T) {
+	m := newManager(t, memstore.New(), apikey.WithHasher(sliceHasher{}))
+	_, plaintext := issue(t, m, "n", "read")
+	_, err := m.Verify(context.Background(), plaintext)
+	assert.NoError(t, err)
 }

@@ -1,6 +1,7 @@
 package apikey
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -128,7 +129,7 @@ func (k *Key) Expired(now time.Time) bool {
 
 // LogValue implements slog.LogValuer so that logging a Key never prints its
 // hash or lookup ID.
-func (k *Key) LogValue() slog.Value {
+func (k Key) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("id", k.ID.String()),
 		slog.String("name", k.Name),
@@ -136,4 +137,19 @@ func (k *Key) LogValue() slog.Value {
 		slog.Any("groups", k.Groups),
 		slog.Bool("active", k.Active),
 	)
+}
+
+// Format implements fmt.Formatter so that printing a Key with any verb
+// (%v, %+v, %#v, %s) shows every field but the hash and lookup ID, which
+// are replaced by "[redacted]": a Key printed into a log by a hook or a
+// handler leaks nothing that helps guess or look up a key.
+func (k Key) Format(f fmt.State, verb rune) {
+	type key Key // without methods, so that fmt prints its fields
+	if k.Hash != "" {
+		k.Hash = "[redacted]"
+	}
+	if k.LookupID != "" {
+		k.LookupID = "[redacted]"
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), key(k))
 }
