@@ -421,6 +421,102 @@ func TestUnreachableDatabase(t *testing.T) {
 	})
 }
 
+// TestPasswordNeverPrinted gives the command DSNs whose password it once
+// printed, in part or in full: net/url errors that quote what precedes a
+// "/", "#" or "?" in the password as a port, URLs that parse with the rest
+// of the password in the host, path, query or fragment, percent-encoded
+// passwords (both forms), and key=value strings that were taken for SQLite
+// paths and created as files. Each runs with --dsn and with APIKEY_DSN, for
+// migrate (which may create a SQLite file) and list, in an empty working
+// directory that must stay empty.
+func TestPasswordNeverPrinted(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		dsn     string
+		secrets []string // what no output may contain
+		code    int
+	}{
+		// The reproductions of the report: the part before "/" was quoted
+		// as a port.
+		{name: "postgres slash in password", dsn: "postgres://postgres:s3cr/etPW@127.0.0.1:5432/test",
+			secrets: []string{"s3cr", "etPW"}, code: exitUsage},
+		{name: "mysql slash in password", dsn: "mysql://root:pa/ssWORD@127.0.0.1:3306/test",
+			secrets: []string{`":pa"`, "pa/ss", "ssWORD"}, code: exitUsage},
+		{name: "postgres hash in password", dsn: "postgres://admin:pa#ssWORD@127.0.0.1:1/test",
+			secrets: []string{`":pa"`, "ssWORD"}, code: exitUsage},
+		{name: "postgres question mark in password", dsn: "postgres://admin:pa?ssWORD@127.0.0.1:1/test",
+			secrets: []string{`":pa"`, "ssWORD"}, code: exitUsage},
+		{name: "postgres bad escape in password", dsn: "postgres://admin:p%zzssWORD@127.0.0.1:1/test",
+			secrets: []string{"%zz", "ssWORD"}, code: exitUsage},
+
+		// URLs that parse, with the password astray: the part before "/"
+		// as the port, the rest in the path (and the database name).
+		{name: "postgres numeric password part before slash", dsn: "postgres://admin:98/76ssWORD@127.0.0.1:1/test",
+			secrets: []string{":98", "76ssWORD"}, code: exitUsage},
+		{name: "mysql numeric password part before slash", dsn: "mysql://root:98/76ssWORD@127.0.0.1:1/test",
+			secrets: []string{":98", "76ssWORD"}, code: exitUsage},
+		{name: "postgres numeric password part before hash", dsn: "postgres://admin:98#76ssWORD@127.0.0.1:1/test",
+			secrets: []string{":98", "76ssWORD"}, code: exitUsage},
+		// pgx ends the user information at the first "@" and would print
+		// the rest as a host name.
+		{name: "postgres at sign in password", dsn: "postgres://admin:p@ssWORD@127.0.0.1:1/test",
+			secrets: []string{"ssWORD"}, code: exitUsage},
+		// pgx quotes a query parameter without "=".
+		{name: "postgres ampersand in query password", dsn: "postgres://admin@127.0.0.1:1/test?password=pa&ssWORD",
+			secrets: []string{"ssWORD"}, code: exitUsage},
+
+		// Percent-encoded passwords: neither the decoded nor the written
+		// form is printed when the database is unreachable.
+		{name: "postgres percent-encoded password", dsn: "postgres://postgres:p%2Fss@127.0.0.1:1/test",
+			secrets: []string{"p/ss", "p%2Fss", "p%2fss"}, code: exitFailure},
+		{name: "postgres lower-case percent-encoding", dsn: "postgres://postgres:p%2fss@127.0.0.1:1/test",
+			secrets: []string{"p/ss", "p%2Fss", "p%2fss"}, code: exitFailure},
+		{name: "postgres percent-encoded query password", dsn: "postgres://postgres@127.0.0.1:1/test?sslmode=disable&password=p%2fs+s",
+			secrets: []string{"p/s+s", "p/s s", "p%2fs+s", "p%2Fs%2Bs"}, code: exitFailure},
+		{name: "mysql percent-encoded password", dsn: "mysql://root:p%2Fss@127.0.0.1:1/test",
+			secrets: []string{"p/ss", "p%2Fss"}, code: exitFailure},
+
+		// Not URLs: they were taken for SQLite paths, printed, and created.
+		{name: "libpq key=value", dsn: "host=127.0.0.1 user=postgres password=TopSecret dbname=test",
+			secrets: []string{"TopSecret"}, code: exitUsage},
+		{name: "libpq key=value with slash", dsn: "user=postgres password=TopSe/cret42 host=/run/postgresql",
+			secrets: []string{"TopSe", "cret42"}, code: exitUsage},
+		{name: "libpq key=value after sqlite:", dsn: "sqlite:host=127.0.0.1 password=TopSecret",
+			secrets: []string{"TopSecret"}, code: exitUsage},
+		{name: "libpq key=value with ://", dsn: "host=127.0.0.1 password=tops3cr://et42",
+			secrets: []string{"tops3cr", "et42"}, code: exitUsage},
+		{name: "user:password@host without scheme", dsn: "admin:s3cretPW@127.0.0.1:5432/test",
+			secrets: []string{"s3cretPW"}, code: exitUsage},
+		{name: "postgres: without slashes", dsn: "postgres:/admin:s3cretPW@127.0.0.1:5432/test",
+			secrets: []string{"s3cretPW"}, code: exitUsage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for _, command := range []string{"migrate", "list"} {
+				for _, viaEnv := range []bool{false, true} {
+					dir := t.TempDir()
+					var r result
+					if viaEnv {
+						r = runBinaryIn(t, dir, []string{"APIKEY_DSN=" + tc.dsn}, nil, command)
+					} else {
+						r = runBinaryIn(t, dir, nil, nil, "--dsn", tc.dsn, command)
+					}
+					what := fmt.Sprintf("%s (APIKEY_DSN: %v)", command, viaEnv)
+					assert.Equal(t, tc.code, r.code, "%s\n%s", what, r)
+					assert.True(t, strings.HasPrefix(r.stderr, "apikey: "), "%s: %s", what, r.stderr)
+					for _, secret := range tc.secrets {
+						assert.NotContains(t, r.stdout, secret, what)
+						assert.NotContains(t, r.stderr, secret, what)
+					}
+					entries, err := os.ReadDir(dir)
+					require.NoError(t, err)
+					assert.Empty(t, entries, "%s created files in the working directory", what)
+				}
+			}
+		})
+	}
+}
+
 // TestSQLiteFileIsNotCreatedByMistake: only migrate creates a SQLite file, so
 // that a mistyped path is not taken for an empty database.
 func TestSQLiteFileIsNotCreatedByMistake(t *testing.T) {

@@ -4,9 +4,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,7 +57,9 @@ func (d *database) dialectName() string {
 }
 
 // parseDSN works out the dialect and the driver's DSN from what the operator
-// gave --dsn. Its errors never contain the DSN, which may hold a password.
+// gave --dsn. Its errors never contain any part of the DSN, which may hold a
+// password: they are printed before the password is known, so that nothing
+// could scrub it.
 func parseDSN(s string) (*database, error) {
 	scheme, _, hasScheme := strings.Cut(s, "://")
 	scheme = strings.ToLower(scheme)
@@ -65,23 +70,96 @@ func parseDSN(s string) (*database, error) {
 		return parsePostgresURL(s)
 	case hasScheme && scheme == "mysql":
 		return parseMySQLURL(s)
+	case isMySQLDriverDSN(s):
+		return parseMySQLDriverDSN(s)
+	case isKeywordDSN(s):
+		// Taken for a SQLite path, it would be echoed in messages, password
+		// and all, and migrate would create a file of that name.
+		return nil, usageErrorf("--dsn looks like a key=value connection string, which the command does not take: " +
+			"for PostgreSQL, give a postgres:// URL such as postgres://user:pass@host:5432/db")
 	case strings.HasPrefix(strings.ToLower(s), "sqlite:"):
 		return parseSQLite(s[len("sqlite:"):], true)
 	case strings.HasPrefix(s, "file:"):
 		return parseSQLite(s, false)
-	case isMySQLDriverDSN(s):
-		return parseMySQLDriverDSN(s)
-	case hasScheme && !strings.ContainsAny(scheme, `/\`):
+	case hasScheme && isURLScheme(scheme):
 		return nil, usageErrorf("unsupported --dsn scheme %q: use postgres://, mysql://, sqlite:// or a file path", scheme)
+	case hasScheme && !strings.ContainsAny(scheme, `/\`):
+		return nil, usageErrorf("--dsn has an invalid URL scheme: use postgres://, mysql://, sqlite:// or a file path")
+	case looksLikeServerDSN(s):
+		return nil, usageErrorf("--dsn looks like user:password@host without a URL scheme: " +
+			"use postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db or user:pass@tcp(host:3306)/db")
 	default:
 		return parseSQLite(s, false)
 	}
+}
+
+// isURLScheme reports whether s has the syntax of a URL scheme (RFC 3986:
+// a letter, then letters, digits, "+", "-" or "."), which cannot hold a
+// password and so may be quoted in a message.
+func isURLScheme(s string) bool {
+	for i, c := range s {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isKeywordDSN reports whether s looks like a libpq key=value connection
+// string (host=db user=app password=secret dbname=app): an "=" before the
+// first "/" or "?", a password=, or a key= after a blank. SQLite paths have
+// none of these, and their query parameters come after the "?".
+func isKeywordDSN(s string) bool {
+	head := s
+	if i := strings.IndexAny(s, "/?"); i >= 0 {
+		head = s[:i]
+	}
+	return strings.Contains(head, "=") ||
+		strings.Contains(strings.ToLower(s), "password=") ||
+		keywordAfterBlank.MatchString(s)
+}
+
+var keywordAfterBlank = regexp.MustCompile(`\s[A-Za-z_][A-Za-z0-9_]*\s*=`)
+
+// looksLikeServerDSN reports whether s, which is neither a URL nor a
+// go-sql-driver/mysql DSN, still has the shape of one: postgres:/... or
+// mysql:... without "//", or user:password@... without a scheme. Taken for a
+// SQLite path, it would be echoed in messages with its password.
+func looksLikeServerDSN(s string) bool {
+	lower := strings.ToLower(s)
+	for _, scheme := range []string{"postgres:", "postgresql:", "mysql:"} {
+		if strings.HasPrefix(lower, scheme) {
+			return true
+		}
+	}
+	at := strings.LastIndex(s, "@")
+	if at < 0 {
+		return false
+	}
+	userinfo := s[:at]
+	if len(userinfo) >= 3 && userinfo[1] == ':' && (userinfo[2] == '\\' || userinfo[2] == '/') {
+		userinfo = userinfo[2:] // a Windows drive, C:\ or C:/
+	}
+	return strings.Contains(userinfo, ":")
 }
 
 // parsePostgresURL takes a postgres:// or postgresql:// URL as pgx does.
 func parsePostgresURL(s string) (*database, error) {
 	u, err := parseURL(s)
 	if err != nil {
+		return nil, err
+	}
+	if auth, _ := splitAuthority(s); strings.Count(auth, "@") > 1 {
+		// pgx, like libpq, ends the user information at the first "@",
+		// net/url at the last: they would disagree on the host, and pgx
+		// would print the rest of the password as a host name.
+		return nil, usageErrorf("--dsn is not a valid URL: it has more than one '@' before the host " +
+			"(percent-encode an '@' in the password as %%40)")
+	}
+	if err := checkPostgresQuery(u.RawQuery); err != nil {
 		return nil, err
 	}
 	// pgx recognises only a lower-case scheme.
@@ -98,15 +176,50 @@ func parsePostgresURL(s string) (*database, error) {
 	r := *u
 	if pw, ok := u.User.Password(); ok {
 		d.addSecret(pw)
+		d.addSecret(rawPassword(s))
 		r.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
-	if pw := q.Get("password"); pw != "" {
-		d.addSecret(pw)
-		q.Set("password", "xxxxx")
+	for _, pair := range strings.Split(u.RawQuery, "&") {
+		rawKey, raw, _ := strings.Cut(pair, "=")
+		key, _ := url.QueryUnescape(rawKey)
+		if key != "password" && key != "sslpassword" {
+			continue
+		}
+		// pgx decodes as a path does ("+" stays "+"), net/url's query
+		// functions as a form does ("+" is a blank): scrub every reading.
+		d.addSecret(raw)
+		if v, err := url.PathUnescape(raw); err == nil {
+			d.addSecret(v)
+		}
+		if v, err := url.QueryUnescape(raw); err == nil {
+			d.addSecret(v)
+		}
+		q.Set(key, "xxxxx")
 		r.RawQuery = q.Encode()
 	}
 	d.redacted = r.String()
 	return d, nil
+}
+
+// checkPostgresQuery refuses a query string that pgx would quote in its
+// error, or that net/url would read otherwise than pgx: a parameter without
+// "=" (pgx quotes it: from "password=pa&ss" it would print "ss"), or a bad
+// percent-encoding.
+func checkPostgresQuery(rawQuery string) error {
+	if rawQuery == "" {
+		return nil
+	}
+	for _, pair := range strings.Split(rawQuery, "&") {
+		if !strings.Contains(pair, "=") {
+			return usageErrorf("--dsn is not a valid URL: a query parameter has no '=' " +
+				"(percent-encode '&' in a password as %%26, '=' as %%3D)")
+		}
+	}
+	if _, err := url.ParseQuery(rawQuery); err != nil {
+		return usageErrorf("--dsn is not a valid URL: its query string is malformed " +
+			"(percent-encode '%%' in a password as %%25, '&' as %%26, ';' as %%3B)")
+	}
+	return nil
 }
 
 // parseMySQLURL maps mysql://user:pass@host:port/db?params to the
@@ -144,6 +257,7 @@ func parseMySQLURL(s string) (*database, error) {
 	r := *u
 	if pw, ok := u.User.Password(); ok {
 		d.addSecret(pw)
+		d.addSecret(rawPassword(s))
 		r.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	d.redacted = r.String()
@@ -169,7 +283,15 @@ func isMySQLDriverDSN(s string) bool {
 func parseMySQLDriverDSN(s string) (*database, error) {
 	cfg, err := mysql.ParseDSN(s)
 	if err != nil {
-		return nil, usageErrorf("--dsn is not a valid MySQL DSN: %v", err)
+		// Some of the driver's errors quote a parameter or the database
+		// name; scrub what reads as the password, in case it strayed there.
+		d := &database{}
+		if at := strings.LastIndex(s, "@"); at >= 0 {
+			if _, pw, ok := strings.Cut(s[:at], ":"); ok {
+				d.addSecret(pw)
+			}
+		}
+		return nil, usageErrorf("--dsn is not a valid MySQL DSN: %s", d.scrub(err.Error()))
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
@@ -200,6 +322,12 @@ func parseSQLite(s string, stripURLSlashes bool) (*database, error) {
 	}
 	d := &database{dialect: sqlstore.SQLite, driver: "sqlite"}
 	d.sqliteFile = sqliteFile(name)
+	if strings.Contains(d.sqliteFile, "=") || keywordAfterBlank.MatchString(d.sqliteFile) {
+		// Whatever isKeywordDSN let through, a file is not created, nor its
+		// name printed, if it looks like settings.
+		return nil, usageErrorf("--dsn names a SQLite file with '=' in its path, which looks like a key=value " +
+			"connection string: for PostgreSQL, give a postgres:// URL such as postgres://user:pass@host:5432/db")
+	}
 	d.where = name
 	if d.sqliteFile != "" {
 		d.where = d.sqliteFile
@@ -238,18 +366,54 @@ func sqliteFile(name string) string {
 	return rest
 }
 
-// parseURL is url.Parse with an error that does not quote the URL: its
-// password is in it.
+// parseURL is url.Parse with errors that quote no part of the URL. net/url's
+// own quote the password when it holds a "/", "?" or "#": the URL's
+// authority ends there, and what precedes it is taken for a port (invalid
+// port ":s3cr" after host). Some such URLs even parse, with the rest of the
+// password in the path, query or fragment, which parseURL refuses too.
 func parseURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
+		var escErr url.EscapeError
+		if errors.As(err, &escErr) {
+			return nil, usageErrorf("--dsn is not a valid URL: a '%%' is not followed by two hexadecimal digits " +
+				"(percent-encode '%%' in a password as %%25)")
 		}
-		return nil, usageErrorf("--dsn is not a valid URL: %v", err)
+		return nil, usageErrorf("--dsn is not a valid URL (check that special characters in the password are percent-encoded)")
+	}
+	if _, rest := splitAuthority(s); strings.Contains(rest, "@") {
+		// postgres://app:12/34@db/app parses as host app:12, path /34@db/app.
+		return nil, usageErrorf("--dsn is not a valid URL: it has an '@' after the host " +
+			"(percent-encode '/' in a password as %%2F, '?' as %%3F, '#' as %%23, '@' as %%40)")
+	}
+	if strings.Contains(s, "#") {
+		// A DSN has no fragment: this one is likely the end of a password.
+		return nil, usageErrorf("--dsn is not a valid URL: it has a '#' (percent-encode '#' in a password as %%23)")
 	}
 	return u, nil
+}
+
+// splitAuthority splits URL s, as written, into its authority
+// ([userinfo@]host[:port], what follows "://" up to the first "/", "?" or
+// "#") and the rest (path, query and fragment).
+func splitAuthority(s string) (authority, rest string) {
+	_, after, _ := strings.Cut(s, "://")
+	if i := strings.IndexAny(after, "/?#"); i >= 0 {
+		return after[:i], after[i:]
+	}
+	return after, ""
+}
+
+// rawPassword returns the password of URL s as written, percent-encoding
+// and all (p%2fss), "" if it has none.
+func rawPassword(s string) string {
+	a, _ := splitAuthority(s)
+	at := strings.LastIndex(a, "@")
+	if at < 0 {
+		return ""
+	}
+	_, pw, _ := strings.Cut(a[:at], ":")
+	return pw
 }
 
 // addSecret records a password so that it is scrubbed from messages, in the
@@ -259,19 +423,13 @@ func (d *database) addSecret(pw string) {
 		return
 	}
 	for _, s := range []string{pw, url.QueryEscape(pw), url.PathEscape(pw), url.UserPassword("", pw).String()[1:]} {
-		if s != "" && !containsString(d.secrets, s) {
+		if s != "" && !slices.Contains(d.secrets, s) {
 			d.secrets = append(d.secrets, s)
 		}
 	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	// Longest first, so that no form is left half-scrubbed by a shorter
+	// one it contains.
+	slices.SortStableFunc(d.secrets, func(a, b string) int { return len(b) - len(a) })
 }
 
 // scrub replaces every occurrence of the database's password in msg.
@@ -283,6 +441,21 @@ func (d *database) scrub(msg string) string {
 		msg = strings.ReplaceAll(msg, s, "xxxxx")
 	}
 	return msg
+}
+
+// scrubbedWriter writes to w with d's password scrubbed: the library logs
+// driver errors through it. slog writes a record with one Write, so a
+// password is never split across two.
+type scrubbedWriter struct {
+	w io.Writer
+	d *database
+}
+
+func (s scrubbedWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(s.w, s.d.scrub(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // open returns a handle on the database; it does not connect yet.

@@ -44,11 +44,11 @@ func exitCode(err error) int {
 	}
 }
 
-// oneLine turns err into the message printed after "apikey: ": on one line,
-// without the "apikey: " that the library's errors repeat at every level of
-// wrapping.
-func oneLine(err error) string {
-	msg := strings.ReplaceAll(err.Error(), "apikey: ", "")
+// oneLine turns msg, an error's text, into the message printed after
+// "apikey: ": on one line, without the "apikey: " that the library's errors
+// repeat at every level of wrapping.
+func oneLine(msg string) string {
+	msg = strings.ReplaceAll(msg, "apikey: ", "")
 	return strings.TrimSpace(lineBreaks.ReplaceAllString(msg, " "))
 }
 

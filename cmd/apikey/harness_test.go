@@ -78,9 +78,17 @@ func runBinary(t *testing.T, stdin io.Reader, args ...string) result {
 // runBinaryEnv is runBinary with env added to the environment.
 func runBinaryEnv(t *testing.T, env []string, stdin io.Reader, args ...string) result {
 	t.Helper()
+	return runBinaryIn(t, "", env, stdin, args...)
+}
+
+// runBinaryIn is runBinaryEnv in the working directory dir ("": this
+// package's).
+func runBinaryIn(t *testing.T, dir string, env []string, stdin io.Reader, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary(t), args...)
+	cmd.Dir = dir
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "APIKEY_") && !strings.HasPrefix(kv, "USER=") {
 			cmd.Env = append(cmd.Env, kv)

@@ -34,10 +34,14 @@
 // keeps a password out of the process list): postgres:// or postgresql://
 // URLs, mysql://user:pass@host:3306/db URLs or go-sql-driver/mysql DSNs
 // (user:pass@tcp(host:3306)/db), and SQLite file paths, sqlite://path or
-// file: URIs. The dialect follows from the DSN. The command never prints a
-// password. --table (default $APIKEY_TABLE, or apikeys) names the keys table,
-// and --prefix (default $APIKEY_PREFIX, or ak) the prefix of created keys.
-// Global flags may come before or after the command.
+// file: URIs. The dialect follows from the DSN. In a URL, special characters
+// of the password must be percent-encoded ("/" as %2F, "@" as %40, "#" as
+// %23, "?" as %3F, "%" as %25); libpq key=value strings (host=...
+// password=...) are refused. The command never prints a password, nor any
+// part of a DSN that it cannot parse. --table (default $APIKEY_TABLE, or
+// apikeys) names the keys table, and --prefix (default $APIKEY_PREFIX, or ak)
+// the prefix of created keys. Global flags may come before or after the
+// command.
 //
 // A <key> is its ID (a UUID), its preview as list shows it (ak_3Fq9…x7Ab, or
 // ak_3Fq9...x7Ab in ASCII), or the full key. An ambiguous preview is an error
@@ -89,7 +93,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "apikey: interrupted")
 		return exitInterrupted
 	}
-	fmt.Fprintf(stderr, "apikey: %s\n", c.db.scrub(oneLine(err)))
+	// Scrub before oneLine too: a password with a line break or a tab
+	// (percent-encoded in the URL) would no longer match after it.
+	fmt.Fprintf(stderr, "apikey: %s\n", c.db.scrub(oneLine(c.db.scrub(err.Error()))))
 	code := exitCode(err)
 	if code == exitUsage {
 		fmt.Fprintf(stderr, "Run '%s' for usage.\n", strings.TrimSpace("apikey help "+c.command))
@@ -280,7 +286,7 @@ func (c *cli) connect(ctx context.Context, mayCreate bool) (*session, error) {
 	m, err := apikey.New(store,
 		apikey.WithPrefix(c.prefix),
 		apikey.WithLastUsedFlushInterval(-1), // a command verifies no key
-		apikey.WithLogger(slog.New(slog.NewTextHandler(c.stderr, nil))),
+		apikey.WithLogger(slog.New(slog.NewTextHandler(scrubbedWriter{c.stderr, d}, nil))),
 	)
 	if err != nil {
 		db.Close()

@@ -22,6 +22,8 @@ Global flags (before or after the command):
                       mysql://user:pass@host:3306/db
                       user:pass@tcp(host:3306)/db   (go-sql-driver/mysql)
                       /var/lib/app/keys.db, sqlite://keys.db or file:keys.db
+                    Percent-encode special characters of a password in a
+                    URL: / as %2F, @ as %40, # as %23, ? as %3F, % as %25.
   --table NAME      the keys table (default $APIKEY_TABLE, or apikeys)
   --prefix PREFIX   the prefix of created keys (default $APIKEY_PREFIX, or ak)
 
