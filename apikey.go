@@ -226,6 +226,7 @@ func (m *Manager) Verify(ctx context.Context, plaintext string) (*Key, error) {
 		return nil, err
 	}
 	now := m.now()
+	var generation uint64
 	if m.cache != nil {
 		if k, err, ok := m.cache.get(lookupID, plaintext, now); ok {
 			if err == nil {
@@ -233,9 +234,6 @@ func (m *Manager) Verify(ctx context.Context, plaintext string) (*Key, error) {
 			}
 			return k, err
 		}
-	}
-	var generation uint64
-	if m.cache != nil {
 		generation = m.cache.generationNow()
 	}
 	k, err := m.store.GetByLookupID(ctx, lookupID)
