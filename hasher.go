@@ -257,12 +257,16 @@ func (h Argon2idHasher) NeedsRehash(encoded string) bool {
 // BcryptHasher hashes keys with bcrypt, written as "$bcrypt-sha256$" followed
 // by the bcrypt hash. The key is first reduced with SHA-256 (and base64), as
 // bcrypt reads at most 72 bytes and a long prefix or secret would otherwise
-// be cut. A zero Cost means bcrypt.DefaultCost.
+// be cut. A zero Cost means bcrypt.DefaultCost; costs above 16 are refused,
+// and hashes claiming one are not read.
 type BcryptHasher struct {
 	Cost int
 }
 
-const bcryptHashPrefix = "$bcrypt-sha256$"
+const (
+	bcryptHashPrefix = "$bcrypt-sha256$"
+	maxBcryptCost    = 16 // about 5 s per verification on a 2026 server core
+)
 
 func (h BcryptHasher) cost() int {
 	if h.Cost == 0 {
@@ -280,6 +284,9 @@ func bcryptInput(key string) []byte {
 
 // Hash implements Hasher.
 func (h BcryptHasher) Hash(key string) (string, error) {
+	if h.cost() > maxBcryptCost {
+		return "", fmt.Errorf("apikey: bcrypt cost %d is above %d", h.cost(), maxBcryptCost)
+	}
 	b, err := bcrypt.GenerateFromPassword(bcryptInput(key), h.cost())
 	if err != nil {
 		return "", fmt.Errorf("apikey: bcrypt: %w", err)
@@ -293,7 +300,9 @@ func (h BcryptHasher) Verify(key, encoded string) (bool, error) {
 	if !ok {
 		return false, ErrUnsupportedHash
 	}
-	if _, err := bcrypt.Cost([]byte(b)); err != nil {
+	// A cost above maxBcryptCost (a corrupted or planted row) would tie
+	// up the server for minutes or days per request.
+	if cost, err := bcrypt.Cost([]byte(b)); err != nil || cost > maxBcryptCost {
 		return false, ErrUnsupportedHash
 	}
 	return bcrypt.CompareHashAndPassword([]byte(b), bcryptInput(key)) == nil, nil

@@ -83,3 +83,14 @@ func TestNewHMACHasherRefusesWeakConfig(t *testing.T) {
 	_, err = apikey.NewHMACHasher("", []byte(strings.Repeat("s", 32)))
 	assert.Error(t, err)
 }
+
+// A stored hash claiming an absurd cost is not run: it would tie up the
+// server.
+func TestBcryptRefusesHugeCosts(t *testing.T) {
+	planted := "$bcrypt-sha256$$2a$31$" + strings.Repeat("a", 53)
+	ok, err := apikey.BcryptHasher{}.Verify("ak_key", planted)
+	assert.False(t, ok)
+	assert.ErrorIs(t, err, apikey.ErrUnsupportedHash)
+	_, err = apikey.BcryptHasher{Cost: 17}.Hash("ak_key")
+	assert.Error(t, err)
+}
