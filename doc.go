@@ -5,8 +5,8 @@
 //
 // # Keys
 //
-// A key looks like "ak_3Fq9Lw0ZpQ2mY7c1Hn8Rt5VkXe4sBa6DgJo2Iu9WyN3hCl0x7Ab": a prefix, then
-// a lookup ID, a secret of at least 160 bits and a CRC32 checksum, in base62.
+// A key looks like "ak_3Fq9Lw0ZpQ2mY7c1Hn8Rt5VkXe4sBa6DgJo2Iu9WyN3Clx7Ab": a prefix, then
+// a lookup ID, a secret of at least 160 bits and a CRC-32C checksum, in base62.
 // [Manager.Issue] returns the plaintext exactly once; the Store keeps only a
 // hash and a preview such as "ak_3Fq9…x7Ab".
 //
