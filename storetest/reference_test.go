@@ -236,14 +236,8 @@ func (s *refStore) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, e
 func (s *refStore) Delete(_ context.Context, id uuid.UUID, ifGroups []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := s.find(id)
-	if i < 0 {
-		if s.has("update-unknown-nil") {
-			return nil
-		}
-		return s.notFound()
-	}
-	if err := s.checkGuard(s.keys[i], ifGroups); err != nil {
+	i, err := s.locate(id, ifGroups)
+	if err != nil || i < 0 {
 		return err
 	}
 	s.ghosts = append(s.ghosts, s.keys[i])
@@ -259,11 +253,7 @@ func (s *refStore) update(id uuid.UUID, ifGroups []string, change func(k *apikey
 		// Check the guard under one lock and change under another: a
 		// concurrent change of the groups slips in between.
 		s.mu.Lock()
-		i := s.find(id)
-		var err error
-		if i >= 0 {
-			err = s.checkGuard(s.keys[i], ifGroups)
-		}
+		_, err := s.locate(id, ifGroups)
 		s.mu.Unlock()
 		if err != nil {
 			return err
@@ -273,14 +263,8 @@ func (s *refStore) update(id uuid.UUID, ifGroups []string, change func(k *apikey
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := s.find(id)
-	if i < 0 {
-		if s.has("update-unknown-nil") {
-			return nil
-		}
-		return s.notFound()
-	}
-	if err := s.checkGuard(s.keys[i], ifGroups); err != nil {
+	i, err := s.locate(id, ifGroups)
+	if err != nil || i < 0 {
 		return err
 	}
 	if !change(s.keys[i]) && s.has("unchanged-is-notfound") {
@@ -353,6 +337,21 @@ func (s *refStore) SetHash(_ context.Context, id uuid.UUID, hash string) error {
 		}
 		return changed
 	})
+}
+
+// locate returns the index of the stored key with the given ID, after
+// checking ifGroups (see checkGuard). The caller holds s.mu. An index of -1
+// with a nil error is the update-unknown-nil bug: the caller changes
+// nothing and reports success.
+func (s *refStore) locate(id uuid.UUID, ifGroups []string) (int, error) {
+	i := s.find(id)
+	if i < 0 {
+		if s.has("update-unknown-nil") {
+			return -1, nil
+		}
+		return -1, s.notFound()
+	}
+	return i, s.checkGuard(s.keys[i], ifGroups)
 }
 
 // checkGuard returns ErrConflict if ifGroups is not nil and k's groups are
