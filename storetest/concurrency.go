@@ -13,8 +13,6 @@ import (
 
 	"github.com/apikit/apikey"
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // Goroutines in these tests report failures with assert, never require:
@@ -36,7 +34,7 @@ func testConcurrentUpdates(t *testing.T, s apikey.Store) {
 
 	for round := range rounds {
 		active := round%2 == 1 // the status this round's flip sets
-		require.NoError(t, s.SetActive(ctx, k.ID, !active, at(time.Duration(round)*time.Hour), nil), "SetActive")
+		must.NoError(t, s.SetActive(ctx, k.ID, !active, at(time.Duration(round)*time.Hour), nil), "SetActive")
 		when := func(i int) time.Time {
 			return at(time.Duration(round)*time.Hour + time.Duration(i+1)*time.Millisecond)
 		}
@@ -62,7 +60,7 @@ func testConcurrentUpdates(t *testing.T, s apikey.Store) {
 					mu.Lock()
 					names = append(names, name)
 					mu.Unlock()
-					assert.NoError(t, s.SetName(ctx, k.ID, name, when(i), nil), "SetName")
+					check.NoError(t, s.SetName(ctx, k.ID, name, when(i), nil), "SetName")
 					renamed.Add(1)
 				}
 			})
@@ -74,7 +72,7 @@ func testConcurrentUpdates(t *testing.T, s apikey.Store) {
 				mu.Lock()
 				groups = append(groups, gs)
 				mu.Unlock()
-				assert.NoError(t, s.SetGroups(ctx, k.ID, gs, when(i), nil), "SetGroups")
+				check.NoError(t, s.SetGroups(ctx, k.ID, gs, when(i), nil), "SetGroups")
 			}
 		})
 		wg.Go(func() {
@@ -84,7 +82,7 @@ func testConcurrentUpdates(t *testing.T, s apikey.Store) {
 				mu.Lock()
 				hashes = append(hashes, hash)
 				mu.Unlock()
-				assert.NoError(t, s.SetHash(ctx, k.ID, hash), "SetHash")
+				check.NoError(t, s.SetHash(ctx, k.ID, hash), "SetHash")
 			}
 		})
 		wg.Go(func() {
@@ -96,7 +94,7 @@ func testConcurrentUpdates(t *testing.T, s apikey.Store) {
 					maxUsed = used
 				}
 				mu.Unlock()
-				assert.NoError(t, s.RecordLastUsed(ctx, map[uuid.UUID]time.Time{k.ID: used}), "RecordLastUsed")
+				check.NoError(t, s.RecordLastUsed(ctx, map[uuid.UUID]time.Time{k.ID: used}), "RecordLastUsed")
 			}
 		})
 		wg.Go(func() {
@@ -105,16 +103,16 @@ func testConcurrentUpdates(t *testing.T, s apikey.Store) {
 			for renamed.Load() < renamers {
 				runtime.Gosched()
 			}
-			assert.NoError(t, s.SetActive(ctx, k.ID, active, when(renamesEach), nil), "SetActive")
+			check.NoError(t, s.SetActive(ctx, k.ID, active, when(renamesEach), nil), "SetActive")
 		})
 		close(start)
 		wg.Wait()
 
 		got := get(t, s, k.ID)
-		assert.Equal(t, active, got.Active, "round %d: Active after SetActive(%t) during concurrent updates of other fields", round, active)
-		assert.Contains(t, names, got.Name, "round %d: Name", round)
-		assert.Contains(t, groups, got.Groups, "round %d: Groups", round)
-		assert.Contains(t, hashes, got.Hash, "round %d: Hash", round)
+		check.Equal(t, active, got.Active, "round %d: Active after SetActive(%t) during concurrent updates of other fields", round, active)
+		check.Contains(t, names, got.Name, "round %d: Name", round)
+		check.Contains(t, groups, got.Groups, "round %d: Groups", round)
+		check.Contains(t, hashes, got.Hash, "round %d: Hash", round)
 		assertTimePtr(t, &maxUsed, got.LastUsedAt, "round %d: LastUsedAt after concurrent RecordLastUsed", round)
 		// The fields nobody changed are untouched.
 		want := k.Clone()
@@ -157,7 +155,7 @@ func testConcurrentRecordLastUsed(t *testing.T, s apikey.Store) {
 							}
 						}
 					}
-					assert.NoError(t, s.RecordLastUsed(t.Context(), uses), "RecordLastUsed")
+					check.NoError(t, s.RecordLastUsed(t.Context(), uses), "RecordLastUsed")
 				}
 			})
 		}
@@ -171,7 +169,7 @@ func testConcurrentRecordLastUsed(t *testing.T, s apikey.Store) {
 					want = m[k.ID]
 				}
 			}
-			require.False(t, want.IsZero(), "no use recorded for a key")
+			must.False(t, want.IsZero(), "no use recorded for a key")
 			k.LastUsedAt = &want
 			if !assertStored(t, s, k) {
 				t.Fatalf("round %d: the latest time was lost", round)
@@ -204,13 +202,13 @@ func testConcurrentCreate(t *testing.T, s apikey.Store) {
 		winner := -1
 		for i, err := range errs {
 			if err == nil {
-				require.Equal(t, -1, winner, "two of the keys were created")
+				must.Equal(t, -1, winner, "two of the keys were created")
 				winner = i
 			} else {
-				assert.ErrorIs(t, err, apikey.ErrDuplicate, "Create %d", i)
+				check.ErrorIs(t, err, apikey.ErrDuplicate, "Create %d", i)
 			}
 		}
-		require.NotEqual(t, -1, winner, "none of the keys was created")
+		must.NotEqual(t, -1, winner, "none of the keys was created")
 		return winner
 	}
 
@@ -222,12 +220,12 @@ func testConcurrentCreate(t *testing.T, s apikey.Store) {
 		}
 		winner := raceCreate(t, keys)
 		got, err := s.GetByLookupID(t.Context(), keys[0].LookupID)
-		require.NoError(t, err, "GetByLookupID")
+		must.NoError(t, err, "GetByLookupID")
 		assertKey(t, keys[winner], got, "GetByLookupID")
 		for i, k := range keys {
 			if i != winner {
 				_, err := s.Get(t.Context(), k.ID)
-				assert.ErrorIs(t, err, apikey.ErrNotFound, "Get of a refused key")
+				check.ErrorIs(t, err, apikey.ErrNotFound, "Get of a refused key")
 			}
 		}
 	})
@@ -243,14 +241,14 @@ func testConcurrentCreate(t *testing.T, s apikey.Store) {
 		for i, k := range keys {
 			if i != winner {
 				_, err := s.GetByLookupID(t.Context(), k.LookupID)
-				assert.ErrorIs(t, err, apikey.ErrNotFound, "GetByLookupID of a refused key")
+				check.ErrorIs(t, err, apikey.ErrNotFound, "GetByLookupID of a refused key")
 			}
 		}
 	})
 
 	t.Run("Distinct", func(t *testing.T) {
 		before, err := s.List(t.Context(), apikey.ListQuery{Limit: 1000})
-		require.NoError(t, err, "List")
+		must.NoError(t, err, "List")
 		const each = 10
 		created := make([][]*apikey.Key, workers)
 		var wg sync.WaitGroup
@@ -258,7 +256,7 @@ func testConcurrentCreate(t *testing.T, s apikey.Store) {
 			wg.Go(func() {
 				for i := range each {
 					k := newKey(at(2*time.Hour + time.Duration(i)*time.Second)) // ties across workers
-					assert.NoError(t, s.Create(t.Context(), k.Clone()), "Create")
+					check.NoError(t, s.Create(t.Context(), k.Clone()), "Create")
 					created[w] = append(created[w], k)
 				}
 			})
@@ -266,8 +264,8 @@ func testConcurrentCreate(t *testing.T, s apikey.Store) {
 		wg.Wait()
 		want := slices.Concat(append(created, before)...)
 		got, err := s.List(t.Context(), apikey.ListQuery{Limit: 1000})
-		require.NoError(t, err, "List")
-		assert.Equal(t, ids(inListOrder(want)), ids(got), "List after concurrent creates")
+		must.NoError(t, err, "List")
+		check.Equal(t, ids(inListOrder(want)), ids(got), "List after concurrent creates")
 	})
 }
 
@@ -309,15 +307,15 @@ func testListDuringConcurrentWrites(t *testing.T, s apikey.Store) {
 			}
 			switch {
 			case op%3 == 2 && len(victims) > 0:
-				assert.NoError(t, s.Delete(t.Context(), victims[0].ID, nil), "Delete")
+				check.NoError(t, s.Delete(t.Context(), victims[0].ID, nil), "Delete")
 				victims = victims[1:]
 			case op%3 == 1 && len(mine) > 0:
 				i := rand.IntN(len(mine))
-				assert.NoError(t, s.Delete(t.Context(), mine[i], nil), "Delete")
+				check.NoError(t, s.Delete(t.Context(), mine[i], nil), "Delete")
 				mine = slices.Delete(mine, i, i+1)
 			default:
 				k := newKey(at(time.Duration(rand.IntN(30e6)-5e6) * time.Microsecond))
-				assert.NoError(t, s.Create(t.Context(), k), "Create")
+				check.NoError(t, s.Create(t.Context(), k), "Create")
 				mine = append(mine, k.ID)
 			}
 			churnOps.Add(1)
@@ -328,11 +326,11 @@ func testListDuringConcurrentWrites(t *testing.T, s apikey.Store) {
 	var listed []*apikey.Key
 	q := apikey.ListQuery{Limit: 3}
 	for pages := 0; ; pages++ {
-		if !assert.Less(t, pages, 2000, "List does not end") {
+		if !check.Less(t, pages, 2000, "List does not end") {
 			break
 		}
 		page, err := s.List(t.Context(), q)
-		if !assert.NoError(t, err, "List") || len(page) == 0 {
+		if !check.NoError(t, err, "List") || len(page) == 0 {
 			break
 		}
 		for _, k := range page {
@@ -348,7 +346,7 @@ func testListDuringConcurrentWrites(t *testing.T, s apikey.Store) {
 	churn.Wait()
 
 	for _, k := range stable {
-		assert.Equal(t, 1, seen[k.ID], "times key %s (created at %s), which existed throughout, was listed",
+		check.Equal(t, 1, seen[k.ID], "times key %s (created at %s), which existed throughout, was listed",
 			k.ID, k.CreatedAt.Format(time.RFC3339Nano))
 	}
 	assertStrictlyIncreasing(t, listed)
@@ -369,7 +367,7 @@ func testConcurrentConditionalChanges(t *testing.T, s apikey.Store) {
 	create(t, s, k.Clone())
 	ctx := t.Context()
 	for round := range rounds {
-		require.NoError(t, s.SetGroups(ctx, k.ID, []string{"x"}, at(time.Duration(round)*time.Hour), nil), "reset the groups")
+		must.NoError(t, s.SetGroups(ctx, k.ID, []string{"x"}, at(time.Duration(round)*time.Hour), nil), "reset the groups")
 		var (
 			wg        sync.WaitGroup
 			succeeded atomic.Int64
@@ -394,7 +392,7 @@ func testConcurrentConditionalChanges(t *testing.T, s apikey.Store) {
 		}
 		close(start)
 		wg.Wait()
-		require.Equal(t, int64(1), succeeded.Load(), "round %d: conditional changes that expected the same groups and succeeded", round)
-		assert.Equal(t, winner.Load(), get(t, s, k.ID).Groups, "round %d: the stored groups are the one winner's", round)
+		must.Equal(t, int64(1), succeeded.Load(), "round %d: conditional changes that expected the same groups and succeeded", round)
+		check.Equal(t, winner.Load(), get(t, s, k.ID).Groups, "round %d: the stored groups are the one winner's", round)
 	}
 }

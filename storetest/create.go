@@ -8,8 +8,6 @@ import (
 
 	"github.com/apikit/apikey"
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // testCreateAndGet checks that every field survives Create and comes back
@@ -39,18 +37,18 @@ func testCreateAndGet(t *testing.T, s apikey.Store) {
 
 	keys := []*apikey.Key{minimal, full, manyGroups, lastUsedOnly, expiresOnly}
 	for _, k := range keys {
-		require.NoError(t, s.Create(t.Context(), k.Clone()), "Create")
+		must.NoError(t, s.Create(t.Context(), k.Clone()), "Create")
 	}
 	for _, k := range keys {
 		assertStored(t, s, k)
 		got, err := s.GetByLookupID(t.Context(), k.LookupID)
-		if assert.NoError(t, err, "GetByLookupID(%q)", k.LookupID) {
+		if check.NoError(t, err, "GetByLookupID(%q)", k.LookupID) {
 			assertKey(t, k, got, "GetByLookupID(%q)", k.LookupID)
 		}
 	}
 	listed, err := s.List(t.Context(), apikey.ListQuery{Limit: 100})
-	require.NoError(t, err, "List")
-	require.Equal(t, ids(keys), ids(listed), "List")
+	must.NoError(t, err, "List")
+	must.Equal(t, ids(keys), ids(listed), "List")
 	for i, k := range keys {
 		assertKey(t, k, listed[i], "List, key %d", i)
 	}
@@ -75,18 +73,18 @@ func testTimesAreReturnedInUTC(t *testing.T, s apikey.Store) {
 	create(t, s, k)
 	assertStored(t, s, want)
 
-	require.NoError(t, s.SetName(t.Context(), k.ID, "renamed", at(2*time.Hour).In(west), nil), "SetName")
+	must.NoError(t, s.SetName(t.Context(), k.ID, "renamed", at(2*time.Hour).In(west), nil), "SetName")
 	want.Name, want.UpdatedAt = "renamed", at(2*time.Hour)
-	require.NoError(t, s.RecordLastUsed(t.Context(), map[uuid.UUID]time.Time{k.ID: at(3 * time.Hour).In(east)}), "RecordLastUsed")
+	must.NoError(t, s.RecordLastUsed(t.Context(), map[uuid.UUID]time.Time{k.ID: at(3 * time.Hour).In(east)}), "RecordLastUsed")
 	want.LastUsedAt = timePtr(at(3 * time.Hour))
 	assertStored(t, s, want)
 
 	got, err := s.GetByLookupID(t.Context(), k.LookupID)
-	require.NoError(t, err, "GetByLookupID")
+	must.NoError(t, err, "GetByLookupID")
 	assertKey(t, want, got, "GetByLookupID")
 	listed, err := s.List(t.Context(), apikey.ListQuery{Limit: 10})
-	require.NoError(t, err, "List")
-	require.Len(t, listed, 1, "List")
+	must.NoError(t, err, "List")
+	must.Len(t, listed, 1, "List")
 	assertKey(t, want, listed[0], "List")
 }
 
@@ -100,14 +98,14 @@ func testCreateDuplicateID(t *testing.T, s apikey.Store) {
 	second.ID = first.ID
 	second.Name = "second"
 	err := s.Create(t.Context(), second)
-	require.ErrorIs(t, err, apikey.ErrDuplicate, "Create with an existing ID")
+	must.ErrorIs(t, err, apikey.ErrDuplicate, "Create with an existing ID")
 
 	assertStored(t, s, first)
 	_, err = s.GetByLookupID(t.Context(), second.LookupID)
-	assert.ErrorIs(t, err, apikey.ErrNotFound, "GetByLookupID of the refused key")
+	check.ErrorIs(t, err, apikey.ErrNotFound, "GetByLookupID of the refused key")
 	listed, err := s.List(t.Context(), apikey.ListQuery{Limit: 10})
-	require.NoError(t, err, "List")
-	assert.Equal(t, ids([]*apikey.Key{first}), ids(listed), "List after a refused Create")
+	must.NoError(t, err, "List")
+	check.Equal(t, ids([]*apikey.Key{first}), ids(listed), "List after a refused Create")
 }
 
 // testCreateDuplicateLookupID checks that a second key with an existing
@@ -120,18 +118,18 @@ func testCreateDuplicateLookupID(t *testing.T, s apikey.Store) {
 	second.LookupID = first.LookupID
 	second.Name = "second"
 	err := s.Create(t.Context(), second)
-	require.ErrorIs(t, err, apikey.ErrDuplicate, "Create with an existing lookup ID")
+	must.ErrorIs(t, err, apikey.ErrDuplicate, "Create with an existing lookup ID")
 
 	assertStored(t, s, first)
 	got, err := s.GetByLookupID(t.Context(), first.LookupID)
-	if assert.NoError(t, err, "GetByLookupID") {
+	if check.NoError(t, err, "GetByLookupID") {
 		assertKey(t, first, got, "GetByLookupID of the first key")
 	}
 	_, err = s.Get(t.Context(), second.ID)
-	assert.ErrorIs(t, err, apikey.ErrNotFound, "Get of the refused key")
+	check.ErrorIs(t, err, apikey.ErrNotFound, "Get of the refused key")
 	listed, err := s.List(t.Context(), apikey.ListQuery{Limit: 10})
-	require.NoError(t, err, "List")
-	assert.Equal(t, ids([]*apikey.Key{first}), ids(listed), "List after a refused Create")
+	must.NoError(t, err, "List")
+	check.Equal(t, ids([]*apikey.Key{first}), ids(listed), "List after a refused Create")
 }
 
 // testCreateAfterDelete checks that a deleted key's ID and lookup ID no
@@ -140,19 +138,19 @@ func testCreateDuplicateLookupID(t *testing.T, s apikey.Store) {
 func testCreateAfterDelete(t *testing.T, s apikey.Store) {
 	k := newKey(at(0))
 	create(t, s, k)
-	require.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete")
-	require.NoError(t, s.Create(t.Context(), k.Clone()), "Create again with the ID and lookup ID of a deleted key")
+	must.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete")
+	must.NoError(t, s.Create(t.Context(), k.Clone()), "Create again with the ID and lookup ID of a deleted key")
 	assertStored(t, s, k)
 
-	require.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete")
+	must.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete")
 	other := newKey(at(time.Second))
 	other.LookupID = k.LookupID
-	require.NoError(t, s.Create(t.Context(), other), "Create with the lookup ID of a deleted key")
+	must.NoError(t, s.Create(t.Context(), other), "Create with the lookup ID of a deleted key")
 	got, err := s.GetByLookupID(t.Context(), k.LookupID)
-	require.NoError(t, err, "GetByLookupID")
+	must.NoError(t, err, "GetByLookupID")
 	assertKey(t, other, got, "GetByLookupID finds the new key")
 	_, err = s.Get(t.Context(), k.ID)
-	assert.ErrorIs(t, err, apikey.ErrNotFound, "Get of the deleted key")
+	check.ErrorIs(t, err, apikey.ErrNotFound, "Get of the deleted key")
 }
 
 // testNotFound checks that every method given an unknown ID returns
@@ -164,18 +162,18 @@ func testNotFound(t *testing.T, s apikey.Store) {
 
 	for _, id := range []uuid.UUID{uuid.Must(uuid.NewV7()), uuid.Nil} {
 		got, err := s.Get(t.Context(), id)
-		assert.ErrorIs(t, err, apikey.ErrNotFound, "Get(%s)", id)
-		assert.Nil(t, got, "Get(%s)", id)
-		assert.ErrorIs(t, s.Delete(t.Context(), id, nil), apikey.ErrNotFound, "Delete(%s)", id)
-		assert.ErrorIs(t, s.SetName(t.Context(), id, "x", at(time.Hour), nil), apikey.ErrNotFound, "SetName(%s)", id)
-		assert.ErrorIs(t, s.SetGroups(t.Context(), id, []string{"x"}, at(time.Hour), nil), apikey.ErrNotFound, "SetGroups(%s)", id)
-		assert.ErrorIs(t, s.SetActive(t.Context(), id, false, at(time.Hour), nil), apikey.ErrNotFound, "SetActive(%s)", id)
-		assert.ErrorIs(t, s.SetHash(t.Context(), id, "$sha256$00"), apikey.ErrNotFound, "SetHash(%s)", id)
+		check.ErrorIs(t, err, apikey.ErrNotFound, "Get(%s)", id)
+		check.Nil(t, got, "Get(%s)", id)
+		check.ErrorIs(t, s.Delete(t.Context(), id, nil), apikey.ErrNotFound, "Delete(%s)", id)
+		check.ErrorIs(t, s.SetName(t.Context(), id, "x", at(time.Hour), nil), apikey.ErrNotFound, "SetName(%s)", id)
+		check.ErrorIs(t, s.SetGroups(t.Context(), id, []string{"x"}, at(time.Hour), nil), apikey.ErrNotFound, "SetGroups(%s)", id)
+		check.ErrorIs(t, s.SetActive(t.Context(), id, false, at(time.Hour), nil), apikey.ErrNotFound, "SetActive(%s)", id)
+		check.ErrorIs(t, s.SetHash(t.Context(), id, "$sha256$00"), apikey.ErrNotFound, "SetHash(%s)", id)
 	}
 	for _, lookupID := range []string{newLookupID(), ""} {
 		got, err := s.GetByLookupID(t.Context(), lookupID)
-		assert.ErrorIs(t, err, apikey.ErrNotFound, "GetByLookupID(%q)", lookupID)
-		assert.Nil(t, got, "GetByLookupID(%q)", lookupID)
+		check.ErrorIs(t, err, apikey.ErrNotFound, "GetByLookupID(%q)", lookupID)
+		check.Nil(t, got, "GetByLookupID(%q)", lookupID)
 	}
 	assertStored(t, s, k)
 }
@@ -202,7 +200,7 @@ func testLookupIDIsExact(t *testing.T, s apikey.Store) {
 			continue // ToUpper or ToLower of an ID that has one case only
 		}
 		got, err := s.GetByLookupID(t.Context(), near)
-		if !assert.ErrorIs(t, err, apikey.ErrNotFound, "GetByLookupID(%q) with a key %q stored", near, k.LookupID) && got != nil {
+		if !check.ErrorIs(t, err, apikey.ErrNotFound, "GetByLookupID(%q) with a key %q stored", near, k.LookupID) && got != nil {
 			t.Errorf("GetByLookupID(%q) found key %s", near, got.ID)
 		}
 	}
@@ -210,11 +208,11 @@ func testLookupIDIsExact(t *testing.T, s apikey.Store) {
 	// Lookup IDs that differ only in case are different keys.
 	other := newKey(at(time.Second))
 	other.LookupID = "K" + k.LookupID[1:]
-	require.NoError(t, s.Create(t.Context(), other), "Create with a lookup ID that differs from another in case only")
+	must.NoError(t, s.Create(t.Context(), other), "Create with a lookup ID that differs from another in case only")
 	for _, want := range []*apikey.Key{k, other} {
 		got, err := s.GetByLookupID(t.Context(), want.LookupID)
-		if assert.NoError(t, err, "GetByLookupID(%q)", want.LookupID) {
-			assert.Equal(t, want.ID.String(), got.ID.String(), "GetByLookupID(%q)", want.LookupID)
+		if check.NoError(t, err, "GetByLookupID(%q)", want.LookupID) {
+			check.Equal(t, want.ID.String(), got.ID.String(), "GetByLookupID(%q)", want.LookupID)
 		}
 	}
 }
@@ -258,7 +256,7 @@ func testCopiesOnCreate(t *testing.T, s apikey.Store) {
 	assertStored(t, s, want)
 
 	groups := []string{"ops", "billing"}
-	require.NoError(t, s.SetGroups(t.Context(), want.ID, groups, at(time.Hour), nil), "SetGroups")
+	must.NoError(t, s.SetGroups(t.Context(), want.ID, groups, at(time.Hour), nil), "SetGroups")
 	groups[0], groups[1] = "mutated", "mutated"
 	want.Groups = []string{"ops", "billing"}
 	want.UpdatedAt = at(time.Hour)
@@ -272,18 +270,18 @@ func testCopiesOnRead(t *testing.T, s apikey.Store) {
 	create(t, s, k.Clone())
 
 	got, err := s.Get(t.Context(), k.ID)
-	require.NoError(t, err, "Get")
+	must.NoError(t, err, "Get")
 	mutate(got)
 	assertStored(t, s, k)
 
 	got, err = s.GetByLookupID(t.Context(), k.LookupID)
-	require.NoError(t, err, "GetByLookupID")
+	must.NoError(t, err, "GetByLookupID")
 	mutate(got)
 	assertStored(t, s, k)
 
 	listed, err := s.List(t.Context(), apikey.ListQuery{Limit: 10})
-	require.NoError(t, err, "List")
-	require.Len(t, listed, 1, "List")
+	must.NoError(t, err, "List")
+	must.Len(t, listed, 1, "List")
 	mutate(listed[0])
 	assertStored(t, s, k)
 
@@ -335,17 +333,17 @@ func testHostileNames(t *testing.T, s apikey.Store) {
 		assertStored(t, s, k)
 	}
 	listed, err := s.List(t.Context(), apikey.ListQuery{Limit: len(keys) + 1})
-	require.NoError(t, err, "List")
-	require.Equal(t, ids(keys), ids(listed), "List")
+	must.NoError(t, err, "List")
+	must.Equal(t, ids(keys), ids(listed), "List")
 	for i, k := range keys {
-		assert.Equal(t, k.Name, listed[i].Name, "Name in List")
+		check.Equal(t, k.Name, listed[i].Name, "Name in List")
 	}
 
 	target := newKey(at(time.Hour))
 	create(t, s, target.Clone())
 	for i, h := range hostileStrings {
-		require.NoError(t, s.SetName(t.Context(), target.ID, h, at(time.Hour+time.Duration(i)*time.Second), nil), "SetName(%q)", h)
-		assert.Equal(t, h, get(t, s, target.ID).Name, "Name after SetName")
+		must.NoError(t, s.SetName(t.Context(), target.ID, h, at(time.Hour+time.Duration(i)*time.Second), nil), "SetName(%q)", h)
+		check.Equal(t, h, get(t, s, target.ID).Name, "Name after SetName")
 	}
 }
 
@@ -370,7 +368,7 @@ func testHostileGroups(t *testing.T, s apikey.Store) {
 	for i, g := range hostileGroups {
 		reversed[len(reversed)-1-i] = g
 	}
-	require.NoError(t, s.SetGroups(t.Context(), k.ID, reversed, at(time.Hour), nil), "SetGroups")
+	must.NoError(t, s.SetGroups(t.Context(), k.ID, reversed, at(time.Hour), nil), "SetGroups")
 	k.Groups = reversed
 	k.UpdatedAt = at(time.Hour)
 	assertStored(t, s, k)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/apikit/apikey"
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/assert"
 )
 
 // baseTime is the creation time the suite's keys are spread around: UTC,
@@ -102,7 +101,7 @@ func get(t *testing.T, s apikey.Store, id uuid.UUID) *apikey.Key {
 func assertStored(t *testing.T, s apikey.Store, want *apikey.Key) bool {
 	t.Helper()
 	got, err := s.Get(t.Context(), want.ID)
-	if !assert.NoError(t, err, "Get(%s)", want.ID) {
+	if !check.NoError(t, err, "Get(%s)", want.ID) {
 		return false
 	}
 	return assertKey(t, want, got, "Get(%s)", want.ID)
@@ -113,18 +112,18 @@ func assertStored(t *testing.T, s apikey.Store, want *apikey.Key) bool {
 func assertKey(t *testing.T, want, got *apikey.Key, format string, args ...any) bool {
 	t.Helper()
 	where := fmt.Sprintf(format, args...)
-	if !assert.NotNil(t, got, where) {
+	if !check.NotNil(t, got, where) {
 		return false
 	}
-	ok := assert.Equal(t, want.ID.String(), got.ID.String(), "ID, "+where)
-	ok = assert.Equal(t, want.Name, got.Name, "Name, "+where) && ok
-	ok = assert.Equal(t, want.Groups, got.Groups, "Groups, "+where) && ok
-	ok = assert.Equal(t, want.Active, got.Active, "Active, "+where) && ok
-	ok = assert.Equal(t, want.Preview, got.Preview, "Preview, "+where) && ok
-	ok = assert.Equal(t, want.LookupID, got.LookupID, "LookupID, "+where) && ok
-	ok = assert.Equal(t, want.Hash, got.Hash, "Hash, "+where) && ok
+	ok := check.Equal(t, want.ID.String(), got.ID.String(), "ID, "+where)
+	ok = check.Equal(t, want.Name, got.Name, "Name, "+where) && ok
+	ok = check.Equal(t, want.Groups, got.Groups, "Groups, "+where) && ok
+	ok = check.Equal(t, want.Active, got.Active, "Active, "+where) && ok
+	ok = check.Equal(t, want.Preview, got.Preview, "Preview, "+where) && ok
+	ok = check.Equal(t, want.LookupID, got.LookupID, "LookupID, "+where) && ok
+	ok = check.Equal(t, want.Hash, got.Hash, "Hash, "+where) && ok
 	ok = assertTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt, %s", where) && ok
-	ok = assert.Equal(t, want.CreatedBy, got.CreatedBy, "CreatedBy, "+where) && ok
+	ok = check.Equal(t, want.CreatedBy, got.CreatedBy, "CreatedBy, "+where) && ok
 	ok = assertTime(t, want.UpdatedAt, got.UpdatedAt, "UpdatedAt, %s", where) && ok
 	ok = assertTimePtr(t, want.LastUsedAt, got.LastUsedAt, "LastUsedAt, %s", where) && ok
 	ok = assertTimePtr(t, want.ExpiresAt, got.ExpiresAt, "ExpiresAt, %s", where) && ok
@@ -135,8 +134,8 @@ func assertKey(t *testing.T, want, got *apikey.Key, format string, args ...any) 
 func assertTime(t *testing.T, want, got time.Time, format string, args ...any) bool {
 	t.Helper()
 	where := fmt.Sprintf(format, args...)
-	ok := assert.Equal(t, time.UTC, got.Location(), "location of %s, %s", got, where)
-	return assert.True(t, want.Equal(got), "want %s, got %s: %s",
+	ok := check.Equal(t, time.UTC, got.Location(), "location of %s, %s", got, where)
+	return check.True(t, want.Equal(got), "want %s, got %s: %s",
 		want.Format(time.RFC3339Nano), got.Format(time.RFC3339Nano), where) && ok
 }
 
@@ -147,15 +146,15 @@ func assertTimePtr(t *testing.T, want, got *time.Time, format string, args ...an
 	where := fmt.Sprintf(format, args...)
 	switch {
 	case want == nil:
-		return assert.Nil(t, got, where)
+		return check.Nil(t, got, where)
 	case got == nil:
-		return assert.Fail(t, "got nil, want "+want.Format(time.RFC3339Nano), where)
+		return check.Fail(t, "got nil, want "+want.Format(time.RFC3339Nano), where)
 	default:
 		return assertTime(t, *want, *got, "%s", where)
 	}
 }
 
-// ids returns the IDs of keys as strings, which testify prints readably.
+// ids returns the IDs of keys as strings, which print readably.
 func ids(keys []*apikey.Key) []string {
 	out := make([]string, len(keys))
 	for i, k := range keys {
@@ -212,8 +211,8 @@ func listAll(t *testing.T, s apikey.Store, q apikey.ListQuery, limit, total int)
 			if len(keys) > 0 {
 				q.After = cursorOf(keys[len(keys)-1])
 				rest, err := s.List(t.Context(), q)
-				if assert.NoError(t, err, "List after a short page") {
-					assert.Empty(t, ids(rest), "keys after a page of %d with limit %d: a short page must be the last", len(keys), limit)
+				if check.NoError(t, err, "List after a short page") {
+					check.Empty(t, ids(rest), "keys after a page of %d with limit %d: a short page must be the last", len(keys), limit)
 				}
 			}
 			return all

@@ -8,8 +8,6 @@ import (
 
 	"github.com/apikit/apikey"
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // orderOffsets are creation times, relative to baseTime, that a store
@@ -61,8 +59,8 @@ func testListEmpty(t *testing.T, s apikey.Store) {
 		{Limit: 10, After: apikey.Cursor{CreatedAt: baseTime, ID: uuid.Must(uuid.NewV7())}},
 	} {
 		keys, err := s.List(t.Context(), q)
-		assert.NoError(t, err, "List(%+v) on an empty store", q)
-		assert.Empty(t, keys, "List(%+v) on an empty store", q)
+		check.NoError(t, err, "List(%+v) on an empty store", q)
+		check.Empty(t, keys, "List(%+v) on an empty store", q)
 	}
 }
 
@@ -71,8 +69,8 @@ func testListEmpty(t *testing.T, s apikey.Store) {
 func testListOrder(t *testing.T, s apikey.Store) {
 	want := createShuffled(t, s, orderOffsets)
 	got, err := s.List(t.Context(), apikey.ListQuery{Limit: len(want) + 10})
-	require.NoError(t, err, "List")
-	assert.Equal(t, ids(want), ids(got), "List order")
+	must.NoError(t, err, "List")
+	check.Equal(t, ids(want), ids(got), "List order")
 	for i := range min(len(want), len(got)) {
 		assertKey(t, want[i], got[i], "List, key %d", i)
 	}
@@ -85,7 +83,7 @@ func testListPagination(t *testing.T, s apikey.Store) {
 	n := len(want)
 	for _, limit := range []int{1, 2, 3, 4, 7, n - 1, n, n + 1, 1000} {
 		got := listAll(t, s, apikey.ListQuery{}, limit, n)
-		assert.Equal(t, ids(want), ids(got), "paging with limit %d", limit)
+		check.Equal(t, ids(want), ids(got), "paging with limit %d", limit)
 	}
 }
 
@@ -95,10 +93,10 @@ func testListLimitBelowOne(t *testing.T, s apikey.Store) {
 	keys := createKeys(t, s, at(0), at(time.Second), at(2*time.Second))
 	for _, limit := range []int{0, -1, -1000} {
 		got, err := s.List(t.Context(), apikey.ListQuery{Limit: limit})
-		require.NoError(t, err, "List with limit %d", limit)
-		assert.LessOrEqual(t, len(got), 1, "List with limit %d", limit)
+		must.NoError(t, err, "List with limit %d", limit)
+		check.LessOrEqual(t, len(got), 1, "List with limit %d", limit)
 		if len(got) == 1 {
-			assert.Equal(t, keys[0].ID.String(), got[0].ID.String(), "List with limit %d", limit)
+			check.Equal(t, keys[0].ID.String(), got[0].ID.String(), "List with limit %d", limit)
 		}
 	}
 }
@@ -120,17 +118,17 @@ func testListFilters(t *testing.T, s apikey.Store) {
 	for _, i := range []int{1, 4, 8} {
 		all[i].Active = false
 		all[i].UpdatedAt = at(time.Hour)
-		require.NoError(t, s.SetActive(t.Context(), all[i].ID, false, at(time.Hour), nil), "SetActive")
+		must.NoError(t, s.SetActive(t.Context(), all[i].ID, false, at(time.Hour), nil), "SetActive")
 	}
 	for _, i := range []int{3, 6} {
 		all[i].Active = true
 		all[i].UpdatedAt = at(time.Hour)
-		require.NoError(t, s.SetActive(t.Context(), all[i].ID, true, at(time.Hour), nil), "SetActive")
+		must.NoError(t, s.SetActive(t.Context(), all[i].ID, true, at(time.Hour), nil), "SetActive")
 	}
 	all[2].Groups = []string{"admin", "read"}
-	require.NoError(t, s.SetGroups(t.Context(), all[2].ID, all[2].Groups, at(time.Hour), nil), "SetGroups")
+	must.NoError(t, s.SetGroups(t.Context(), all[2].ID, all[2].Groups, at(time.Hour), nil), "SetGroups")
 	all[3].Groups = []string{"billing"}
-	require.NoError(t, s.SetGroups(t.Context(), all[3].ID, all[3].Groups, at(time.Hour), nil), "SetGroups")
+	must.NoError(t, s.SetGroups(t.Context(), all[3].ID, all[3].Groups, at(time.Hour), nil), "SetGroups")
 	all = inListOrder(all)
 
 	for _, status := range []apikey.Status{apikey.StatusAny, apikey.StatusActive, apikey.StatusInactive} {
@@ -145,7 +143,7 @@ func testListFilters(t *testing.T, s apikey.Store) {
 			q := apikey.ListQuery{Status: status, Group: group}
 			for _, limit := range []int{2, 100} {
 				got := listAll(t, s, q, limit, len(all))
-				assert.Equal(t, ids(want), ids(got), "List with status %s, group %q, limit %d", status, group, limit)
+				check.Equal(t, ids(want), ids(got), "List with status %s, group %q, limit %d", status, group, limit)
 			}
 		}
 	}
@@ -178,8 +176,8 @@ func testListGroupFilterIsLiteral(t *testing.T, s apikey.Store) {
 			}
 		}
 		got, err := s.List(t.Context(), apikey.ListQuery{Group: f, Limit: len(all) + 1})
-		require.NoError(t, err, "List with group %q", f)
-		assert.Equal(t, ids(want), ids(got), "List with group %q must match exactly %q", f, f)
+		must.NoError(t, err, "List with group %q", f)
+		check.Equal(t, ids(want), ids(got), "List with group %q must match exactly %q", f, f)
 	}
 }
 
@@ -210,15 +208,15 @@ func testListCursorIsStrictlyAfter(t *testing.T, s apikey.Store) {
 		{"in another zone", apikey.Cursor{CreatedAt: keys[2].CreatedAt.In(east), ID: keys[2].ID}, keys[3:]},
 	} {
 		got, err := s.List(t.Context(), apikey.ListQuery{After: c.after, Limit: 100})
-		require.NoError(t, err, "List after %s", c.name)
-		assert.Equal(t, ids(c.want), ids(got), "List after %s", c.name)
+		must.NoError(t, err, "List after %s", c.name)
+		check.Equal(t, ids(c.want), ids(got), "List after %s", c.name)
 	}
 
 	// The cursor of a deleted key is still a position.
-	require.NoError(t, s.Delete(t.Context(), keys[2].ID, nil), "Delete")
+	must.NoError(t, s.Delete(t.Context(), keys[2].ID, nil), "Delete")
 	got, err := s.List(t.Context(), apikey.ListQuery{After: cursorOf(keys[2]), Limit: 100})
-	require.NoError(t, err, "List after a deleted key")
-	assert.Equal(t, ids(keys[3:]), ids(got), "List after a deleted key")
+	must.NoError(t, err, "List after a deleted key")
+	check.Equal(t, ids(keys[3:]), ids(got), "List after a deleted key")
 }
 
 // testListWhileKeysChange pages through List while, between pages, the key
@@ -239,9 +237,9 @@ func testListWhileKeysChange(t *testing.T, s apikey.Store) {
 
 	q := apikey.ListQuery{Limit: 4}
 	for pages := 0; ; pages++ {
-		require.LessOrEqual(t, pages, 2*initial, "List does not end")
+		must.LessOrEqual(t, pages, 2*initial, "List does not end")
 		page, err := s.List(t.Context(), q)
-		require.NoError(t, err, "List")
+		must.NoError(t, err, "List")
 		if len(page) == 0 {
 			break
 		}
@@ -253,11 +251,11 @@ func testListWhileKeysChange(t *testing.T, s apikey.Store) {
 		q.After = cursorOf(last)
 
 		// Delete the cursor's own key and a key ahead of it.
-		require.NoError(t, s.Delete(t.Context(), last.ID, nil), "Delete the last listed key")
+		must.NoError(t, s.Delete(t.Context(), last.ID, nil), "Delete the last listed key")
 		deleted[last.ID] = true
 		for _, k := range keys {
 			if !deleted[k.ID] && seen[k.ID] == 0 && compareKeyToCursor(k, q.After) > 0 && rand.IntN(3) == 0 {
-				require.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete a key ahead")
+				must.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete a key ahead")
 				deleted[k.ID] = true
 				break
 			}
@@ -274,7 +272,7 @@ func testListWhileKeysChange(t *testing.T, s apikey.Store) {
 
 	for _, k := range keys {
 		if !deleted[k.ID] {
-			assert.Equal(t, 1, seen[k.ID], "times key %s (created at %s), which existed throughout, was listed",
+			check.Equal(t, 1, seen[k.ID], "times key %s (created at %s), which existed throughout, was listed",
 				k.ID, k.CreatedAt.Format(time.RFC3339Nano))
 		}
 	}
@@ -287,7 +285,7 @@ func assertStrictlyIncreasing(t *testing.T, keys []*apikey.Key) bool {
 	t.Helper()
 	for i := 1; i < len(keys); i++ {
 		if compareKeyToCursor(keys[i], cursorOf(keys[i-1])) <= 0 {
-			return assert.Fail(t, "List went backwards or repeated a key",
+			return check.Fail(t, "List went backwards or repeated a key",
 				"key %d (%s, %s) does not come after key %d (%s, %s)",
 				i, keys[i].CreatedAt.Format(time.RFC3339Nano), keys[i].ID,
 				i-1, keys[i-1].CreatedAt.Format(time.RFC3339Nano), keys[i-1].ID)

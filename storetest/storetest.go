@@ -26,7 +26,6 @@ import (
 	"testing"
 
 	"github.com/apikit/apikey"
-	"github.com/stretchr/testify/require"
 )
 
 // Run runs the conformance suite against the stores made by newStore. Each
@@ -40,10 +39,10 @@ func Run(t *testing.T, newStore func(t *testing.T) apikey.Store) {
 	for _, test := range suite() {
 		t.Run(test.name, func(t *testing.T) {
 			s := newStore(t)
-			require.NotNil(t, s, "newStore returned nil")
+			must.NotNil(t, s, "newStore returned nil")
 			keys, err := s.List(t.Context(), apikey.ListQuery{Limit: 1})
-			require.NoError(t, err, "List on a new store")
-			require.Empty(t, keys, "newStore must return an empty store")
+			must.NoError(t, err, "List on a new store")
+			must.Empty(t, keys, "newStore must return an empty store")
 			test.run(t, s)
 		})
 	}

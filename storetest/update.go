@@ -6,8 +6,6 @@ import (
 
 	"github.com/apikit/apikey"
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // twoKeys creates an inactive key with every optional field set, which the
@@ -28,7 +26,7 @@ func testSetName(t *testing.T, s apikey.Store) {
 	k, bystander := twoKeys(t, s)
 	for i, name := range []string{"renamed", "renamed again", k.Name} {
 		updated := at(time.Hour + time.Duration(i)*time.Minute)
-		require.NoError(t, s.SetName(t.Context(), k.ID, name, updated, nil), "SetName(%q)", name)
+		must.NoError(t, s.SetName(t.Context(), k.ID, name, updated, nil), "SetName(%q)", name)
 		k.Name, k.UpdatedAt = name, updated
 		assertStored(t, s, k)
 	}
@@ -46,7 +44,7 @@ func testSetGroups(t *testing.T, s apikey.Store) {
 		{"read", "write", "admin"},
 	} {
 		updated := at(time.Hour + time.Duration(i)*time.Minute)
-		require.NoError(t, s.SetGroups(t.Context(), k.ID, groups, updated, nil), "SetGroups(%q)", groups)
+		must.NoError(t, s.SetGroups(t.Context(), k.ID, groups, updated, nil), "SetGroups(%q)", groups)
 		k.Groups, k.UpdatedAt = groups, updated
 		assertStored(t, s, k)
 	}
@@ -59,7 +57,7 @@ func testSetActive(t *testing.T, s apikey.Store) {
 	k, bystander := twoKeys(t, s)
 	for i, active := range []bool{true, false, true} {
 		updated := at(time.Hour + time.Duration(i)*time.Minute)
-		require.NoError(t, s.SetActive(t.Context(), k.ID, active, updated, nil), "SetActive(%t)", active)
+		must.NoError(t, s.SetActive(t.Context(), k.ID, active, updated, nil), "SetActive(%t)", active)
 		k.Active, k.UpdatedAt = active, updated
 		assertStored(t, s, k)
 	}
@@ -74,7 +72,7 @@ func testSetHash(t *testing.T, s apikey.Store) {
 		"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
 		"$sha256$" + newLookupID(),
 	} {
-		require.NoError(t, s.SetHash(t.Context(), k.ID, hash), "SetHash")
+		must.NoError(t, s.SetHash(t.Context(), k.ID, hash), "SetHash")
 		k.Hash = hash
 		assertStored(t, s, k)
 	}
@@ -88,11 +86,11 @@ func testUpdatesWithUnchangedValues(t *testing.T, s apikey.Store) {
 	k := keyWithEverything(at(0))
 	create(t, s, k.Clone())
 	ctx := t.Context()
-	assert.NoError(t, s.SetName(ctx, k.ID, k.Name, k.UpdatedAt, nil), "SetName with the same name and time")
-	assert.NoError(t, s.SetGroups(ctx, k.ID, k.Groups, k.UpdatedAt, nil), "SetGroups with the same groups and time")
-	assert.NoError(t, s.SetActive(ctx, k.ID, k.Active, k.UpdatedAt, nil), "SetActive with the same status and time")
-	assert.NoError(t, s.SetHash(ctx, k.ID, k.Hash), "SetHash with the same hash")
-	assert.NoError(t, s.RecordLastUsed(ctx, map[uuid.UUID]time.Time{k.ID: *k.LastUsedAt}), "RecordLastUsed with the same time")
+	check.NoError(t, s.SetName(ctx, k.ID, k.Name, k.UpdatedAt, nil), "SetName with the same name and time")
+	check.NoError(t, s.SetGroups(ctx, k.ID, k.Groups, k.UpdatedAt, nil), "SetGroups with the same groups and time")
+	check.NoError(t, s.SetActive(ctx, k.ID, k.Active, k.UpdatedAt, nil), "SetActive with the same status and time")
+	check.NoError(t, s.SetHash(ctx, k.ID, k.Hash), "SetHash with the same hash")
+	check.NoError(t, s.RecordLastUsed(ctx, map[uuid.UUID]time.Time{k.ID: *k.LastUsedAt}), "RecordLastUsed with the same time")
 	assertStored(t, s, k)
 }
 
@@ -101,33 +99,33 @@ func testUpdatesWithUnchangedValues(t *testing.T, s apikey.Store) {
 func testDelete(t *testing.T, s apikey.Store) {
 	keys := createKeys(t, s, at(0), at(time.Second), at(2*time.Second))
 	gone := keys[1]
-	require.NoError(t, s.Delete(t.Context(), gone.ID, nil), "Delete")
+	must.NoError(t, s.Delete(t.Context(), gone.ID, nil), "Delete")
 
 	_, err := s.Get(t.Context(), gone.ID)
-	assert.ErrorIs(t, err, apikey.ErrNotFound, "Get after Delete")
+	check.ErrorIs(t, err, apikey.ErrNotFound, "Get after Delete")
 	_, err = s.GetByLookupID(t.Context(), gone.LookupID)
-	assert.ErrorIs(t, err, apikey.ErrNotFound, "GetByLookupID after Delete")
-	assert.ErrorIs(t, s.Delete(t.Context(), gone.ID, nil), apikey.ErrNotFound, "second Delete")
-	assert.ErrorIs(t, s.SetName(t.Context(), gone.ID, "x", at(time.Hour), nil), apikey.ErrNotFound, "SetName after Delete")
-	assert.NoError(t, s.RecordLastUsed(t.Context(), map[uuid.UUID]time.Time{gone.ID: at(time.Hour)}), "RecordLastUsed after Delete")
+	check.ErrorIs(t, err, apikey.ErrNotFound, "GetByLookupID after Delete")
+	check.ErrorIs(t, s.Delete(t.Context(), gone.ID, nil), apikey.ErrNotFound, "second Delete")
+	check.ErrorIs(t, s.SetName(t.Context(), gone.ID, "x", at(time.Hour), nil), apikey.ErrNotFound, "SetName after Delete")
+	check.NoError(t, s.RecordLastUsed(t.Context(), map[uuid.UUID]time.Time{gone.ID: at(time.Hour)}), "RecordLastUsed after Delete")
 
 	for _, k := range []*apikey.Key{keys[0], keys[2]} {
 		assertStored(t, s, k)
 		got, err := s.GetByLookupID(t.Context(), k.LookupID)
-		if assert.NoError(t, err, "GetByLookupID of a remaining key") {
+		if check.NoError(t, err, "GetByLookupID of a remaining key") {
 			assertKey(t, k, got, "GetByLookupID of a remaining key")
 		}
 	}
 	listed, err := s.List(t.Context(), apikey.ListQuery{Limit: 10})
-	require.NoError(t, err, "List")
-	assert.Equal(t, ids([]*apikey.Key{keys[0], keys[2]}), ids(listed), "List after Delete")
+	must.NoError(t, err, "List")
+	check.Equal(t, ids([]*apikey.Key{keys[0], keys[2]}), ids(listed), "List after Delete")
 
 	for _, k := range []*apikey.Key{keys[0], keys[2]} {
-		require.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete")
+		must.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete")
 	}
 	listed, err = s.List(t.Context(), apikey.ListQuery{Limit: 10})
-	require.NoError(t, err, "List")
-	assert.Empty(t, ids(listed), "List after deleting every key")
+	must.NoError(t, err, "List")
+	check.Empty(t, ids(listed), "List after deleting every key")
 }
 
 // testRecordLastUsed checks that RecordLastUsed sets LastUsedAt, never moves
@@ -136,7 +134,7 @@ func testDelete(t *testing.T, s apikey.Store) {
 func testRecordLastUsed(t *testing.T, s apikey.Store) {
 	record := func(t *testing.T, uses map[uuid.UUID]time.Time) {
 		t.Helper()
-		require.NoError(t, s.RecordLastUsed(t.Context(), uses), "RecordLastUsed(%v)", uses)
+		must.NoError(t, s.RecordLastUsed(t.Context(), uses), "RecordLastUsed(%v)", uses)
 	}
 
 	t.Run("FromNil", func(t *testing.T) {
@@ -225,34 +223,34 @@ func testConditionalChanges(t *testing.T, s apikey.Store) {
 	k.Groups = []string{"a", "b"}
 	create(t, s, k.Clone())
 
-	require.NoError(t, s.SetName(ctx, k.ID, "renamed", at(time.Hour), []string{"a", "b"}), "SetName with matching groups")
+	must.NoError(t, s.SetName(ctx, k.ID, "renamed", at(time.Hour), []string{"a", "b"}), "SetName with matching groups")
 	k.Name, k.UpdatedAt = "renamed", at(time.Hour)
 	assertStored(t, s, k)
 
 	for _, stale := range [][]string{{"a"}, {"b", "a"}, {"a", "b", "c"}, {}, {"A", "b"}} {
-		assert.ErrorIs(t, s.SetName(ctx, k.ID, "x", at(2*time.Hour), stale), apikey.ErrConflict, "SetName if %q", stale)
-		assert.ErrorIs(t, s.SetActive(ctx, k.ID, !k.Active, at(2*time.Hour), stale), apikey.ErrConflict, "SetActive if %q", stale)
-		assert.ErrorIs(t, s.SetGroups(ctx, k.ID, []string{"z"}, at(2*time.Hour), stale), apikey.ErrConflict, "SetGroups if %q", stale)
-		assert.ErrorIs(t, s.Delete(ctx, k.ID, stale), apikey.ErrConflict, "Delete if %q", stale)
+		check.ErrorIs(t, s.SetName(ctx, k.ID, "x", at(2*time.Hour), stale), apikey.ErrConflict, "SetName if %q", stale)
+		check.ErrorIs(t, s.SetActive(ctx, k.ID, !k.Active, at(2*time.Hour), stale), apikey.ErrConflict, "SetActive if %q", stale)
+		check.ErrorIs(t, s.SetGroups(ctx, k.ID, []string{"z"}, at(2*time.Hour), stale), apikey.ErrConflict, "SetGroups if %q", stale)
+		check.ErrorIs(t, s.Delete(ctx, k.ID, stale), apikey.ErrConflict, "Delete if %q", stale)
 	}
 	assertStored(t, s, k) // a refused change changes nothing
 
-	require.NoError(t, s.SetName(ctx, k.ID, k.Name, k.UpdatedAt, []string{"a", "b"}), "SetName with matching groups and unchanged values")
-	require.NoError(t, s.SetGroups(ctx, k.ID, []string{"a"}, at(3*time.Hour), []string{"a", "b"}), "SetGroups with matching groups")
+	must.NoError(t, s.SetName(ctx, k.ID, k.Name, k.UpdatedAt, []string{"a", "b"}), "SetName with matching groups and unchanged values")
+	must.NoError(t, s.SetGroups(ctx, k.ID, []string{"a"}, at(3*time.Hour), []string{"a", "b"}), "SetGroups with matching groups")
 	k.Groups, k.UpdatedAt = []string{"a"}, at(3*time.Hour)
 	assertStored(t, s, k)
-	assert.ErrorIs(t, s.SetActive(ctx, k.ID, false, at(4*time.Hour), []string{"a", "b"}), apikey.ErrConflict, "the old groups no longer match")
-	require.NoError(t, s.SetActive(ctx, k.ID, false, at(4*time.Hour), []string{"a"}), "SetActive with the new groups")
+	check.ErrorIs(t, s.SetActive(ctx, k.ID, false, at(4*time.Hour), []string{"a", "b"}), apikey.ErrConflict, "the old groups no longer match")
+	must.NoError(t, s.SetActive(ctx, k.ID, false, at(4*time.Hour), []string{"a"}), "SetActive with the new groups")
 	k.Active, k.UpdatedAt = false, at(4*time.Hour)
 	assertStored(t, s, k)
 
-	require.NoError(t, s.Delete(ctx, k.ID, []string{"a"}), "Delete with matching groups")
+	must.NoError(t, s.Delete(ctx, k.ID, []string{"a"}), "Delete with matching groups")
 	_, err := s.Get(ctx, k.ID)
-	assert.ErrorIs(t, err, apikey.ErrNotFound)
+	check.ErrorIs(t, err, apikey.ErrNotFound)
 
 	unknown := newKey(at(0)).ID
-	assert.ErrorIs(t, s.SetName(ctx, unknown, "x", at(time.Hour), []string{"a"}), apikey.ErrNotFound, "SetName of an unknown key")
-	assert.ErrorIs(t, s.SetGroups(ctx, unknown, []string{"a"}, at(time.Hour), []string{"a"}), apikey.ErrNotFound, "SetGroups of an unknown key")
-	assert.ErrorIs(t, s.SetActive(ctx, unknown, true, at(time.Hour), []string{"a"}), apikey.ErrNotFound, "SetActive of an unknown key")
-	assert.ErrorIs(t, s.Delete(ctx, unknown, []string{"a"}), apikey.ErrNotFound, "Delete of an unknown key")
+	check.ErrorIs(t, s.SetName(ctx, unknown, "x", at(time.Hour), []string{"a"}), apikey.ErrNotFound, "SetName of an unknown key")
+	check.ErrorIs(t, s.SetGroups(ctx, unknown, []string{"a"}, at(time.Hour), []string{"a"}), apikey.ErrNotFound, "SetGroups of an unknown key")
+	check.ErrorIs(t, s.SetActive(ctx, unknown, true, at(time.Hour), []string{"a"}), apikey.ErrNotFound, "SetActive of an unknown key")
+	check.ErrorIs(t, s.Delete(ctx, unknown, []string{"a"}), apikey.ErrNotFound, "Delete of an unknown key")
 }
