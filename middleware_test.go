@@ -17,7 +17,6 @@ import (
 
 	"github.com/apikit/apikey"
 	"github.com/apikit/apikey/memstore"
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -953,31 +952,6 @@ func TestMiddlewareWithServeMux(t *testing.T) {
 		})
 	}
 	assert.Equal(t, "ok", mwServe(perRoute, mwRequest("/health")).Body.String(), "routes without the middleware stay public")
-}
-
-func TestMiddlewareWithChi(t *testing.T) {
-	f := newMWFixture(t)
-	_, billing := issue(t, f.m, "billing", "billing:read")
-	r := chi.NewRouter()
-	r.Get("/health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
-	r.Group(func(r chi.Router) {
-		r.Use(f.m.Middleware())
-		r.Get("/me", mwOK)
-		r.With(apikey.RequireAny("reports:read", "reports:admin")).Get("/reports/{id}", func(w http.ResponseWriter, r *http.Request) {
-			k, _ := apikey.FromContext(r.Context())
-			fmt.Fprintf(w, "report %s for %s", chi.URLParam(r, "id"), k.Name)
-		})
-	})
-
-	rec := mwServe(r, mwRequest("/reports/7", "X-API-Key", f.good))
-	assert.Equal(t, http.StatusOK, rec.Code)
-	assert.Equal(t, "report 7 for good", rec.Body.String())
-	rec = mwServe(r, mwRequest("/reports/7", "X-API-Key", billing))
-	mwAssertProblem(t, rec, http.StatusForbidden)
-	assert.Equal(t, `Bearer realm="api", error="insufficient_scope", scope="reports:read reports:admin"`, rec.Header().Get("WWW-Authenticate"))
-	assert.Equal(t, http.StatusUnauthorized, mwServe(r, mwRequest("/me")).Code)
-	assert.Equal(t, "hello billing", mwServe(r, mwRequest("/me", "Authorization", "Bearer "+billing)).Body.String())
-	assert.Equal(t, "ok", mwServe(r, mwRequest("/health")).Body.String())
 }
 
 // TestMiddlewareOverAConnection runs a real server and client, so that the

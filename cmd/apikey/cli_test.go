@@ -344,7 +344,7 @@ func TestNotMigrated(t *testing.T) {
 func TestMySQLDriverDSN(t *testing.T) {
 	dsn := os.Getenv("APIKEY_TEST_MYSQL_DSN")
 	if dsn == "" {
-		t.Skip("APIKEY_TEST_MYSQL_DSN is not set: set it to a go-sql-driver/mysql DSN such as root@tcp(127.0.0.1:3306)/test to run this test")
+		missing(t, "APIKEY_TEST_MYSQL_DSN is not set: set it to a go-sql-driver/mysql DSN such as root@tcp(127.0.0.1:3306)/test to run this test")
 	}
 	forEachBackend(t, func(t *testing.T, d *testDB) {
 		if d.dialect != sqlstore.MySQL {

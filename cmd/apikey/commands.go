@@ -206,7 +206,7 @@ func setupMigrate(fs *flag.FlagSet) action {
 		}
 		t := s.store.Table()
 		fmt.Fprintf(c.stdout, "Tables %s, %s_groups and %s_schema_migrations are up to date (%s at %s).\n",
-			t, t, t, c.db.dialectName(), c.db.where)
+			t, t, t, c.db.DialectName(), c.db.Where())
 		return nil
 	}
 }

@@ -158,13 +158,13 @@ func forEachBackend(t *testing.T, f func(t *testing.T, d *testDB)) {
 			case sqlstore.Postgres:
 				testDSN = os.Getenv(b.envVar)
 				if testDSN == "" {
-					t.Skipf("%s is not set: set it to a PostgreSQL URL such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run this test", b.envVar)
+					missing(t, "%s is not set: set it to a PostgreSQL URL such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run this test", b.envVar)
 				}
 				d.dsn = testDSN
 			case sqlstore.MySQL:
 				testDSN = os.Getenv(b.envVar)
 				if testDSN == "" {
-					t.Skipf("%s is not set: set it to a go-sql-driver/mysql DSN such as root@tcp(127.0.0.1:3306)/test to run this test", b.envVar)
+					missing(t, "%s is not set: set it to a go-sql-driver/mysql DSN such as root@tcp(127.0.0.1:3306)/test to run this test", b.envVar)
 				}
 				d.dsn = mysqlURL(t, testDSN)
 			}
@@ -267,4 +267,15 @@ func (d *testDB) manager(t *testing.T) *apikey.Manager {
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
 	return m
+}
+
+// missing skips the test for want of something outside Go (a database DSN,
+// Chromium), but fails it under CI=true: CI provides them, and a silent
+// skip there would hide a broken install step.
+func missing(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("CI=true: "+format, args...)
+	}
+	tb.Skipf(format, args...)
 }

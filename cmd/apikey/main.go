@@ -69,6 +69,7 @@ import (
 	"time"
 
 	"github.com/apikit/apikey"
+	"github.com/apikit/apikey/internal/dsn"
 	"github.com/apikit/apikey/sqlstore"
 	"github.com/go-sql-driver/mysql"
 )
@@ -95,7 +96,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	// Scrub before oneLine too: a password with a line break or a tab
 	// (percent-encoded in the URL) would no longer match after it.
-	fmt.Fprintf(stderr, "apikey: %s\n", c.db.scrub(oneLine(c.db.scrub(err.Error()))))
+	fmt.Fprintf(stderr, "apikey: %s\n", c.db.Scrub(oneLine(c.db.Scrub(err.Error()))))
 	code := exitCode(err)
 	if code == exitUsage {
 		fmt.Fprintf(stderr, "Run '%s' for usage.\n", strings.TrimSpace("apikey help "+c.command))
@@ -116,7 +117,7 @@ type cli struct {
 
 	// db is the parsed --dsn once known, so that every message can be
 	// scrubbed of its password.
-	db *database
+	db *dsn.Database
 }
 
 // globalFlags defines --dsn, --table and --prefix on fs. Every flag set has
@@ -264,21 +265,21 @@ func (s *session) close() {
 // the database (for at most pingTimeout) before any command acts. Only
 // migrate may create a SQLite file.
 func (c *cli) connect(ctx context.Context, mayCreate bool) (*session, error) {
-	d, err := parseDSN(c.dsn)
+	d, err := dsn.Parse(c.dsn)
 	if err != nil {
-		return nil, err
+		return nil, usageErrorf("%v", err)
 	}
 	c.db = d
 	if !mayCreate {
-		if err := d.checkSQLiteFileExists(); err != nil {
+		if err := d.CheckSQLiteFileExists(); err != nil {
 			return nil, err
 		}
 	}
-	db, err := d.open()
+	db, err := d.Open()
 	if err != nil {
 		return nil, err
 	}
-	store, err := sqlstore.New(db, d.dialect, sqlstore.WithTable(c.table))
+	store, err := sqlstore.New(db, d.Dialect(), sqlstore.WithTable(c.table))
 	if err != nil {
 		db.Close()
 		return nil, usageErrorf("--table: %v", err)
@@ -286,7 +287,7 @@ func (c *cli) connect(ctx context.Context, mayCreate bool) (*session, error) {
 	m, err := apikey.New(store,
 		apikey.WithPrefix(c.prefix),
 		apikey.WithLastUsedFlushInterval(-1), // a command verifies no key
-		apikey.WithLogger(slog.New(slog.NewTextHandler(scrubbedWriter{c.stderr, d}, nil))),
+		apikey.WithLogger(slog.New(slog.NewTextHandler(d.ScrubbingWriter(c.stderr), nil))),
 	)
 	if err != nil {
 		db.Close()
@@ -307,10 +308,10 @@ func (c *cli) connect(ctx context.Context, mayCreate bool) (*session, error) {
 		if pctx.Err() != nil {
 			err = fmt.Errorf("no answer within %v", pingTimeout)
 		}
-		if d.dialect == sqlstore.SQLite {
-			return nil, fmt.Errorf("cannot open SQLite database %s: %w", d.where, err)
+		if d.Dialect() == sqlstore.SQLite {
+			return nil, fmt.Errorf("cannot open SQLite database %s: %w", d.Where(), err)
 		}
-		return nil, fmt.Errorf("cannot connect to %s at %s: %w", d.dialectName(), d.where, err)
+		return nil, fmt.Errorf("cannot connect to %s at %s: %w", d.DialectName(), d.Where(), err)
 	}
 	return s, nil
 }

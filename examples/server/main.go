@@ -2,12 +2,17 @@
 // kept in SQL, the admin page and API of package admin under /admin/, and a
 // demo API whose routes need different groups.
 //
-//	go run ./examples/server                       # SQLite file apikeys.db, 127.0.0.1:8080
-//	go run ./examples/server -db postgres://user:pass@127.0.0.1:5432/app?sslmode=disable
-//	APIKEY_DSN=mysql://root@127.0.0.1:3306/app go run ./examples/server
+//	cd examples && go run ./server                 # SQLite file apikeys.db, 127.0.0.1:8080
+//	go run ./server -dsn postgres://user:pass@127.0.0.1:5432/app?sslmode=disable
+//	APIKEY_DSN=mysql://root@127.0.0.1:3306/app go run ./server
 //
-// On its first start, when no key holds the group apikeys:admin, it issues
-// an administrator key holding every group and prints it once. Open
+// It takes the DSN forms of the apikey command (cmd/apikey) and the same
+// key prefix (default ak, or $APIKEY_PREFIX), so a key that the command
+// creates on the same database works here.
+//
+// Once it listens, if no key holds the group apikeys:admin, it issues an
+// administrator key holding every group and prints it once; on a later
+// start it says that one exists and how to make another. Open
 // http://127.0.0.1:8080/admin/, sign in with that key and add keys; then
 // call the demo API with them:
 //
@@ -22,7 +27,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -30,19 +34,15 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/apikit/apikey"
 	"github.com/apikit/apikey/admin"
+	"github.com/apikit/apikey/internal/dsn"
 	"github.com/apikit/apikey/sqlstore"
-	"github.com/go-sql-driver/mysql"
-	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite"
 )
 
 func main() {
@@ -68,35 +68,50 @@ var groups = []apikey.Group{
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	flags := flag.NewFlagSet("server", flag.ContinueOnError)
 	flags.SetOutput(stdout)
-	addr := flags.String("addr", "127.0.0.1:8080", "address to listen on")
-	dsn := flags.String("db", envOr("APIKEY_DSN", "apikeys.db"),
-		"database: an SQLite file, or postgres://… or mysql://… (default $APIKEY_DSN, else apikeys.db)")
+	flags.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: go run ./server [flags]\n\n"+
+			"Serves the API Keys admin tab under /admin/ and a demo API under /api/.\n\nFlags:\n")
+		flags.PrintDefaults()
+	}
+	addr := flags.String("addr", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)")
+	dsnFlag := flags.String("dsn", envOr("APIKEY_DSN", "apikeys.db"),
+		"`database`: an SQLite file, sqlite://path, file:…, postgres://…, mysql://… or user:pass@tcp(host:3306)/db\n"+
+			"(default $APIKEY_DSN, else apikeys.db)")
+	prefix := flags.String("prefix", envOr("APIKEY_PREFIX", apikey.DefaultPrefix),
+		"`prefix` of the keys it issues and accepts, as the apikey command's --prefix (default $APIKEY_PREFIX, else ak)")
 	lastUsed := flags.Duration("last-used-interval", 5*time.Second, "how often last-used times are written to the database")
 	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
+	if flags.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see -h)", flags.Arg(0))
+	}
 
-	db, dialect, err := openDB(*dsn)
+	d, err := dsn.Parse(*dsnFlag)
+	if err != nil {
+		return err
+	}
+	db, err := d.Open()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	store, err := sqlstore.New(db, dialect)
+	store, err := sqlstore.New(db, d.Dialect())
 	if err != nil {
 		return err
 	}
 	if err := store.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrating the %s database: %w", dialect, err)
+		return fmt.Errorf("migrating the %s database at %s: %s", d.DialectName(), d.Where(), d.Scrub(err.Error()))
 	}
-	m, err := apikey.New(store, apikey.WithPrefix("demo"), apikey.WithGroups(groups...),
+	m, err := apikey.New(store, apikey.WithPrefix(*prefix), apikey.WithGroups(groups...),
 		apikey.WithLastUsedFlushInterval(*lastUsed))
 	if err != nil {
 		return err
 	}
 	defer m.Close() // after a failed start; the normal path closes it below
-	if err := bootstrap(ctx, m, stdout); err != nil {
-		return err
-	}
 	handler, err := routes(m)
 	if err != nil {
 		return err
@@ -109,6 +124,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Admin page: %s/admin/\n", base)
 	fmt.Fprintf(stdout, "Demo API:   GET %[1]s/api/reports, GET|POST %[1]s/api/invoices, GET %[1]s/api/whoami\n", base)
+	// Only now that the port is ours: a start that fails to bind must not
+	// have issued (and printed) a key nobody will use.
+	if err := bootstrap(ctx, m, d.Redacted(), stdout); err != nil {
+		ln.Close()
+		return err
+	}
 
 	srv := &http.Server{
 		Handler:           handler,
@@ -134,14 +155,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return errors.Join(err, m.Close())
 }
 
-// bootstrap issues an administrator key holding every group if no key holds
-// the admin group yet, and prints it: the one time anyone sees it.
-func bootstrap(ctx context.Context, m *apikey.Manager, stdout io.Writer) error {
-	page, err := m.List(ctx, apikey.ListOptions{Group: admin.DefaultAdminGroup, Limit: 1})
+// bootstrap issues an administrator key holding every group if no active
+// key holds the admin group, and prints it: the one time anyone sees it.
+func bootstrap(ctx context.Context, m *apikey.Manager, redactedDSN string, stdout io.Writer) error {
+	page, err := m.List(ctx, apikey.ListOptions{Group: admin.DefaultAdminGroup, Status: apikey.StatusActive, Limit: 1})
 	if err != nil {
 		return err
 	}
 	if len(page.Keys) > 0 {
+		fmt.Fprintf(stdout, "An active administrator key (group %s) already exists, so none was issued.\n"+
+			"To make another: go run ../cmd/apikey --dsn '%s' create --name admin --group %s\n",
+			admin.DefaultAdminGroup, redactedDSN, admin.DefaultAdminGroup)
 		return nil
 	}
 	all := make([]string, len(groups))
@@ -211,79 +235,4 @@ func envOr(name, fallback string) string {
 		return v
 	}
 	return fallback
-}
-
-// openDB opens the database that dsn names: postgres://… or postgresql://…
-// with pgx, mysql://user:password@host:port/db?params with
-// go-sql-driver/mysql, anything else as an SQLite file (a path, or a
-// "file:" URI used as it is).
-func openDB(dsn string) (*sql.DB, sqlstore.Dialect, error) {
-	driver, dialect, source, err := dataSource(dsn)
-	if err != nil {
-		return nil, "", err
-	}
-	db, err := sql.Open(driver, source)
-	if err != nil {
-		return nil, "", err
-	}
-	return db, dialect, nil
-}
-
-// dataSource returns the driver, dialect and driver-specific DSN for dsn.
-func dataSource(dsn string) (driver string, dialect sqlstore.Dialect, source string, err error) {
-	switch {
-	case dsn == "":
-		return "", "", "", errors.New("no database given (-db or APIKEY_DSN)")
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return "pgx", sqlstore.Postgres, dsn, nil
-	case strings.HasPrefix(dsn, "mysql://"):
-		source, err := mysqlDSN(dsn)
-		if err != nil {
-			return "", "", "", err
-		}
-		return "mysql", sqlstore.MySQL, source, nil
-	case strings.HasPrefix(dsn, "file:"):
-		return "sqlite", sqlstore.SQLite, dsn, nil
-	default:
-		// Writers wait for each other instead of failing with "database
-		// is locked", and readers do not block writers.
-		path := strings.TrimPrefix(dsn, "sqlite://")
-		return "sqlite", sqlstore.SQLite, "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)", nil
-	}
-}
-
-// mysqlDSN turns mysql://user:password@host:port/db?params into the DSN of
-// go-sql-driver/mysql: user:password@tcp(host:port)/db?params.
-func mysqlDSN(dsn string) (string, error) {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		// The error would show the password: say only what is wrong.
-		return "", errors.New("the mysql:// URL is malformed")
-	}
-	cfg := mysql.NewConfig()
-	cfg.Net = "tcp"
-	cfg.Addr = u.Host
-	if u.Port() == "" {
-		cfg.Addr = net.JoinHostPort(u.Hostname(), "3306")
-	}
-	cfg.User = u.User.Username()
-	cfg.Passwd, _ = u.User.Password()
-	cfg.DBName = strings.TrimPrefix(u.Path, "/")
-	if u.Hostname() == "" || cfg.DBName == "" {
-		return "", errors.New("the mysql:// URL needs a host and a database: mysql://user:password@host:3306/db")
-	}
-	// Parameters (tls=true, timeout=5s, ...) as go-sql-driver/mysql reads
-	// them: parse the DSN they make with the others.
-	source := cfg.FormatDSN()
-	if u.RawQuery != "" {
-		if strings.Contains(source, "?") {
-			source += "&" + u.RawQuery
-		} else {
-			source += "?" + u.RawQuery
-		}
-	}
-	if _, err := mysql.ParseDSN(source); err != nil {
-		return "", fmt.Errorf("the parameters of the mysql:// URL: %w", err)
-	}
-	return source, nil
 }

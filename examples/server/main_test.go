@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -12,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apikit/apikey/sqlstore"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -57,12 +57,13 @@ func (o *output) String() string {
 type server struct {
 	base     string // http://127.0.0.1:port
 	adminKey string // the bootstrap key, if this start issued one
+	hadAdmin bool   // this start found an administrator key and issued none
 	out      *output
 }
 
 var (
 	adminPageLine = regexp.MustCompile(`^Admin page: (http://127\.0\.0\.1:\d+)/admin/$`)
-	keyLine       = regexp.MustCompile(`^    (demo_[0-9A-Za-z]+)$`)
+	keyLine       = regexp.MustCompile(`^    (ak_[0-9A-Za-z]+)$`)
 )
 
 // startServer runs the example server on a free loopback port with the
@@ -72,7 +73,7 @@ func startServer(t *testing.T, db string, extra ...string) *server {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := newOutput()
 	done := make(chan error, 1)
-	args := append([]string{"-addr", "127.0.0.1:0", "-db", db}, extra...)
+	args := append([]string{"-addr", "127.0.0.1:0", "-dsn", db}, extra...)
 	go func() { done <- run(ctx, args, out) }()
 	t.Cleanup(func() {
 		cancel()
@@ -86,7 +87,9 @@ func startServer(t *testing.T, db string, extra ...string) *server {
 
 	s := &server{out: out}
 	timeout := time.After(30 * time.Second)
-	for s.base == "" {
+	// The server prints its address, then (once bound) either a new
+	// administrator key or that one exists.
+	for s.base == "" || (s.adminKey == "" && !s.hadAdmin) {
 		select {
 		case line := <-out.lines:
 			if m := keyLine.FindStringSubmatch(line); m != nil {
@@ -94,6 +97,9 @@ func startServer(t *testing.T, db string, extra ...string) *server {
 			}
 			if m := adminPageLine.FindStringSubmatch(line); m != nil {
 				s.base = m[1]
+			}
+			if strings.HasPrefix(line, "An active administrator key") {
+				s.hadAdmin = true
 			}
 		case err := <-done:
 			done <- err
@@ -164,6 +170,8 @@ func TestServerBootstrapsOnce(t *testing.T) {
 
 	second := startServer(t, db)
 	assert.Empty(t, second.adminKey, "an admin key exists: no new one; output:\n%s", second.out)
+	assert.True(t, second.hadAdmin)
+	assert.Contains(t, second.out.String(), "To make another: go run ../cmd/apikey --dsn '"+db+"' create --name admin --group apikeys:admin")
 	status, _ := second.call(t, "GET", "/admin/api/me", first.adminKey)
 	assert.Equal(t, http.StatusOK, status, "the first key works on the second server")
 }
@@ -171,37 +179,32 @@ func TestServerBootstrapsOnce(t *testing.T) {
 func TestServerRefusesBadFlags(t *testing.T) {
 	out := newOutput()
 	assert.Error(t, run(context.Background(), []string{"-nope"}, out))
-	assert.Error(t, run(context.Background(), []string{"-db", "mysql://root@/"}, out))
-	assert.Error(t, run(context.Background(), []string{"-addr", "256.0.0.1:1", "-db", filepath.Join(t.TempDir(), "k.db")}, out))
+	assert.Error(t, run(context.Background(), []string{"-dsn", "mysql://root@/"}, out))
+	assert.Error(t, run(context.Background(), []string{"-addr", "256.0.0.1:1", "-dsn", filepath.Join(t.TempDir(), "k.db")}, out))
 }
 
-func TestDataSource(t *testing.T) {
-	cases := []struct {
-		dsn, driver string
-		dialect     sqlstore.Dialect
-		source      string
-	}{
-		{"apikeys.db", "sqlite", sqlstore.SQLite, "file:apikeys.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"},
-		{"/var/lib/app/keys.db", "sqlite", sqlstore.SQLite, "file:/var/lib/app/keys.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"},
-		{"sqlite://keys.db", "sqlite", sqlstore.SQLite, "file:keys.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"},
-		{"file:keys.db?mode=ro", "sqlite", sqlstore.SQLite, "file:keys.db?mode=ro"},
-		{"postgres://u:p@127.0.0.1:5432/app?sslmode=disable", "pgx", sqlstore.Postgres, "postgres://u:p@127.0.0.1:5432/app?sslmode=disable"},
-		{"postgresql://127.0.0.1/app", "pgx", sqlstore.Postgres, "postgresql://127.0.0.1/app"},
-		{"mysql://root@127.0.0.1/app", "mysql", sqlstore.MySQL, "root@tcp(127.0.0.1:3306)/app"},
-		{"mysql://u:p%40ss@db.internal:3307/app?timeout=5s", "mysql", sqlstore.MySQL, "u:p@ss@tcp(db.internal:3307)/app?timeout=5s"},
+func TestServerHelp(t *testing.T) {
+	out := newOutput()
+	require.NoError(t, run(context.Background(), []string{"-h"}, out), "-h is not an error")
+	for _, flag := range []string{"-addr", "-dsn", "-prefix", "-last-used-interval"} {
+		assert.Contains(t, out.String(), flag)
 	}
-	for _, c := range cases {
-		driver, dialect, source, err := dataSource(c.dsn)
-		require.NoError(t, err, c.dsn)
-		assert.Equal(t, c.driver, driver, c.dsn)
-		assert.Equal(t, c.dialect, dialect, c.dsn)
-		assert.Equal(t, c.source, source, c.dsn)
-	}
-	for _, bad := range []string{"", "mysql://root@127.0.0.1/", "mysql://root@/app", "mysql://127.0.0.1/app?timeout=soon"} {
-		_, _, _, err := dataSource(bad)
-		assert.Error(t, err, bad)
-	}
-	_, _, _, err := dataSource("mysql://root:s3cret@127.0.0.1/app?timeout=soon")
-	require.Error(t, err)
-	assert.NotContains(t, err.Error(), "s3cret")
+}
+
+// TestServerIssuesNoKeyBeforeItListens starts the server on a port that is
+// taken: it fails, and the key it would have printed was never issued.
+func TestServerIssuesNoKeyBeforeItListens(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	db := filepath.Join(t.TempDir(), "keys.db")
+	out := newOutput()
+	require.Error(t, run(context.Background(), []string{"-addr", taken.Addr().String(), "-dsn", db}, out))
+	assert.NotContains(t, out.String(), "ak_")
+
+	s := startServer(t, db)
+	require.NotEmpty(t, s.adminKey)
+	status, body := s.call(t, "GET", "/admin/api/keys", s.adminKey)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, 1, strings.Count(body, `"name":"Bootstrap admin"`), "one bootstrap key: %s", body)
 }

@@ -1,4 +1,4 @@
-package main
+package dsn
 
 import (
 	"errors"
@@ -64,7 +64,7 @@ func TestParseDSN(t *testing.T) {
 			redacted: "root:xxxxx@tcp(127.0.0.1:3306)/test?parseTime=true"},
 	} {
 		t.Run(tc.dsn, func(t *testing.T) {
-			d, err := parseDSN(tc.dsn)
+			d, err := Parse(tc.dsn)
 			require.NoError(t, err)
 			assert.Equal(t, tc.dialect, d.dialect)
 			assert.Equal(t, tc.driver, d.driver)
@@ -81,7 +81,7 @@ func TestParseDSN(t *testing.T) {
 // TestParseMySQLURL checks the mapping of a mysql:// URL to the driver's
 // configuration: user:pass@tcp(host:port)/db?parseTime=true&loc=UTC.
 func TestParseMySQLURL(t *testing.T) {
-	d, err := parseDSN("mysql://app:p%40ss%2Fw:rd@db.internal/app%20keys?timeout=3s&parseTime=false&loc=Local")
+	d, err := Parse("mysql://app:p%40ss%2Fw:rd@db.internal/app%20keys?timeout=3s&parseTime=false&loc=Local")
 	require.NoError(t, err)
 	cfg := d.mysqlConfig
 	require.NotNil(t, cfg)
@@ -96,7 +96,7 @@ func TestParseMySQLURL(t *testing.T) {
 	assert.Contains(t, d.dsn, "parseTime=true")
 	assert.NotContains(t, d.redacted, "p@ss")
 	assert.NotContains(t, d.redacted, "p%40ss")
-	assert.Equal(t, "see xxxxx and xxxxx", d.scrub("see p@ss/w:rd and p%40ss%2Fw%3Ard"))
+	assert.Equal(t, "see xxxxx and xxxxx", d.Scrub("see p@ss/w:rd and p%40ss%2Fw%3Ard"))
 }
 
 // TestParseDSNErrors checks that a DSN the command refuses gives a usage
@@ -143,9 +143,9 @@ func TestParseDSNErrors(t *testing.T) {
 		{dsn: "u secretpw://db", secrets: []string{"secretpw"}},
 	} {
 		t.Run(tc.dsn, func(t *testing.T) {
-			_, err := parseDSN(tc.dsn)
+			_, err := Parse(tc.dsn)
 			require.Error(t, err)
-			var ue *usageError
+			var ue *Error
 			assert.True(t, errors.As(err, &ue), "a usage error: %v", err)
 			for _, secret := range tc.secrets {
 				assert.NotContains(t, err.Error(), secret)
@@ -170,10 +170,10 @@ func TestScrubPasswordForms(t *testing.T) {
 		{dsn: "u:p/ss@tcp(db:3306)/app", forms: []string{"p/ss", "p%2Fss"}},
 	} {
 		t.Run(tc.dsn, func(t *testing.T) {
-			d, err := parseDSN(tc.dsn)
+			d, err := Parse(tc.dsn)
 			require.NoError(t, err)
 			for _, form := range tc.forms {
-				assert.Equal(t, "<xxxxx>", d.scrub("<"+form+">"), "form %q", form)
+				assert.Equal(t, "<xxxxx>", d.Scrub("<"+form+">"), "form %q", form)
 			}
 		})
 	}
@@ -181,10 +181,10 @@ func TestScrubPasswordForms(t *testing.T) {
 
 // TestScrubbedWriter checks the writer through which the library logs.
 func TestScrubbedWriter(t *testing.T) {
-	d, err := parseDSN("postgres://u:s3cret@db/app")
+	d, err := Parse("postgres://u:s3cret@db/app")
 	require.NoError(t, err)
 	var b strings.Builder
-	slog.New(slog.NewTextHandler(scrubbedWriter{&b, d}, nil)).Error("flush failed", "error", "auth s3cret rejected")
+	slog.New(slog.NewTextHandler(d.ScrubbingWriter(&b), nil)).Error("flush failed", "error", "auth s3cret rejected")
 	assert.NotContains(t, b.String(), "s3cret")
 	assert.Contains(t, b.String(), "auth xxxxx rejected")
 }

@@ -1,4 +1,10 @@
-package main
+// Package dsn turns the DSN an operator gives the apikey command or the
+// example server into an open *sql.DB and the sqlstore dialect, and names
+// the database in messages without ever giving its password away.
+//
+// It is internal and has a module of its own, because it imports the SQL
+// drivers: the library modules must not.
+package dsn
 
 import (
 	"database/sql"
@@ -19,9 +25,9 @@ import (
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
-// database is a parsed --dsn: how to open it, and how to name it in messages
+// Database is a parsed DSN: how to open it, and how to name it in messages
 // without giving its password away.
-type database struct {
+type Database struct {
 	dialect sqlstore.Dialect
 
 	// driver and dsn are what sql.Open takes; dsn may hold a password and is
@@ -44,8 +50,8 @@ type database struct {
 	sqliteFile string
 }
 
-// dialectName is the dialect as people write it.
-func (d *database) dialectName() string {
+// DialectName is the dialect as people write it.
+func (d *Database) DialectName() string {
 	switch d.dialect {
 	case sqlstore.Postgres:
 		return "PostgreSQL"
@@ -56,16 +62,16 @@ func (d *database) dialectName() string {
 	}
 }
 
-// parseDSN works out the dialect and the driver's DSN from what the operator
+// Parse works out the dialect and the driver's DSN from what the operator
 // gave --dsn. Its errors never contain any part of the DSN, which may hold a
 // password: they are printed before the password is known, so that nothing
 // could scrub it.
-func parseDSN(s string) (*database, error) {
+func Parse(s string) (*Database, error) {
 	scheme, _, hasScheme := strings.Cut(s, "://")
 	scheme = strings.ToLower(scheme)
 	switch {
 	case s == "":
-		return nil, usageErrorf("no database: set --dsn or the environment variable APIKEY_DSN")
+		return nil, errorf("no database: set --dsn or the environment variable APIKEY_DSN")
 	case hasScheme && (scheme == "postgres" || scheme == "postgresql"):
 		return parsePostgresURL(s)
 	case hasScheme && scheme == "mysql":
@@ -75,18 +81,18 @@ func parseDSN(s string) (*database, error) {
 	case isKeywordDSN(s):
 		// Taken for a SQLite path, it would be echoed in messages, password
 		// and all, and migrate would create a file of that name.
-		return nil, usageErrorf("--dsn looks like a key=value connection string, which the command does not take: " +
+		return nil, errorf("--dsn looks like a key=value connection string, which the command does not take: " +
 			"for PostgreSQL, give a postgres:// URL such as postgres://user:pass@host:5432/db")
 	case strings.HasPrefix(strings.ToLower(s), "sqlite:"):
 		return parseSQLite(s[len("sqlite:"):], true)
 	case strings.HasPrefix(s, "file:"):
 		return parseSQLite(s, false)
 	case hasScheme && isURLScheme(scheme):
-		return nil, usageErrorf("unsupported --dsn scheme %q: use postgres://, mysql://, sqlite:// or a file path", scheme)
+		return nil, errorf("unsupported --dsn scheme %q: use postgres://, mysql://, sqlite:// or a file path", scheme)
 	case hasScheme && !strings.ContainsAny(scheme, `/\`):
-		return nil, usageErrorf("--dsn has an invalid URL scheme: use postgres://, mysql://, sqlite:// or a file path")
+		return nil, errorf("--dsn has an invalid URL scheme: use postgres://, mysql://, sqlite:// or a file path")
 	case looksLikeServerDSN(s):
-		return nil, usageErrorf("--dsn looks like user:password@host without a URL scheme: " +
+		return nil, errorf("--dsn looks like user:password@host without a URL scheme: " +
 			"use postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db or user:pass@tcp(host:3306)/db")
 	default:
 		return parseSQLite(s, false)
@@ -147,7 +153,7 @@ func looksLikeServerDSN(s string) bool {
 }
 
 // parsePostgresURL takes a postgres:// or postgresql:// URL as pgx does.
-func parsePostgresURL(s string) (*database, error) {
+func parsePostgresURL(s string) (*Database, error) {
 	u, err := parseURL(s)
 	if err != nil {
 		return nil, err
@@ -156,14 +162,14 @@ func parsePostgresURL(s string) (*database, error) {
 		// pgx, like libpq, ends the user information at the first "@",
 		// net/url at the last: they would disagree on the host, and pgx
 		// would print the rest of the password as a host name.
-		return nil, usageErrorf("--dsn is not a valid URL: it has more than one '@' before the host " +
+		return nil, errorf("--dsn is not a valid URL: it has more than one '@' before the host " +
 			"(percent-encode an '@' in the password as %%40)")
 	}
 	if err := checkPostgresQuery(u.RawQuery); err != nil {
 		return nil, err
 	}
 	// pgx recognises only a lower-case scheme.
-	d := &database{dialect: sqlstore.Postgres, driver: "pgx", dsn: u.Scheme + s[len(u.Scheme):]}
+	d := &Database{dialect: sqlstore.Postgres, driver: "pgx", dsn: u.Scheme + s[len(u.Scheme):]}
 	q := u.Query()
 	switch {
 	case u.Host != "":
@@ -211,12 +217,12 @@ func checkPostgresQuery(rawQuery string) error {
 	}
 	for _, pair := range strings.Split(rawQuery, "&") {
 		if !strings.Contains(pair, "=") {
-			return usageErrorf("--dsn is not a valid URL: a query parameter has no '=' " +
+			return errorf("--dsn is not a valid URL: a query parameter has no '=' " +
 				"(percent-encode '&' in a password as %%26, '=' as %%3D)")
 		}
 	}
 	if _, err := url.ParseQuery(rawQuery); err != nil {
-		return usageErrorf("--dsn is not a valid URL: its query string is malformed " +
+		return errorf("--dsn is not a valid URL: its query string is malformed " +
 			"(percent-encode '%%' in a password as %%25, '&' as %%26, ';' as %%3B)")
 	}
 	return nil
@@ -225,7 +231,7 @@ func checkPostgresQuery(rawQuery string) error {
 // parseMySQLURL maps mysql://user:pass@host:port/db?params to the
 // configuration of go-sql-driver/mysql, as the driver's own DSN
 // user:pass@tcp(host:port)/db?params would give it.
-func parseMySQLURL(s string) (*database, error) {
+func parseMySQLURL(s string) (*Database, error) {
 	u, err := parseURL(s)
 	if err != nil {
 		return nil, err
@@ -280,23 +286,23 @@ func isMySQLDriverDSN(s string) bool {
 // CLI needs whatever the DSN says: parseTime=true and loc=UTC (sqlstore
 // exchanges times as UTC text, so these only keep the driver's own view
 // consistent), and no driver logging outside the command's one-line errors.
-func parseMySQLDriverDSN(s string) (*database, error) {
+func parseMySQLDriverDSN(s string) (*Database, error) {
 	cfg, err := mysql.ParseDSN(s)
 	if err != nil {
 		// Some of the driver's errors quote a parameter or the database
 		// name; scrub what reads as the password, in case it strayed there.
-		d := &database{}
+		d := &Database{}
 		if at := strings.LastIndex(s, "@"); at >= 0 {
 			if _, pw, ok := strings.Cut(s[:at], ":"); ok {
 				d.addSecret(pw)
 			}
 		}
-		return nil, usageErrorf("--dsn is not a valid MySQL DSN: %s", d.scrub(err.Error()))
+		return nil, errorf("--dsn is not a valid MySQL DSN: %s", d.Scrub(err.Error()))
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
 	cfg.Logger = &mysql.NopLogger{}
-	d := &database{dialect: sqlstore.MySQL, driver: "mysql", mysqlConfig: cfg, where: cfg.Addr}
+	d := &Database{dialect: sqlstore.MySQL, driver: "mysql", mysqlConfig: cfg, where: cfg.Addr}
 	d.addSecret(cfg.Passwd)
 	r := cfg.Clone()
 	if r.Passwd != "" {
@@ -310,7 +316,7 @@ func parseMySQLDriverDSN(s string) (*database, error) {
 // parseSQLite takes a file path or a file: URI, or what follows "sqlite:" in
 // sqlite://path (stripURLSlashes), and asks SQLite to wait for a busy
 // database rather than fail at once, unless the DSN says otherwise.
-func parseSQLite(s string, stripURLSlashes bool) (*database, error) {
+func parseSQLite(s string, stripURLSlashes bool) (*Database, error) {
 	if stripURLSlashes {
 		// sqlite://data/keys.db is the relative path data/keys.db,
 		// sqlite:///var/lib/keys.db the absolute /var/lib/keys.db.
@@ -318,14 +324,14 @@ func parseSQLite(s string, stripURLSlashes bool) (*database, error) {
 	}
 	name, query, _ := strings.Cut(s, "?")
 	if name == "" {
-		return nil, usageErrorf("--dsn names no SQLite file")
+		return nil, errorf("--dsn names no SQLite file")
 	}
-	d := &database{dialect: sqlstore.SQLite, driver: "sqlite"}
+	d := &Database{dialect: sqlstore.SQLite, driver: "sqlite"}
 	d.sqliteFile = sqliteFile(name)
 	if strings.Contains(d.sqliteFile, "=") || keywordAfterBlank.MatchString(d.sqliteFile) {
 		// Whatever isKeywordDSN let through, a file is not created, nor its
 		// name printed, if it looks like settings.
-		return nil, usageErrorf("--dsn names a SQLite file with '=' in its path, which looks like a key=value " +
+		return nil, errorf("--dsn names a SQLite file with '=' in its path, which looks like a key=value " +
 			"connection string: for PostgreSQL, give a postgres:// URL such as postgres://user:pass@host:5432/db")
 	}
 	d.where = name
@@ -376,19 +382,19 @@ func parseURL(s string) (*url.URL, error) {
 	if err != nil {
 		var escErr url.EscapeError
 		if errors.As(err, &escErr) {
-			return nil, usageErrorf("--dsn is not a valid URL: a '%%' is not followed by two hexadecimal digits " +
+			return nil, errorf("--dsn is not a valid URL: a '%%' is not followed by two hexadecimal digits " +
 				"(percent-encode '%%' in a password as %%25)")
 		}
-		return nil, usageErrorf("--dsn is not a valid URL (check that special characters in the password are percent-encoded)")
+		return nil, errorf("--dsn is not a valid URL (check that special characters in the password are percent-encoded)")
 	}
 	if _, rest := splitAuthority(s); strings.Contains(rest, "@") {
 		// postgres://app:12/34@db/app parses as host app:12, path /34@db/app.
-		return nil, usageErrorf("--dsn is not a valid URL: it has an '@' after the host " +
+		return nil, errorf("--dsn is not a valid URL: it has an '@' after the host " +
 			"(percent-encode '/' in a password as %%2F, '?' as %%3F, '#' as %%23, '@' as %%40)")
 	}
 	if strings.Contains(s, "#") {
 		// A DSN has no fragment: this one is likely the end of a password.
-		return nil, usageErrorf("--dsn is not a valid URL: it has a '#' (percent-encode '#' in a password as %%23)")
+		return nil, errorf("--dsn is not a valid URL: it has a '#' (percent-encode '#' in a password as %%23)")
 	}
 	return u, nil
 }
@@ -418,7 +424,7 @@ func rawPassword(s string) string {
 
 // addSecret records a password so that it is scrubbed from messages, in the
 // forms it may take there.
-func (d *database) addSecret(pw string) {
+func (d *Database) addSecret(pw string) {
 	if pw == "" {
 		return
 	}
@@ -432,8 +438,8 @@ func (d *database) addSecret(pw string) {
 	slices.SortStableFunc(d.secrets, func(a, b string) int { return len(b) - len(a) })
 }
 
-// scrub replaces every occurrence of the database's password in msg.
-func (d *database) scrub(msg string) string {
+// Scrub replaces every occurrence of the database's password in msg.
+func (d *Database) Scrub(msg string) string {
 	if d == nil {
 		return msg
 	}
@@ -443,23 +449,46 @@ func (d *database) scrub(msg string) string {
 	return msg
 }
 
-// scrubbedWriter writes to w with d's password scrubbed: the library logs
-// driver errors through it. slog writes a record with one Write, so a
-// password is never split across two.
+// ScrubbingWriter returns a writer that writes to w with d's password
+// scrubbed: the library logs driver errors through it. slog writes a record
+// with one Write, so a password is never split across two.
+func (d *Database) ScrubbingWriter(w io.Writer) io.Writer {
+	return scrubbedWriter{w: w, d: d}
+}
+
+// Dialect is the sqlstore dialect of the database.
+func (d *Database) Dialect() sqlstore.Dialect { return d.dialect }
+
+// Where names the server (host:port) or the SQLite file: safe to print.
+func (d *Database) Where() string { return d.where }
+
+// Redacted is the DSN with its password replaced by "xxxxx": safe to print.
+func (d *Database) Redacted() string { return d.redacted }
+
+// Error is the error Parse returns: the DSN cannot be used as written. Its
+// text never contains any part of the DSN that could be a password.
+type Error struct{ msg string }
+
+func (e *Error) Error() string { return e.msg }
+
+func errorf(format string, args ...any) error {
+	return &Error{msg: fmt.Sprintf(format, args...)}
+}
+
 type scrubbedWriter struct {
 	w io.Writer
-	d *database
+	d *Database
 }
 
 func (s scrubbedWriter) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(s.w, s.d.scrub(string(p))); err != nil {
+	if _, err := io.WriteString(s.w, s.d.Scrub(string(p))); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
-// open returns a handle on the database; it does not connect yet.
-func (d *database) open() (*sql.DB, error) {
+// Open returns a handle on the database; it does not connect yet.
+func (d *Database) Open() (*sql.DB, error) {
 	if d.mysqlConfig != nil {
 		connector, err := mysql.NewConnector(d.mysqlConfig)
 		if err != nil {
@@ -469,15 +498,15 @@ func (d *database) open() (*sql.DB, error) {
 	}
 	db, err := sql.Open(d.driver, d.dsn)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open %s database at %s: %w", d.dialectName(), d.where, err)
+		return nil, fmt.Errorf("cannot open %s database at %s: %w", d.DialectName(), d.where, err)
 	}
 	return db, nil
 }
 
-// checkSQLiteFileExists refuses to work on a SQLite file that does not exist,
+// CheckSQLiteFileExists refuses to work on a SQLite file that does not exist,
 // which SQLite would otherwise create empty: a mistyped path would look like a
 // database without keys. Only migrate creates the file.
-func (d *database) checkSQLiteFileExists() error {
+func (d *Database) CheckSQLiteFileExists() error {
 	if d.dialect != sqlstore.SQLite || d.sqliteFile == "" {
 		return nil
 	}
