@@ -87,7 +87,7 @@ func TestLifecycle(t *testing.T) {
 		id, preview := verified.ID.String(), verified.Preview
 
 		// A second key, created by default by $USER.
-		other := d.create(t, "--name", "admin", "--group", "apikeys:admin")
+		other := d.create(t, "--name", "admin", "--group", "apikeys:admin", "--new-group")
 
 		// list --json, parsed back.
 		keys := d.listJSON(t)
@@ -137,7 +137,7 @@ func TestLifecycle(t *testing.T) {
 		assert.Equal(t, "<b>deploy</b> 'bot'; DROP TABLE x", d.showJSON(t, id).Name)
 
 		// groups replaces the groups.
-		d.mustRun(t, "groups", id, "--group", "reports:read", "--group", "billing:read,billing:write")
+		d.mustRun(t, "groups", id, "--group", "reports:read", "--group", "billing:read,billing:write", "--new-group")
 		assert.Equal(t, []string{"billing:read", "billing:write", "reports:read"}, d.showJSON(t, id).Groups)
 		assert.Len(t, d.listJSON(t, "--group", "billing:write"), 1)
 		assert.Empty(t, d.listJSON(t, "--group", "deploy:write"))
@@ -619,4 +619,27 @@ func TestEnvironment(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(r.stdout, `"preview"`))
 	r = runBinaryEnv(t, env, nil, "list", "--table", "apikeys")
 	assert.Equal(t, 1, r.code, "no such table: %s", r)
+}
+
+// TestCreateRefusesUnknownGroups: once a database has keys, a group that no
+// key holds is taken for a typo unless --new-group says otherwise; create
+// and groups alike.
+func TestCreateRefusesUnknownGroups(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, d *testDB) {
+		d.migrate(t)
+		id := d.create(t, "--name", "first", "--group", "billing:write") // an empty database takes any group
+		r := d.run(t, "create", "--name", "typo", "--group", "billing:wirte")
+		assert.Equal(t, 2, r.code, r.String())
+		assert.Contains(t, r.stderr, `no key holds the group "billing:wirte" yet`)
+		assert.Empty(t, r.stdout, "no key was printed")
+		assert.Equal(t, 1, strings.Count(d.mustRun(t, "list").stdout, "\n")-1, "no key was created")
+
+		d.create(t, "--name", "same", "--group", "billing:write")
+		d.create(t, "--name", "new", "--group", "reports:read", "--new-group")
+
+		r = d.run(t, "groups", id, "--group", "reports:raed")
+		assert.Equal(t, 2, r.code, r.String())
+		assert.Equal(t, []string{"billing:write"}, d.showJSON(t, id).Groups, "groups unchanged")
+		d.mustRun(t, "groups", id, "--group", "reports:read")
+	})
 }

@@ -45,7 +45,7 @@ SQLite, it creates the database file if it does not exist.`,
 	{
 		name:     "create",
 		short:    "create --name N --group G...",
-		synopsis: "create --name NAME --group GROUP [--group GROUP...] [--expires WHEN] [--created-by WHO]",
+		synopsis: "create --name NAME --group GROUP [--group GROUP...] [--new-group] [--expires WHEN] [--created-by WHO]",
 		summary:  "issue a key and print it, once, on stdout",
 		details: `Issues a key and prints it on standard output, alone on its line, so that it
 can be piped or redirected; its ID and preview, and the warning that it cannot
@@ -54,6 +54,9 @@ be shown again, go to standard error. Only a hash of the key is stored.
   --name NAME        the key's name (required)
   --group GROUP      a permission group (required; repeat the flag, or
                      separate groups with commas)
+  --new-group        accept a group that no key in the database holds yet;
+                     without it such a group is refused as a likely typo
+                     (the first key of an empty database may hold any group)
   --expires WHEN     when the key stops working: a duration from now (720h,
                      90d) or an RFC 3339 time (2026-01-31T00:00:00Z) or date
                      (2026-01-31, midnight UTC); default never
@@ -123,14 +126,16 @@ entry expires, at most the cache's TTL.
 	{
 		name:     "groups",
 		short:    "groups <key> --group G...",
-		synopsis: "groups <key> --group GROUP [--group GROUP...]",
+		synopsis: "groups <key> --group GROUP [--group GROUP...] [--new-group]",
 		summary:  "replace the groups of a key",
 		details: `Replaces all the groups of a key with the ones given.
 
 ` + keyArgumentHelp + `
 
   --group GROUP   a permission group (required; repeat the flag, or separate
-                  groups with commas)`,
+                  groups with commas)
+  --new-group     accept a group that no key in the database holds yet;
+                  without it such a group is refused as a likely typo`,
 		setup: setupGroups,
 	},
 	{
@@ -217,6 +222,7 @@ func setupCreate(fs *flag.FlagSet) action {
 	fs.Var(&groups, "group", "")
 	expires := fs.String("expires", "", "")
 	createdBy := fs.String("created-by", defaultCreatedBy(), "")
+	newGroup := fs.Bool("new-group", false, "")
 	return func(ctx context.Context, c *cli, args []string) error {
 		if len(args) > 0 {
 			return usageErrorf("create takes no arguments, only flags (did you mean --name %q?)", args[0])
@@ -239,6 +245,9 @@ func setupCreate(fs *flag.FlagSet) action {
 			return err
 		}
 		defer s.close()
+		if err := checkKnownGroups(ctx, s, groups, *newGroup); err != nil {
+			return err
+		}
 		k, plaintext, err := s.manager.Issue(ctx, apikey.IssueRequest{
 			Name:      *name,
 			Groups:    groups,
@@ -419,6 +428,7 @@ func setupRename(fs *flag.FlagSet) action {
 func setupGroups(fs *flag.FlagSet) action {
 	var groups groupList
 	fs.Var(&groups, "group", "")
+	newGroup := fs.Bool("new-group", false, "")
 	return func(ctx context.Context, c *cli, args []string) error {
 		if err := wantArgs(args, 1, "<key>"); err != nil {
 			return err
@@ -427,6 +437,9 @@ func setupGroups(fs *flag.FlagSet) action {
 			return usageErrorf("groups: at least one --group is required")
 		}
 		return c.withKey(ctx, args[0], func(s *session, k *apikey.Key) error {
+			if err := checkKnownGroups(ctx, s, groups, *newGroup); err != nil {
+				return err
+			}
 			if err := s.manager.SetGroups(ctx, k.ID, groups); err != nil {
 				return notFoundAs(err, k)
 			}
@@ -544,4 +557,29 @@ func notFoundAs(err error, k *apikey.Key) error {
 		return fmt.Errorf("%w: %s", apikey.ErrNotFound, k.ID)
 	}
 	return err
+}
+
+// checkKnownGroups refuses a group that no key in the database holds, the
+// likely sign of a typo (billing:wirte), unless allowNew. The command has no
+// group registry of its own (the application's is in its code, given to
+// apikey.WithGroups), so the groups that keys hold stand in for it. The
+// first key of an empty database may hold any group.
+func checkKnownGroups(ctx context.Context, s *session, groups []string, allowNew bool) error {
+	if allowNew {
+		return nil
+	}
+	first, err := s.manager.List(ctx, apikey.ListOptions{Limit: 1})
+	if err != nil || len(first.Keys) == 0 {
+		return err
+	}
+	for _, g := range groups {
+		held, err := s.manager.List(ctx, apikey.ListOptions{Group: g, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(held.Keys) == 0 {
+			return usageErrorf("no key holds the group %q yet: check its spelling, or pass --new-group to create it", g)
+		}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -207,4 +208,31 @@ func TestServerIssuesNoKeyBeforeItListens(t *testing.T) {
 	status, body := s.call(t, "GET", "/admin/api/keys", s.adminKey)
 	require.Equal(t, http.StatusOK, status)
 	assert.Equal(t, 1, strings.Count(body, `"name":"Bootstrap admin"`), "one bootstrap key: %s", body)
+}
+
+// TestKeyFromTheCommandWorksOnTheServer does what the README says: a key made
+// with the apikey command on the server's database gets 200 from a demo
+// route, without any prefix setting.
+func TestKeyFromTheCommandWorksOnTheServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the apikey command")
+	}
+	bin := filepath.Join(t.TempDir(), "apikey")
+	build := exec.Command("go", "build", "-C", filepath.Join("..", "..", "cmd", "apikey"), "-o", bin, ".")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+
+	db := filepath.Join(t.TempDir(), "keys.db")
+	s := startServer(t, db)
+	cmd := exec.Command(bin, "--dsn", db, "create", "--name", "ci", "--group", "reports:read")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	require.NoError(t, err, "apikey create: %s", stderr.String())
+	key := strings.TrimSpace(string(stdout))
+
+	status, body := s.call(t, "GET", "/api/reports", key)
+	assert.Equal(t, http.StatusOK, status, body)
+	status, _ = s.call(t, "POST", "/api/invoices", key)
+	assert.Equal(t, http.StatusForbidden, status, "the key holds reports:read only")
 }

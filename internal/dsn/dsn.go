@@ -487,8 +487,36 @@ func (s scrubbedWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Open returns a handle on the database; it does not connect yet.
+// Pool settings that Open applies: database/sql keeps only 2 idle
+// connections by default, so a service under concurrent load opens and
+// closes connections all the time; a bounded pool also keeps one service
+// from taking all of a shared server's max_connections.
+const (
+	MaxOpenConns    = 16
+	MaxIdleConns    = 16
+	ConnMaxLifetime = 30 * time.Minute
+	ConnMaxIdleTime = 5 * time.Minute
+)
+
+// Open returns a handle on the database with the pool settings above; it
+// does not connect yet. An in-memory SQLite database gets one connection,
+// since each connection would otherwise see a database of its own.
 func (d *Database) Open() (*sql.DB, error) {
+	db, err := d.open()
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(MaxOpenConns)
+	db.SetMaxIdleConns(MaxIdleConns)
+	db.SetConnMaxLifetime(ConnMaxLifetime)
+	db.SetConnMaxIdleTime(ConnMaxIdleTime)
+	if d.dialect == sqlstore.SQLite && d.sqliteFile == "" {
+		db.SetMaxOpenConns(1)
+	}
+	return db, nil
+}
+
+func (d *Database) open() (*sql.DB, error) {
 	if d.mysqlConfig != nil {
 		connector, err := mysql.NewConnector(d.mysqlConfig)
 		if err != nil {

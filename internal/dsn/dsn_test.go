@@ -188,3 +188,21 @@ func TestScrubbedWriter(t *testing.T) {
 	assert.NotContains(t, b.String(), "s3cret")
 	assert.Contains(t, b.String(), "auth xxxxx rejected")
 }
+
+// TestOpenSetsThePool checks the pool settings Open applies: bounded, with
+// as many idle connections as open ones, one for an in-memory SQLite.
+func TestOpenSetsThePool(t *testing.T) {
+	for dsn, want := range map[string]int{
+		"postgres://u:pw@127.0.0.1:1/app": MaxOpenConns,
+		"mysql://u:pw@127.0.0.1:1/app":    MaxOpenConns,
+		t.TempDir() + "/keys.db":          MaxOpenConns,
+		"file::memory:":                   1,
+	} {
+		d, err := Parse(dsn)
+		require.NoError(t, err, dsn)
+		db, err := d.Open()
+		require.NoError(t, err, dsn)
+		assert.Equal(t, want, db.Stats().MaxOpenConnections, dsn)
+		require.NoError(t, db.Close())
+	}
+}
