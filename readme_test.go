@@ -37,7 +37,7 @@ func TestREADMEQuickStartRuns(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go run: %v\n%s", err, out)
 	}
-	for _, want := range []string{"store this now, it cannot be shown again: sk_live_", "preview: sk_live_", "CI deploy <nil>"} {
+	for _, want := range []string{"store this now, it cannot be shown again: ak_", "preview: ak_", "CI deploy <nil>"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

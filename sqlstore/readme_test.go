@@ -14,7 +14,7 @@ import (
 // The README prints the schema for people who manage it by hand; it must be
 // the schema Migrate applies.
 func TestREADMEShowsTheSchema(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
 	normalize := func(s string) string {
 		s = regexp.MustCompile(`--[^\n]*`).ReplaceAllString(s, "")
