@@ -187,6 +187,6 @@ func (h *Handler) withActor(next actorHandler) http.Handler {
 			return
 		}
 		a.Groups = slices.Clone(a.Groups)
-		next(w, r.WithContext(apikey.WithActor(r.Context(), a)), a)
+		next(w, r.WithContext(apikey.NewActorContext(r.Context(), a)), a)
 	})
 }

@@ -12,7 +12,7 @@
 // # Who is acting
 //
 // Every Manager call is made on behalf of an [apikey.Actor] (see
-// [apikey.WithActor]), so the Manager itself refuses privilege escalation:
+// [apikey.NewActorContext]), so the Manager itself refuses privilege escalation:
 // an administrator grants only groups they hold, and changes or deletes only
 // keys whose groups they all hold. The actor's name is recorded as the
 // "created by" of the keys they issue.
