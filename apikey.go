@@ -140,7 +140,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 	if !req.ExpiresAt.IsZero() {
 		t := req.ExpiresAt.UTC().Truncate(time.Microsecond)
 		if !t.After(now) {
-			return nil, "", &ValidationError{Field: "ExpiresAt", Reason: "must be in the future", Err: ErrInvalidExpiry}
+			return nil, "", &ValidationError{Field: "ExpiresAt", Err: ErrInvalidExpiry}
 		}
 		expiresAt = &t
 	}

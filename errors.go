@@ -125,7 +125,8 @@ type ValidationError struct {
 	Field string
 
 	// Reason says what is wrong, for a person: "must be 1 to 255
-	// characters", "\"billing:wirte\" is not a registered group".
+	// characters", "\"billing:wirte\" is not a registered group"; empty
+	// when the sentinel says it all (ErrInvalidExpiry).
 	Reason string
 
 	// Err is the sentinel: ErrInvalidName, ErrInvalidGroup,

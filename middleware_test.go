@@ -440,16 +440,16 @@ func TestRequirePanicsOnProgrammingErrors(t *testing.T) {
 	k := &apikey.Key{Groups: []string{"a"}}
 	r := mwRequest("/")
 	for name, fn := range map[string]func(){
-		"RequireAll()":              func() { auth.RequireAll() },
-		"RequireAny()":              func() { auth.RequireAny() },
-		"RequireAll(\"\")":          func() { auth.RequireAll("") },
-		"RequireAny with a space":   func() { auth.RequireAny("reports read") },
-		"RequireAll with a quote":   func() { auth.RequireAll(`a"b`) },
-		"RequireAll nil handler":    func() { auth.RequireAll("a")(nil) },
-		"CheckAll()":                func() { _ = auth.CheckAll(r, k) },
-		"CheckAny with a space":     func() { _ = auth.CheckAny(r, k, "reports read") },
-		"Middleware nil handler":    func() { auth.Middleware(nil) },
-		"Optional nil handler":      func() { auth.Optional(nil) },
+		"RequireAll()":            func() { auth.RequireAll() },
+		"RequireAny()":            func() { auth.RequireAny() },
+		"RequireAll(\"\")":        func() { auth.RequireAll("") },
+		"RequireAny with a space": func() { auth.RequireAny("reports read") },
+		"RequireAll with a quote": func() { auth.RequireAll(`a"b`) },
+		"RequireAll nil handler":  func() { auth.RequireAll("a")(nil) },
+		"CheckAll()":              func() { _ = auth.CheckAll(r, k) },
+		"CheckAny with a space":   func() { _ = auth.CheckAny(r, k, "reports read") },
+		"Middleware nil handler":  func() { auth.Middleware(nil) },
+		"Optional nil handler":    func() { auth.Optional(nil) },
 	} {
 		assert.Panics(t, fn, name)
 	}
@@ -460,11 +460,11 @@ func TestRequirePanicsOnProgrammingErrors(t *testing.T) {
 func TestAuthConfigErrors(t *testing.T) {
 	m := newManager(t, memstore.New())
 	for name, cfg := range map[string]apikey.AuthConfig{
-		"no header":                {Headers: []string{}},
-		"bad header name":          {Headers: []string{"X API Key"}},
-		"header twice":             {Headers: []string{"X-API-Key", "x-api-key"}},
-		"realm with a newline":     {Realm: "api\r\nX-Injected: 1"},
-		"realm not ASCII":          {Realm: "Ré"},
+		"no header":               {Headers: []string{}},
+		"bad header name":         {Headers: []string{"X API Key"}},
+		"header twice":            {Headers: []string{"X-API-Key", "x-api-key"}},
+		"realm with a newline":    {Realm: "api\r\nX-Injected: 1"},
+		"realm not ASCII":         {Realm: "Ré"},
 		"negative verify timeout": {VerifyTimeout: -time.Second},
 	} {
 		a, err := m.Authenticator(cfg)

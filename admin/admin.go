@@ -51,7 +51,11 @@ func New(m *apikey.Manager, opts ...Option) (*Handler, error) {
 		}
 		c.actor = keyActor(group)
 		if !c.middlewareOK {
-			c.middleware = m.Middleware()
+			auth, err := m.Authenticator(apikey.AuthConfig{})
+			if err != nil {
+				return nil, fmt.Errorf("admin: %w", err)
+			}
+			c.middleware = auth.Middleware
 		}
 	}
 	if c.logger == nil {

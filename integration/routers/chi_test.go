@@ -46,15 +46,17 @@ func TestMiddlewareWithChi(t *testing.T) {
 	reports := issue(t, m, "good", "reports:read", "reports:write")
 	billing := issue(t, m, "billing", "billing:read")
 
+	auth, err := m.Authenticator(apikey.AuthConfig{})
+	require.NoError(t, err)
 	r := chi.NewRouter()
 	r.Get("/health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
 	r.Group(func(r chi.Router) {
-		r.Use(m.Middleware())
+		r.Use(auth.Middleware)
 		r.Get("/me", func(w http.ResponseWriter, r *http.Request) {
 			k, _ := apikey.FromContext(r.Context())
 			fmt.Fprint(w, "hello "+k.Name)
 		})
-		r.With(apikey.RequireAny("reports:read", "reports:admin")).Get("/reports/{id}", func(w http.ResponseWriter, r *http.Request) {
+		r.With(auth.RequireAny("reports:read", "reports:admin")).Get("/reports/{id}", func(w http.ResponseWriter, r *http.Request) {
 			k, _ := apikey.FromContext(r.Context())
 			fmt.Fprintf(w, "report %s for %s", chi.URLParam(r, "id"), k.Name)
 		})
