@@ -40,7 +40,7 @@ var (
 	// before returning it.
 	ErrConflict = errors.New("apikey: key changed concurrently")
 
-	// ErrInvalidName means a key name is empty, longer than [MaxNameLength]
+	// ErrInvalidName means a key name is empty, longer than [maxNameLength]
 	// characters, not valid UTF-8, or contains control characters.
 	ErrInvalidName = errors.New("apikey: invalid name")
 

@@ -9,18 +9,18 @@ import (
 )
 
 const (
-	// MaxNameLength is the maximum length of a key name, in characters.
-	MaxNameLength = 255
+	// maxNameLength is the maximum length of a key name, in characters.
+	maxNameLength = 255
 
-	// MaxGroupLength is the maximum length of a group name, in bytes.
-	MaxGroupLength = 128
+	// maxGroupLength is the maximum length of a group name, in bytes.
+	maxGroupLength = 128
 
 	// MaxGroups is the maximum number of distinct groups a key may hold.
 	MaxGroups = 64
 )
 
 // ValidateName checks a key name (or an administrator's name): 1 to
-// MaxNameLength characters of valid UTF-8, not only white space, without
+// 255 characters of valid UTF-8, not only white space, without
 // control characters, line or paragraph separators, or bidirectional
 // formatting characters (which can make a name display as another). Any other
 // text, SQL and HTML included, is a valid name and is stored verbatim. The
@@ -30,8 +30,8 @@ func ValidateName(name string) error {
 	if !utf8.ValidString(name) {
 		return invalidName("not valid UTF-8")
 	}
-	if n := utf8.RuneCountInString(name); n == 0 || n > MaxNameLength {
-		return invalidName(fmt.Sprintf("must be 1 to %d characters", MaxNameLength))
+	if n := utf8.RuneCountInString(name); n == 0 || n > maxNameLength {
+		return invalidName(fmt.Sprintf("must be 1 to %d characters", maxNameLength))
 	}
 	if strings.TrimSpace(name) == "" {
 		return invalidName("must not be blank")
@@ -55,13 +55,13 @@ func isBidiControl(r rune) bool {
 		'\u202A' <= r && r <= '\u202E' || '\u2066' <= r && r <= '\u2069'
 }
 
-// ValidateGroup checks one group name: 1 to MaxGroupLength bytes of
+// ValidateGroup checks one group name: 1 to 128 bytes of
 // [A-Za-z0-9_:.-]. Groups are matched exactly, byte for byte, so the narrow
 // alphabet leaves no room for case or Unicode look-alikes. The error is a
 // [*ValidationError] for the field "Groups" that wraps ErrInvalidGroup.
 func ValidateGroup(group string) error {
-	if len(group) == 0 || len(group) > MaxGroupLength {
-		return invalidGroup(fmt.Sprintf("must be 1 to %d characters", MaxGroupLength))
+	if len(group) == 0 || len(group) > maxGroupLength {
+		return invalidGroup(fmt.Sprintf("must be 1 to %d characters", maxGroupLength))
 	}
 	for i := 0; i < len(group); i++ {
 		c := group[i]
