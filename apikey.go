@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -109,7 +110,9 @@ type IssueRequest struct {
 // to the administrator and forget it.
 //
 // Errors wrap ErrInvalidName, ErrInvalidGroup, ErrUnknownGroup,
-// ErrEscalation, ErrInvalidExpiry or ErrStoreFailure.
+// ErrEscalation, ErrInvalidExpiry or ErrStoreFailure. A refused value is a
+// [*ValidationError] that names the field, and a refused escalation an
+// [*EscalationError] that names the groups.
 func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, error) {
 	if m.closed.Load() {
 		return nil, "", ErrClosed
@@ -126,14 +129,18 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 		createdBy = actor.Name
 	}
 	if err := ValidateName(createdBy); err != nil {
-		return nil, "", fmt.Errorf("CreatedBy: %w", err)
+		var v *ValidationError
+		if errors.As(err, &v) {
+			v.Field = "CreatedBy"
+		}
+		return nil, "", err
 	}
 	now := m.now()
 	var expiresAt *time.Time
 	if !req.ExpiresAt.IsZero() {
 		t := req.ExpiresAt.UTC().Truncate(time.Microsecond)
 		if !t.After(now) {
-			return nil, "", ErrInvalidExpiry
+			return nil, "", &ValidationError{Field: "ExpiresAt", Err: ErrInvalidExpiry}
 		}
 		expiresAt = &t
 	}
@@ -192,12 +199,14 @@ func (m *Manager) checkGroups(ctx context.Context, groups []string) ([]string, e
 	if m.groups != nil {
 		for _, g := range groups {
 			if _, ok := m.groups[g]; !ok {
-				return nil, fmt.Errorf("%w: %q", ErrUnknownGroup, g)
+				return nil, &ValidationError{Field: "Groups", Reason: strconv.Quote(g) + " is not a registered group", Err: ErrUnknownGroup}
 			}
 		}
 	}
-	if actor, ok := ActorFromContext(ctx); ok && !actor.holdsAll(groups) {
-		return nil, fmt.Errorf("%w: the acting administrator cannot grant groups they do not hold", ErrEscalation)
+	if actor, ok := ActorFromContext(ctx); ok {
+		if missing := actor.lacks(groups); missing != nil {
+			return nil, &EscalationError{Missing: missing, Granting: true}
+		}
 	}
 	return groups, nil
 }
@@ -323,11 +332,11 @@ func (m *Manager) Get(ctx context.Context, id uuid.UUID) (*Key, error) {
 	return k, nil
 }
 
-// DefaultListLimit and MaxListLimit bound the page size of [Manager.List].
-const (
-	DefaultListLimit = 50
-	MaxListLimit     = 500
-)
+// defaultListLimit is the page size of [Manager.List] when none is given.
+const defaultListLimit = 50
+
+// MaxListLimit is the largest page size [Manager.List] accepts.
+const MaxListLimit = 500
 
 // ListOptions selects a page of keys.
 type ListOptions struct {
@@ -341,7 +350,7 @@ type ListOptions struct {
 	// previous Page.Next. Empty starts at the oldest key.
 	Cursor string
 
-	// Limit is the page size: DefaultListLimit if zero, at most
+	// Limit is the page size: 50 if zero, at most
 	// MaxListLimit.
 	Limit int
 }
@@ -362,7 +371,7 @@ func (m *Manager) List(ctx context.Context, opts ListOptions) (Page, error) {
 	limit := opts.Limit
 	switch {
 	case limit == 0:
-		limit = DefaultListLimit
+		limit = defaultListLimit
 	case limit < 0 || limit > MaxListLimit:
 		return Page{}, fmt.Errorf("apikey: list limit must be 1 to %d", MaxListLimit)
 	}
@@ -452,8 +461,8 @@ func (m *Manager) authorizeChange(ctx context.Context, id uuid.UUID) ([]string, 
 	if err != nil {
 		return nil, m.storeError("get", err)
 	}
-	if !actor.holdsAll(k.Groups) {
-		return nil, fmt.Errorf("%w: the key holds groups the acting administrator does not hold", ErrEscalation)
+	if missing := actor.lacks(k.Groups); missing != nil {
+		return nil, &EscalationError{Missing: missing}
 	}
 	if k.Groups == nil {
 		return []string{}, nil // a guard, even on a key without groups

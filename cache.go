@@ -11,9 +11,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// DefaultCacheSize is the number of keys the verification cache holds unless
+// defaultCacheSize is the number of keys the verification cache holds unless
 // [WithVerifyCacheSize] says otherwise.
-const DefaultCacheSize = 100_000
+const defaultCacheSize = 100_000
 
 // WithVerifyCache enables a cache of successful verifications for ttl, so
 // that a key in use costs no Store round trip and a slow Hasher (argon2id,
@@ -35,9 +35,12 @@ func WithVerifyCache(ttl time.Duration) Option {
 }
 
 // WithVerifyCacheSize bounds the number of keys the verification cache holds.
-// Default: [DefaultCacheSize].
+// Zero means the default: 100 000 keys.
 func WithVerifyCacheSize(n int) Option {
 	return func(c *config) error {
+		if n == 0 {
+			n = defaultCacheSize
+		}
 		if n < 1 {
 			return fmt.Errorf("apikey: WithVerifyCacheSize: %d is not positive", n)
 		}
@@ -82,7 +85,7 @@ func newVerifyCache(ttl time.Duration, size int) *verifyCache {
 }
 
 func (c *verifyCache) digest(plaintext string) [sha256.Size]byte {
-	var buf [len(verifyCache{}.salt) + MaxKeyLength]byte
+	var buf [len(verifyCache{}.salt) + maxKeyLength]byte
 	n := copy(buf[:], c.salt[:])
 	n += copy(buf[n:], plaintext)
 	return sha256.Sum256(buf[:n])

@@ -14,7 +14,7 @@
 //
 // [Manager.Verify] refuses malformed strings before touching the Store, finds
 // the key by its lookup ID in one indexed lookup, compares hashes in constant
-// time, and checks status and expiry. [Manager.Middleware] does this for every HTTP
+// time, and checks status and expiry. [Authenticator] does this for every HTTP
 // request and enforces group scopes.
 //
 // # Stores
@@ -28,5 +28,5 @@
 // Only hashes are stored; plaintext keys are never logged or put in errors;
 // comparisons are constant time; a Store failure is never mistaken for an
 // invalid key (callers fail closed); an administrator acting through
-// [WithActor] can grant only groups they hold.
+// [NewActorContext] can grant only groups they hold.
 package apikey

@@ -1,13 +1,16 @@
 package apikey
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Errors returned by the Manager and by every Store. Test for them with
 // errors.Is: they are usually wrapped with more context.
 //
 // The library never merges distinct causes into one error; deciding what a
 // client may learn (usually nothing about which check failed) is the job of
-// the HTTP layer. See [Manager.Middleware].
+// the HTTP layer. See [Authenticator].
 var (
 	// ErrInvalidKey means the presented string is not a valid key: it is
 	// malformed, has a wrong checksum or prefix, names no stored key, or its
@@ -37,7 +40,7 @@ var (
 	// before returning it.
 	ErrConflict = errors.New("apikey: key changed concurrently")
 
-	// ErrInvalidName means a key name is empty, longer than [MaxNameLength]
+	// ErrInvalidName means a key name is empty, longer than [maxNameLength]
 	// characters, not valid UTF-8, or contains control characters.
 	ErrInvalidName = errors.New("apikey: invalid name")
 
@@ -49,7 +52,7 @@ var (
 	// of groups given with [WithGroups].
 	ErrUnknownGroup = errors.New("apikey: unknown group")
 
-	// ErrEscalation means the acting administrator (see [WithActor]) tried
+	// ErrEscalation means the acting administrator (see [NewActorContext]) tried
 	// to grant a group they do not hold, or to change a key that holds
 	// groups they do not hold.
 	ErrEscalation = errors.New("apikey: privilege escalation refused")
@@ -68,10 +71,9 @@ var (
 	// ErrClosed is returned by a Manager used after Close.
 	ErrClosed = errors.New("apikey: manager is closed")
 
-	// The errors below are reported by the HTTP middleware, in
-	// [AuthError.Err], besides those of [Manager.Verify]. None of them
-	// reaches the client: the client sees only the status and the RFC 6750
-	// error code.
+	// The errors below are reported by the HTTP layer, in [AuthError.Err],
+	// besides those of [Manager.Verify]. None of them reaches the client:
+	// the client sees only the status and the RFC 6750 error code.
 
 	// ErrMissingKey means the request carries no key in any of the key
 	// headers. An Authorization header with another scheme than Bearer
@@ -89,7 +91,7 @@ var (
 	ErrMalformedCredentials = errors.New("apikey: malformed credentials")
 
 	// ErrInsufficientScope means a verified key lacks the groups that
-	// [RequireAll] or [RequireAny] asks for.
+	// [Authenticator.RequireAll] or [Authenticator.RequireAny] asks for.
 	ErrInsufficientScope = errors.New("apikey: key lacks the required groups")
 
 	// ErrVerifyPanic means verification panicked, in the Store or a Hasher.
@@ -112,3 +114,67 @@ func (e *KeyError) Error() string { return e.Err.Error() + " (key " + e.Key.ID.S
 
 // Unwrap returns the cause.
 func (e *KeyError) Unwrap() error { return e.Err }
+
+// ValidationError is the error of a value the Manager refuses: a name, a
+// group, an expiry. It carries what a caller needs to tell the user, and
+// unwraps to its sentinel, so that errors.Is(err, ErrInvalidName) works.
+// Its fields never hold a key or a secret.
+type ValidationError struct {
+	// Field names the value, as the field of [IssueRequest] that carries
+	// it: "Name", "Groups", "CreatedBy" or "ExpiresAt".
+	Field string
+
+	// Reason says what is wrong, for a person: "must be 1 to 255
+	// characters", "\"billing:wirte\" is not a registered group"; empty
+	// when the sentinel says it all (ErrInvalidExpiry).
+	Reason string
+
+	// Err is the sentinel: ErrInvalidName, ErrInvalidGroup,
+	// ErrUnknownGroup or ErrInvalidExpiry.
+	Err error
+}
+
+// Error returns the sentinel's message, the field when it is not implied by
+// the sentinel, and the reason, such as
+// "apikey: invalid name: CreatedBy: must not be blank".
+func (e *ValidationError) Error() string {
+	s := e.Err.Error()
+	if e.Field == "CreatedBy" {
+		s += ": " + e.Field
+	}
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	return s
+}
+
+// Unwrap returns the sentinel.
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+// EscalationError is the error of a change that the acting administrator
+// (see [NewActorContext]) may not make. It unwraps to [ErrEscalation].
+type EscalationError struct {
+	// Missing are the groups the administrator does not hold, sorted and
+	// without duplicates: those they tried to grant if Granting is set,
+	// and otherwise those the key holds.
+	Missing []string
+
+	// Granting reports whether the administrator tried to grant the
+	// Missing groups (Issue, SetGroups), rather than to change a key that
+	// holds them (Rename, SetGroups, Activate, Deactivate, Delete).
+	Granting bool
+}
+
+// Error names the missing groups, such as "apikey: privilege escalation
+// refused: the acting administrator cannot grant groups they do not hold:
+// billing:write".
+func (e *EscalationError) Error() string {
+	what := "the key holds groups the acting administrator does not hold"
+	if e.Granting {
+		what = "the acting administrator cannot grant groups they do not hold"
+	}
+	return ErrEscalation.Error() + ": " + what + ": " + strings.Join(e.Missing, ", ")
+}
+
+// Unwrap returns ErrEscalation.
+func (e *EscalationError) Unwrap() error { return ErrEscalation }

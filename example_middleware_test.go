@@ -10,9 +10,9 @@ import (
 	"github.com/apikit/apikey/memstore"
 )
 
-// The middleware authenticates every request to the mux; RequireAll guards
-// one route. The keys are used, never printed.
-func ExampleManager_Middleware() {
+// The Authenticator's middleware authenticates every request to the mux;
+// RequireAll guards one route. The keys are used, never printed.
+func ExampleAuthenticator_Middleware() {
 	m, err := apikey.New(memstore.New())
 	if err != nil {
 		panic(err)
@@ -28,12 +28,16 @@ func ExampleManager_Middleware() {
 		panic(err)
 	}
 
+	auth, err := m.Authenticator(apikey.AuthConfig{})
+	if err != nil {
+		panic(err)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /reports", apikey.RequireAll("reports:read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /reports", auth.RequireAll("reports:read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k, _ := apikey.FromContext(r.Context())
 		fmt.Fprintf(w, "reports for %s", k.Name)
 	})))
-	handler := m.Middleware()(mux)
+	handler := auth.Middleware(mux)
 
 	for _, c := range []struct {
 		name    string

@@ -76,10 +76,10 @@ func ExampleKey_preview() {
 
 // An administrator acting through WithActor cannot grant groups they do not
 // hold.
-func ExampleWithActor() {
+func ExampleNewActorContext() {
 	m, _ := apikey.New(memstore.New())
 	defer m.Close()
-	ctx := apikey.WithActor(context.Background(), apikey.Actor{Name: "carol", Groups: []string{"reports:read"}})
+	ctx := apikey.NewActorContext(context.Background(), apikey.Actor{Name: "carol", Groups: []string{"reports:read"}})
 
 	_, _, err := m.Issue(ctx, apikey.IssueRequest{Name: "n", Groups: []string{"billing:write"}})
 	fmt.Println(errors.Is(err, apikey.ErrEscalation))

@@ -21,23 +21,23 @@ import (
 // shows the prefix, the first characters of the lookup ID and the last
 // characters of the checksum: none of the secret itself.
 const (
-	// MaxKeyLength is the length in bytes above which a string is refused
+	// maxKeyLength is the length in bytes above which a string is refused
 	// before any parsing or hashing.
-	MaxKeyLength = 256
+	maxKeyLength = 256
 
-	// MaxPrefixLength is the longest prefix [WithPrefix] accepts.
-	MaxPrefixLength = 16
+	// maxPrefixLength is the longest prefix [WithPrefix] accepts.
+	maxPrefixLength = 16
 
 	// DefaultPrefix is the prefix of keys issued by a Manager without
 	// [WithPrefix].
 	DefaultPrefix = "ak"
 
-	// DefaultSecretBits is the entropy of the secret part of keys issued by
+	// defaultSecretBits is the entropy of the secret part of keys issued by
 	// a Manager without [WithSecretBits].
-	DefaultSecretBits = 160
+	defaultSecretBits = 160
 
-	// MinSecretBits is the least entropy [WithSecretBits] accepts.
-	MinSecretBits = 128
+	// minSecretBits is the least entropy [WithSecretBits] accepts.
+	minSecretBits = 128
 
 	lookupIDLength  = 12
 	checksumLength  = 6
@@ -59,7 +59,7 @@ func secretLength(bits int) int {
 }
 
 // minSecretLength is the shortest secret any parsed key may have.
-var minSecretLength = secretLength(MinSecretBits)
+var minSecretLength = secretLength(minSecretBits)
 
 // KeyParts are the parts of a well-formed key, as returned by [ParseKey].
 // They are substrings of the parsed string: the Secret is as sensitive as
@@ -77,8 +77,8 @@ type KeyParts struct {
 // includes s in the error. A well-formed key may still be unknown, revoked or
 // wrong: only [Manager.Verify] tells.
 func ParseKey(s string) (KeyParts, error) {
-	if len(s) > MaxKeyLength {
-		return KeyParts{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalidKey, MaxKeyLength)
+	if len(s) > maxKeyLength {
+		return KeyParts{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalidKey, maxKeyLength)
 	}
 	sep := strings.LastIndexByte(s, '_')
 	if sep < 0 {
@@ -114,11 +114,11 @@ func ParseKey(s string) (KeyParts, error) {
 	}, nil
 }
 
-// validatePrefix checks that p is 1 to MaxPrefixLength characters of
+// validatePrefix checks that p is 1 to maxPrefixLength characters of
 // [a-z0-9_], neither starting nor ending with an underscore.
 func validatePrefix(p string) error {
-	if len(p) == 0 || len(p) > MaxPrefixLength {
-		return fmt.Errorf("prefix must be 1 to %d characters", MaxPrefixLength)
+	if len(p) == 0 || len(p) > maxPrefixLength {
+		return fmt.Errorf("prefix must be 1 to %d characters", maxPrefixLength)
 	}
 	if p[0] == '_' || p[len(p)-1] == '_' {
 		return fmt.Errorf("prefix must not start or end with an underscore")
@@ -135,7 +135,7 @@ func validatePrefix(p string) error {
 // generateKey returns a new plaintext key and its lookup ID.
 func generateKey(prefix string, secretChars int) (plaintext, lookupID string) {
 	// Built in a buffer on the stack: the only allocation is the string.
-	var buf [MaxKeyLength]byte
+	var buf [maxKeyLength]byte
 	b := buf[:0]
 	b = append(b, prefix...)
 	b = append(b, '_')

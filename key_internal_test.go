@@ -49,7 +49,7 @@ func TestCloneIsDeep(t *testing.T) {
 // The lookup ID is kept in every store; it must not be a window into the
 // plaintext, or a store holding it would keep the whole key in memory.
 func TestLookupIDDoesNotRetainThePlaintext(t *testing.T) {
-	plaintext, lookupID := generateKey("ak", secretLength(DefaultSecretBits))
+	plaintext, lookupID := generateKey("ak", secretLength(defaultSecretBits))
 	start := uintptr(unsafe.Pointer(unsafe.StringData(plaintext)))
 	p := uintptr(unsafe.Pointer(unsafe.StringData(lookupID)))
 	if p >= start && p < start+uintptr(len(plaintext)) {

@@ -7,7 +7,8 @@ import (
 )
 
 // Option configures a Manager. Options that are given invalid values make
-// [New] return an error.
+// [New] return an error, as [Manager.Authenticator] does for an invalid
+// [AuthConfig]. A numeric option given zero means its default.
 type Option func(*config) error
 
 type config struct {
@@ -23,19 +24,19 @@ type config struct {
 	cacheSize     int
 }
 
-// DefaultFlushInterval is how often a Manager writes last-used times to its
+// defaultFlushInterval is how often a Manager writes last-used times to its
 // Store unless [WithLastUsedFlushInterval] says otherwise.
-const DefaultFlushInterval = 30 * time.Second
+const defaultFlushInterval = 30 * time.Second
 
 func defaultConfig() config {
 	return config{
 		prefix:        DefaultPrefix,
-		secretBits:    DefaultSecretBits,
+		secretBits:    defaultSecretBits,
 		hasher:        SHA256Hasher{},
 		clock:         time.Now,
 		logger:        slog.Default(),
-		flushInterval: DefaultFlushInterval,
-		cacheSize:     DefaultCacheSize,
+		flushInterval: defaultFlushInterval,
+		cacheSize:     defaultCacheSize,
 	}
 }
 
@@ -63,12 +64,15 @@ func WithPrefix(prefix string) Option {
 }
 
 // WithSecretBits sets the entropy of the secret part of issued keys, at
-// least [MinSecretBits]; the preview reveals none of it. Default:
-// [DefaultSecretBits].
+// least 128; the preview reveals none of it. Zero means the default: 160
+// bits.
 func WithSecretBits(bits int) Option {
 	return func(c *config) error {
-		if bits < MinSecretBits || bits > 512 {
-			return fmt.Errorf("apikey: WithSecretBits: %d is outside %d to 512", bits, MinSecretBits)
+		if bits == 0 {
+			bits = defaultSecretBits
+		}
+		if bits < minSecretBits || bits > 512 {
+			return fmt.Errorf("apikey: WithSecretBits: %d is outside %d to 512", bits, minSecretBits)
 		}
 		c.secretBits = bits
 		return nil
@@ -150,11 +154,12 @@ func WithLogger(l *slog.Logger) Option {
 // [Key.LastUsedAt]: a stored time is exact, but may be up to one interval
 // late, and a process that dies without Close loses at most one interval of
 // uses. A negative interval starts no background flush: uses are written only
-// by [Manager.Flush] and [Manager.Close]. Default: [DefaultFlushInterval].
+// by [Manager.Flush] and [Manager.Close]. Zero means the default: 30
+// seconds.
 func WithLastUsedFlushInterval(d time.Duration) Option {
 	return func(c *config) error {
 		if d == 0 {
-			d = DefaultFlushInterval
+			d = defaultFlushInterval
 		}
 		c.flushInterval = d
 		return nil

@@ -9,41 +9,42 @@ import (
 )
 
 const (
-	// MaxNameLength is the maximum length of a key name, in characters.
-	MaxNameLength = 255
+	// maxNameLength is the maximum length of a key name, in characters.
+	maxNameLength = 255
 
-	// MaxGroupLength is the maximum length of a group name, in bytes.
-	MaxGroupLength = 128
+	// maxGroupLength is the maximum length of a group name, in bytes.
+	maxGroupLength = 128
 
 	// MaxGroups is the maximum number of distinct groups a key may hold.
 	MaxGroups = 64
 )
 
 // ValidateName checks a key name (or an administrator's name): 1 to
-// MaxNameLength characters of valid UTF-8, not only white space, without
+// 255 characters of valid UTF-8, not only white space, without
 // control characters, line or paragraph separators, or bidirectional
 // formatting characters (which can make a name display as another). Any other
 // text, SQL and HTML included, is a valid name and is stored verbatim. The
-// error wraps ErrInvalidName.
+// error is a [*ValidationError] for the field "Name" that wraps
+// ErrInvalidName.
 func ValidateName(name string) error {
 	if !utf8.ValidString(name) {
-		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidName)
+		return invalidName("not valid UTF-8")
 	}
-	if n := utf8.RuneCountInString(name); n == 0 || n > MaxNameLength {
-		return fmt.Errorf("%w: must be 1 to %d characters", ErrInvalidName, MaxNameLength)
+	if n := utf8.RuneCountInString(name); n == 0 || n > maxNameLength {
+		return invalidName(fmt.Sprintf("must be 1 to %d characters", maxNameLength))
 	}
 	if strings.TrimSpace(name) == "" {
-		return fmt.Errorf("%w: must not be blank", ErrInvalidName)
+		return invalidName("must not be blank")
 	}
 	for _, r := range name {
 		if r < utf8.RuneSelf {
 			if r < 0x20 || r == 0x7f {
-				return fmt.Errorf("%w: contains control character %U", ErrInvalidName, r)
+				return invalidName(fmt.Sprintf("contains control character %U", r))
 			}
 			continue
 		}
 		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) || isBidiControl(r) {
-			return fmt.Errorf("%w: contains control character %U", ErrInvalidName, r)
+			return invalidName(fmt.Sprintf("contains control character %U", r))
 		}
 	}
 	return nil
@@ -54,19 +55,19 @@ func isBidiControl(r rune) bool {
 		'\u202A' <= r && r <= '\u202E' || '\u2066' <= r && r <= '\u2069'
 }
 
-// ValidateGroup checks one group name: 1 to MaxGroupLength bytes of
+// ValidateGroup checks one group name: 1 to 128 bytes of
 // [A-Za-z0-9_:.-]. Groups are matched exactly, byte for byte, so the narrow
-// alphabet leaves no room for case or Unicode look-alikes. The error wraps
-// ErrInvalidGroup.
+// alphabet leaves no room for case or Unicode look-alikes. The error is a
+// [*ValidationError] for the field "Groups" that wraps ErrInvalidGroup.
 func ValidateGroup(group string) error {
-	if len(group) == 0 || len(group) > MaxGroupLength {
-		return fmt.Errorf("%w: must be 1 to %d characters", ErrInvalidGroup, MaxGroupLength)
+	if len(group) == 0 || len(group) > maxGroupLength {
+		return invalidGroup(fmt.Sprintf("must be 1 to %d characters", maxGroupLength))
 	}
 	for i := 0; i < len(group); i++ {
 		c := group[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 			c == '_' || c == ':' || c == '.' || c == '-') {
-			return fmt.Errorf("%w: %q may contain only A-Z, a-z, 0-9, '_', ':', '.' and '-'", ErrInvalidGroup, group)
+			return invalidGroup(fmt.Sprintf("%q may contain only A-Z, a-z, 0-9, '_', ':', '.' and '-'", group))
 		}
 	}
 	return nil
@@ -76,7 +77,7 @@ func ValidateGroup(group string) error {
 // duplicates, in a new slice. At least one group is required.
 func normalizeGroups(groups []string) ([]string, error) {
 	if len(groups) == 0 {
-		return nil, fmt.Errorf("%w: at least one group is required", ErrInvalidGroup)
+		return nil, invalidGroup("at least one group is required")
 	}
 	for _, g := range groups {
 		if err := ValidateGroup(g); err != nil {
@@ -87,7 +88,15 @@ func normalizeGroups(groups []string) ([]string, error) {
 	slices.Sort(out)
 	out = slices.Compact(out)
 	if len(out) > MaxGroups {
-		return nil, fmt.Errorf("%w: at most %d groups", ErrInvalidGroup, MaxGroups)
+		return nil, invalidGroup(fmt.Sprintf("at most %d groups", MaxGroups))
 	}
 	return slices.Clip(out), nil
+}
+
+func invalidName(reason string) error {
+	return &ValidationError{Field: "Name", Reason: reason, Err: ErrInvalidName}
+}
+
+func invalidGroup(reason string) error {
+	return &ValidationError{Field: "Groups", Reason: reason, Err: ErrInvalidGroup}
 }

@@ -15,15 +15,33 @@ var (
 	ErrUnauthenticated = errors.New("admin: not authenticated")
 
 	// ErrForbidden means the sender may not manage keys: the API answers
-	// 403, with the error's message as the detail of the response. Wrap it
-	// with a message for the administrator:
-	//
-	//	fmt.Errorf("%w: only the operations team manages keys", admin.ErrForbidden)
+	// 403. To tell the administrator why, return a [*ForbiddenError]
+	// instead.
 	ErrForbidden = errors.New("admin: not an administrator")
 )
 
-// keyActor is the default ActorFunc: the key that the Manager's middleware
-// verified acts, if it holds adminGroup. The actor's name is the key's name
+// ForbiddenError is an [ErrForbidden] with a reason for the administrator,
+// which the API sends as the detail of its 403 response:
+//
+//	return apikey.Actor{}, &admin.ForbiddenError{Reason: "Only the operations team manages keys."}
+type ForbiddenError struct {
+	// Reason is a sentence for the administrator. Empty: a generic one.
+	Reason string
+}
+
+// Error returns ErrForbidden's message and the reason.
+func (e *ForbiddenError) Error() string {
+	if e.Reason == "" {
+		return ErrForbidden.Error()
+	}
+	return ErrForbidden.Error() + ": " + e.Reason
+}
+
+// Unwrap returns ErrForbidden.
+func (e *ForbiddenError) Unwrap() error { return ErrForbidden }
+
+// keyActor is the default ActorFunc: the key that the Manager's
+// Authenticator verified acts, if it holds adminGroup. The actor's name is the key's name
 // (always a valid name, so a valid creator), and its groups are the key's:
 // an admin key grants only the groups it holds itself.
 func keyActor(adminGroup string) ActorFunc {
@@ -33,7 +51,7 @@ func keyActor(adminGroup string) ActorFunc {
 			return apikey.Actor{}, ErrUnauthenticated
 		}
 		if !k.HasGroup(adminGroup) {
-			return apikey.Actor{}, fmt.Errorf("%w: this API key does not hold the %s group, which managing keys requires", ErrForbidden, adminGroup)
+			return apikey.Actor{}, &ForbiddenError{Reason: fmt.Sprintf("This API key does not hold the %s group, which managing keys requires.", adminGroup)}
 		}
 		return apikey.Actor{Name: k.Name, Groups: k.Groups}, nil
 	}

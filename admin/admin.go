@@ -51,7 +51,11 @@ func New(m *apikey.Manager, opts ...Option) (*Handler, error) {
 		}
 		c.actor = keyActor(group)
 		if !c.middlewareOK {
-			c.middleware = m.Middleware()
+			auth, err := m.Authenticator(apikey.AuthConfig{})
+			if err != nil {
+				return nil, fmt.Errorf("admin: %w", err)
+			}
+			c.middleware = auth.Middleware
 		}
 	}
 	if c.logger == nil {
@@ -187,6 +191,6 @@ func (h *Handler) withActor(next actorHandler) http.Handler {
 			return
 		}
 		a.Groups = slices.Clone(a.Groups)
-		next(w, r.WithContext(apikey.WithActor(r.Context(), a)), a)
+		next(w, r.WithContext(apikey.NewActorContext(r.Context(), a)), a)
 	})
 }

@@ -12,13 +12,13 @@
 // # Who is acting
 //
 // Every Manager call is made on behalf of an [apikey.Actor] (see
-// [apikey.WithActor]), so the Manager itself refuses privilege escalation:
+// [apikey.NewActorContext]), so the Manager itself refuses privilege escalation:
 // an administrator grants only groups they hold, and changes or deletes only
 // keys whose groups they all hold. The actor's name is recorded as the
 // "created by" of the keys they issue.
 //
-// By default the API authenticates each request with the Manager's
-// middleware ([apikey.Manager.Middleware]) and acts on behalf of the key it
+// By default the API authenticates each request with the middleware of an
+// [apikey.Authenticator] of the Manager and acts on behalf of the key it
 // verified, which must hold the admin group ([DefaultAdminGroup], see
 // [WithAdminGroup]): the actor's name is the key's name and its groups are
 // the key's groups. An application that authenticates administrators

@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -200,7 +199,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a apikey.Act
 	}
 	k, plaintext, err := h.m.Issue(r.Context(), issue)
 	if err != nil {
-		h.writeError(w, r, grantError(err, req.Groups, a))
+		h.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "keys/"+k.ID.String())
@@ -228,39 +227,6 @@ func checkGroups(w http.ResponseWriter, groups []string) bool {
 		return false
 	}
 	return true
-}
-
-// grantError names, in an ErrEscalation, the groups the actor tried to grant
-// without holding them.
-func grantError(err error, groups []string, a apikey.Actor) error {
-	if !errors.Is(err, apikey.ErrEscalation) {
-		return err
-	}
-	lacking := missing(groups, a.Groups)
-	if len(lacking) == 0 {
-		return err
-	}
-	return &escalationError{err: err, detail: fmt.Sprintf(
-		"You cannot grant groups you do not hold: %s.", strings.Join(lacking, ", "))}
-}
-
-// changeError names, in an ErrEscalation, the groups of the key that the
-// actor does not hold.
-func (h *Handler) changeError(ctx context.Context, err error, id uuid.UUID, a apikey.Actor) error {
-	if !errors.Is(err, apikey.ErrEscalation) {
-		return err
-	}
-	k, getErr := h.m.Get(ctx, id)
-	if getErr != nil {
-		return err
-	}
-	lacking := missing(k.Groups, a.Groups)
-	if len(lacking) == 0 {
-		return err
-	}
-	return &escalationError{err: err, detail: fmt.Sprintf(
-		"This key holds groups you do not hold (%s): only an administrator who holds all of its groups can change or delete it.",
-		strings.Join(lacking, ", "))}
 }
 
 // keyID reads the key ID from the path. A malformed ID names no key: 404.
@@ -304,7 +270,7 @@ func (h *Handler) renameKey(w http.ResponseWriter, r *http.Request, a apikey.Act
 		return
 	}
 	if err := h.m.Rename(r.Context(), id, req.Name); err != nil {
-		h.writeError(w, r, h.changeError(r.Context(), err, id, a))
+		h.writeError(w, r, err)
 		return
 	}
 	h.writeKey(w, r, id, a)
@@ -326,12 +292,7 @@ func (h *Handler) setGroups(w http.ResponseWriter, r *http.Request, a apikey.Act
 	}
 	if err := h.m.SetGroups(r.Context(), id, req.Groups); err != nil {
 		// The actor may lack a group they try to grant, or one the key
-		// holds already.
-		if e := grantError(err, req.Groups, a); e != err {
-			err = e
-		} else {
-			err = h.changeError(r.Context(), err, id, a)
-		}
+		// holds already: the EscalationError says which.
 		h.writeError(w, r, err)
 		return
 	}
@@ -358,7 +319,7 @@ func (h *Handler) setActive(w http.ResponseWriter, r *http.Request, a apikey.Act
 		return
 	}
 	if err := apply(r.Context(), id); err != nil {
-		h.writeError(w, r, h.changeError(r.Context(), err, id, a))
+		h.writeError(w, r, err)
 		return
 	}
 	h.writeKey(w, r, id, a)
@@ -395,7 +356,7 @@ func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request, a apikey.Act
 		return
 	}
 	if err := h.m.Delete(r.Context(), id); err != nil {
-		h.writeError(w, r, h.changeError(r.Context(), err, id, a))
+		h.writeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

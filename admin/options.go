@@ -40,15 +40,17 @@ type config struct {
 }
 
 // WithActor sets how the handler finds who is acting for a request,
-// replacing the default: the key that [apikey.Manager.Middleware] verified,
-// holding the admin group (see [WithAdminGroup]).
+// replacing the default: the key that the Manager's [apikey.Authenticator]
+// verified, holding the admin group (see [WithAdminGroup]). It is an option
+// of the handler; the context that carries the actor to the Manager is made
+// by [apikey.NewActorContext].
 //
 // With WithActor, the handler authenticates nothing itself: f decides, with
 // the help of any middleware given with [WithMiddleware]. To act for keys
-// verified by the Manager's middleware under other rules, give both:
+// verified by an Authenticator under other rules, give both:
 //
 //	admin.New(m,
-//		admin.WithMiddleware(m.Middleware()),
+//		admin.WithMiddleware(auth.Middleware),
 //		admin.WithActor(func(r *http.Request) (apikey.Actor, error) {
 //			k, ok := apikey.FromContext(r.Context())
 //			...
@@ -81,10 +83,11 @@ func WithAdminGroup(group string) Option {
 
 // WithMiddleware sets the middleware that authenticates requests to the API
 // (not to the page and its assets, which hold no data). Default: the
-// Manager's middleware, m.Middleware(), when the actor is the default one,
-// which reads the key that middleware verified; none with [WithActor]. Pass
-// m.Middleware(opts...) to configure the Manager's middleware, an
-// application's session middleware for [WithActor], or nil for none.
+// middleware of an [apikey.Authenticator] of the Manager with the default
+// [apikey.AuthConfig], when the actor is the default one, which reads the
+// key that middleware verified; none with [WithActor]. Pass auth.Middleware
+// of an Authenticator configured otherwise, an application's session
+// middleware for [WithActor], or nil for none.
 func WithMiddleware(mw func(http.Handler) http.Handler) Option {
 	return func(c *config) error {
 		c.middleware = mw

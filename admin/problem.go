@@ -1,75 +1,63 @@
 package admin
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/apikit/apikey"
+	"github.com/apikit/apikey/internal/problem"
 )
 
-// problem is an RFC 9457 problem document, with a "code" extension member
-// that programs can switch on.
-type problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-	Code   string `json:"code"`
-}
-
-// writeProblem answers with a problem document.
+// writeProblem answers with an RFC 9457 problem document, with a "code"
+// extension member that programs can switch on. It is the writer of the
+// apikey middleware's responses too.
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	// Strings and ints always encode.
-	_ = enc.Encode(problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code})
-	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes()) // the client may be gone; there is no one left to tell
+	problem.WriteDoc(w, problem.Doc{Status: status, Detail: detail, Code: code})
 }
 
 // writeError answers with the problem document for an error of the Manager
-// or of the ActorFunc. What the administrator may read is decided here: the
-// messages of validation and authorization errors, written for them; nothing
-// about store failures or unexpected errors, which are logged instead.
+// or of the ActorFunc. What the administrator may read is decided here,
+// from the fields of the errors (never from their text): the reasons of
+// validation errors and the groups of escalation errors, written for them;
+// nothing about store failures or unexpected errors, which are logged
+// instead.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		forbidden  *ForbiddenError
+		escalation *apikey.EscalationError
+		validation *apikey.ValidationError
+	)
 	switch {
 	case errors.Is(err, ErrUnauthenticated):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="admin"`)
 		writeProblem(w, http.StatusUnauthorized, "unauthenticated", "Sign in with an administrator's API key.")
 	case errors.Is(err, ErrForbidden):
 		detail := "You are not allowed to manage API keys."
-		if why := reason(err, ErrForbidden); why != "" {
-			detail = sentence(why)
+		if errors.As(err, &forbidden) && forbidden.Reason != "" {
+			detail = forbidden.Reason
 		}
 		writeProblem(w, http.StatusForbidden, "forbidden", detail)
-	case errors.Is(err, apikey.ErrEscalation):
-		// The handler's own message, naming the groups, when it has one.
-		var e *escalationError
-		detail := "You cannot grant groups you do not hold, nor change keys that hold them."
-		if errors.As(err, &e) {
-			detail = e.detail
+	case errors.As(err, &escalation):
+		detail := "This key holds groups you do not hold (" + strings.Join(escalation.Missing, ", ") +
+			"): only an administrator who holds all of its groups can change or delete it."
+		if escalation.Granting {
+			detail = "You cannot grant groups you do not hold: " + strings.Join(escalation.Missing, ", ") + "."
 		}
 		writeProblem(w, http.StatusForbidden, "escalation", detail)
+	case errors.Is(err, apikey.ErrEscalation):
+		writeProblem(w, http.StatusForbidden, "escalation", "You cannot grant groups you do not hold, nor change keys that hold them.")
 	case errors.Is(err, apikey.ErrNotFound):
 		writeProblem(w, http.StatusNotFound, "not_found", "There is no API key with this ID. It may have been deleted.")
+	case errors.As(err, &validation):
+		h.writeValidation(w, validation)
 	case errors.Is(err, apikey.ErrInvalidName):
-		writeProblem(w, http.StatusUnprocessableEntity, "invalid_name", "The name is not valid"+colon(reason(err, apikey.ErrInvalidName)))
+		writeProblem(w, http.StatusUnprocessableEntity, "invalid_name", "The name is not valid.")
 	case errors.Is(err, apikey.ErrInvalidGroup):
-		writeProblem(w, http.StatusUnprocessableEntity, "invalid_group", "The groups are not valid"+colon(reason(err, apikey.ErrInvalidGroup)))
+		writeProblem(w, http.StatusUnprocessableEntity, "invalid_group", "The groups are not valid.")
 	case errors.Is(err, apikey.ErrUnknownGroup):
-		writeProblem(w, http.StatusUnprocessableEntity, "unknown_group", "There is no such group"+colon(reason(err, apikey.ErrUnknownGroup))+" Choose among the available groups.")
+		writeProblem(w, http.StatusUnprocessableEntity, "unknown_group", "There is no such group. Choose among the available groups.")
 	case errors.Is(err, apikey.ErrInvalidExpiry):
 		writeProblem(w, http.StatusUnprocessableEntity, "invalid_expiry", "The expiry time must be in the future.")
 	case errors.Is(err, apikey.ErrConflict):
@@ -88,17 +76,20 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 }
 
-// reason returns what err says after the message of the sentinel it wraps,
-// such as "must be 1 to 255 characters" for "apikey: invalid name: must be 1
-// to 255 characters", or "" if it says nothing more.
-func reason(err, sentinel error) string {
-	msg := err.Error()
-	prefix := sentinel.Error() + ": "
-	i := strings.Index(msg, prefix)
-	if i < 0 {
-		return ""
+// writeValidation answers a value the Manager refused, with its reason.
+func (h *Handler) writeValidation(w http.ResponseWriter, e *apikey.ValidationError) {
+	var code, detail string
+	switch {
+	case errors.Is(e, apikey.ErrInvalidName):
+		code, detail = "invalid_name", "The name is not valid"+colon(e.Reason)
+	case errors.Is(e, apikey.ErrInvalidGroup):
+		code, detail = "invalid_group", "The groups are not valid"+colon(e.Reason)
+	case errors.Is(e, apikey.ErrUnknownGroup):
+		code, detail = "unknown_group", "There is no such group"+colon(e.Reason)+" Choose among the available groups."
+	default:
+		code, detail = "invalid_expiry", "The expiry time must be in the future."
 	}
-	return msg[i+len(prefix):]
+	writeProblem(w, http.StatusUnprocessableEntity, code, detail)
 }
 
 // colon returns ": why." to complete a sentence, or "." if why is empty.
@@ -108,23 +99,3 @@ func colon(why string) string {
 	}
 	return ": " + strings.TrimSuffix(why, ".") + "."
 }
-
-// sentence returns s with a capital letter and a full stop.
-func sentence(s string) string {
-	r, n := utf8.DecodeRuneInString(s)
-	s = string(unicode.ToUpper(r)) + s[n:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
-}
-
-// escalationError is an ErrEscalation with a message that names the groups
-// the administrator lacks.
-type escalationError struct {
-	err    error
-	detail string
-}
-
-func (e *escalationError) Error() string { return e.err.Error() }
-func (e *escalationError) Unwrap() error { return e.err }

@@ -84,22 +84,25 @@ func run(addr string, logger *slog.Logger) error {
 		fmt.Printf("export %s=%s   # %s, groups %v\n", req.env, plaintext, k.Name, k.Groups)
 	}
 
-	auth := m.Middleware(apikey.WithFailureHook(func(r *http.Request, err *apikey.AuthError) {
+	auth, err := m.Authenticator(apikey.AuthConfig{OnFailure: func(r *http.Request, err *apikey.AuthError) {
 		// Never the key itself: err holds the cause, and the key record
 		// when one was verified (its LogValue shows no secret).
-		attrs := []any{"method", r.Method, "path", r.URL.Path, "kind", err.Kind.String(), "error", err.Err}
+		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", err.Status, "code", err.Code(), "error", err.Err}
 		if err.Key != nil {
 			attrs = append(attrs, "key", err.Key)
 		}
 		logger.Warn("request refused", attrs...)
-	}))
+	}})
+	if err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
-	mux.Handle("GET /whoami", auth(http.HandlerFunc(whoami)))
-	mux.Handle("GET /reports", auth(apikey.RequireAll("reports:read")(http.HandlerFunc(reports))))
+	mux.Handle("GET /whoami", auth.Middleware(http.HandlerFunc(whoami)))
+	mux.Handle("GET /reports", auth.Middleware(auth.RequireAll("reports:read")(http.HandlerFunc(reports))))
 
 	srv := &http.Server{
 		Addr:              addr,

@@ -189,9 +189,12 @@ func routes(m *apikey.Manager) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth := m.Middleware()
+	auth, err := m.Authenticator(apikey.AuthConfig{})
+	if err != nil {
+		return nil, err
+	}
 	need := func(group string, h http.HandlerFunc) http.Handler {
-		return auth(apikey.RequireAll(group)(h))
+		return auth.Middleware(auth.RequireAll(group)(h))
 	}
 
 	mux := http.NewServeMux()
@@ -213,7 +216,7 @@ func routes(m *apikey.Manager) (http.Handler, error) {
 		k, _ := apikey.FromContext(r.Context())
 		writeJSON(w, http.StatusCreated, map[string]any{"id": "inv_1002", "status": "draft", "created_by_key": k.Preview})
 	}))
-	mux.Handle("GET /api/whoami", auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /api/whoami", auth.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k, _ := apikey.FromContext(r.Context())
 		writeJSON(w, http.StatusOK, map[string]any{"name": k.Name, "preview": k.Preview, "groups": k.Groups})
 	})))

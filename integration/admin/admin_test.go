@@ -525,7 +525,11 @@ func TestWithActor(t *testing.T) {
 		case "alice":
 			return apikey.Actor{Name: "alice@example.com", Groups: []string{"reports:read", "billing:read"}}, nil
 		case "mallory":
-			return apikey.Actor{}, fmt.Errorf("%w: only the operations team manages keys", admin.ErrForbidden)
+			return apikey.Actor{}, &admin.ForbiddenError{Reason: "Only the operations team manages keys."}
+		case "trudy":
+			// The text of an error is never parsed: a wrapped ErrForbidden
+			// gets the generic detail.
+			return apikey.Actor{}, fmt.Errorf("%w: internal policy #7 (do not show)", admin.ErrForbidden)
 		case "broken":
 			return apikey.Actor{Name: "\x00"}, nil
 		default:
@@ -547,6 +551,8 @@ func TestWithActor(t *testing.T) {
 	e.do(req{method: "GET", path: "/admin/api/keys", key: e.root}).problem(t, 401, "unauthenticated")
 	assert.Equal(t, "Only the operations team manages keys.",
 		e.do(req{method: "GET", path: "/admin/api/keys", header: as("mallory")}).problem(t, 403, "forbidden"))
+	assert.Equal(t, "You are not allowed to manage API keys.",
+		e.do(req{method: "GET", path: "/admin/api/keys", header: as("trudy")}).problem(t, 403, "forbidden"))
 	r = e.do(req{method: "GET", path: "/admin/api/keys", header: as("eve")})
 	r.problem(t, 500, "internal")
 	assert.NotContains(t, string(r.body), "secret detail")
