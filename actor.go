@@ -8,13 +8,37 @@ import (
 // Actor is the administrator on whose behalf the Manager acts. An actor
 // grants only groups they hold, and changes or deletes only keys whose groups
 // they all hold: that is what makes privilege escalation through key
-// management impossible.
+// management impossible. An actor acts within one owner: keys of any other
+// owner do not exist for them.
 type Actor struct {
 	// Name is recorded as the CreatedBy of the keys the actor issues.
 	Name string
 
 	// Groups are the groups the actor holds.
 	Groups []string
+
+	// Owner is the owner the actor administers; "" means DefaultOwner.
+	// Every operation the actor does sees and changes only this owner's
+	// keys, and the keys they issue belong to it.
+	Owner string
+
+	// AllOwners is the explicit operator scope (platform staff, a
+	// command-line tool): the actor sees and changes the keys of every
+	// owner, and Owner is ignored. Nothing sets it by default; the admin
+	// API never does unless the application's actor function says so.
+	AllOwners bool
+}
+
+// scope returns the owner the actor may see, or "" for every owner.
+func (a Actor) scope() string {
+	switch {
+	case a.AllOwners:
+		return ""
+	case a.Owner == "":
+		return DefaultOwner
+	default:
+		return a.Owner
+	}
 }
 
 // lacks returns the groups in groups that the actor does not hold, sorted
@@ -39,7 +63,8 @@ type actorContextKey struct{}
 // that names them and wraps ErrEscalation.
 //
 // Without an actor in the context the caller is trusted (a command-line tool,
-// a bootstrap step) and nothing is refused for escalation.
+// a bootstrap step): nothing is refused for escalation, and every owner's
+// keys are visible.
 func NewActorContext(ctx context.Context, a Actor) context.Context {
 	a.Groups = slices.Clone(a.Groups)
 	return context.WithValue(ctx, actorContextKey{}, a)

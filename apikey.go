@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ type Manager struct {
 	logger        *slog.Logger
 	uses          usageRecorder
 	cache         *verifyCache // nil when disabled
+	ownerQuota    int          // 0: no limit
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -60,6 +62,7 @@ func New(store Store, opts ...Option) (*Manager, error) {
 		clock:       c.clock,
 		logger:      c.logger,
 		uses:        usageRecorder{pending: make(map[uuid.UUID]time.Time)},
+		ownerQuota:  c.ownerQuota,
 	}
 	m.verifyHashers = append([]Hasher{c.hasher}, c.verifyHashers...)
 	m.verifyHashers = append(m.verifyHashers, SHA256Hasher{}, Argon2idHasher{}, BcryptHasher{})
@@ -102,6 +105,16 @@ type IssueRequest struct {
 
 	// ExpiresAt, if not zero, is when the key stops working.
 	ExpiresAt time.Time
+
+	// Owner is the owner of the key (see [ValidateOwner]). With an actor in
+	// the context it must be empty or the actor's own owner, which the key
+	// then gets; trusted code (no actor) that leaves it empty issues the
+	// key to DefaultOwner.
+	Owner string
+
+	// Metadata is the application's own data about the key, stored and
+	// returned verbatim (see [ValidateMetadata]); optional.
+	Metadata map[string]string
 }
 
 // Issue creates a key and returns its record and its plaintext. The
@@ -110,7 +123,8 @@ type IssueRequest struct {
 // to the administrator and forget it.
 //
 // Errors wrap ErrInvalidName, ErrInvalidGroup, ErrUnknownGroup,
-// ErrEscalation, ErrInvalidExpiry or ErrStoreFailure. A refused value is a
+// ErrInvalidOwner, ErrInvalidMetadata, ErrEscalation, ErrInvalidExpiry,
+// ErrQuotaExceeded or ErrStoreFailure. A refused value is a
 // [*ValidationError] that names the field, and a refused escalation an
 // [*EscalationError] that names the groups.
 func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, error) {
@@ -124,9 +138,25 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 	if err != nil {
 		return nil, "", err
 	}
+	owner := req.Owner
 	createdBy := req.CreatedBy
 	if actor, ok := ActorFromContext(ctx); ok {
 		createdBy = actor.Name
+		if scope := actor.scope(); scope != "" {
+			if owner != "" && owner != scope {
+				return nil, "", fmt.Errorf("%w: an administrator issues keys only to their own owner", ErrEscalation)
+			}
+			owner = scope
+		}
+	}
+	if owner == "" {
+		owner = DefaultOwner
+	}
+	if err := ValidateOwner(owner); err != nil {
+		return nil, "", err
+	}
+	if err := ValidateMetadata(req.Metadata); err != nil {
+		return nil, "", err
 	}
 	if err := ValidateName(createdBy); err != nil {
 		var v *ValidationError
@@ -158,6 +188,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 		}
 		k := &Key{
 			ID:        id,
+			Owner:     owner,
 			Name:      req.Name,
 			Groups:    groups,
 			Active:    true,
@@ -168,8 +199,9 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 			CreatedBy: createdBy,
 			UpdatedAt: now,
 			ExpiresAt: expiresAt,
+			Metadata:  maps.Clone(req.Metadata),
 		}
-		err = m.store.Create(ctx, k)
+		err = m.store.Create(ctx, k, m.ownerQuota)
 		if errors.Is(err, ErrDuplicate) && attempt < 2 {
 			continue
 		}
@@ -183,7 +215,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 // storeError wraps a Store error in ErrStoreFailure, unless it is one of the
 // sentinels a Store is documented to return.
 func (m *Manager) storeError(op string, err error) error {
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrDuplicate) || errors.Is(err, ErrConflict) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrDuplicate) || errors.Is(err, ErrConflict) || errors.Is(err, ErrQuotaExceeded) {
 		return err
 	}
 	return fmt.Errorf("apikey: %s: %w: %w", op, ErrStoreFailure, err)
@@ -322,14 +354,27 @@ func (m *Manager) rehash(ctx context.Context, k *Key, plaintext string) {
 	k.Hash = hash
 }
 
-// Get returns the key with the given ID. The error wraps ErrNotFound or
-// ErrStoreFailure.
+// Get returns the key with the given ID. A key of another owner than the
+// acting administrator's is ErrNotFound, as a missing key. The error wraps
+// ErrNotFound or ErrStoreFailure.
 func (m *Manager) Get(ctx context.Context, id uuid.UUID) (*Key, error) {
 	k, err := m.store.Get(ctx, id)
 	if err != nil {
 		return nil, m.storeError("get", err)
 	}
+	if scope := ownerScope(ctx); scope != "" && k.Owner != scope {
+		return nil, fmt.Errorf("apikey: get key %s: %w", id, ErrNotFound)
+	}
 	return k, nil
+}
+
+// ownerScope returns the owner whose keys the actor in ctx may see, or ""
+// for every owner (no actor: trusted code; or an actor with AllOwners).
+func ownerScope(ctx context.Context) string {
+	if actor, ok := ActorFromContext(ctx); ok {
+		return actor.scope()
+	}
+	return ""
 }
 
 // defaultListLimit is the page size of [Manager.List] when none is given.
@@ -340,6 +385,11 @@ const MaxListLimit = 500
 
 // ListOptions selects a page of keys.
 type ListOptions struct {
+	// Owner, if not empty, lists only the keys of this owner. An actor
+	// limited to one owner sees only that owner's keys whatever Owner says
+	// (another owner's list is empty).
+	Owner string
+
 	// Status filters by status; StatusAny (the zero value) lists all keys.
 	Status Status
 
@@ -383,11 +433,23 @@ func (m *Manager) List(ctx context.Context, opts ListOptions) (Page, error) {
 			return Page{}, err
 		}
 	}
+	if opts.Owner != "" {
+		if err := ValidateOwner(opts.Owner); err != nil {
+			return Page{}, err
+		}
+	}
 	after, err := decodeCursor(opts.Cursor)
 	if err != nil {
 		return Page{}, err
 	}
-	keys, err := m.store.List(ctx, ListQuery{Status: opts.Status, Group: opts.Group, After: after, Limit: limit + 1})
+	owner := opts.Owner
+	if scope := ownerScope(ctx); scope != "" {
+		if owner != "" && owner != scope {
+			return Page{Keys: []*Key{}}, nil
+		}
+		owner = scope
+	}
+	keys, err := m.store.List(ctx, ListQuery{Owner: owner, Status: opts.Status, Group: opts.Group, After: after, Limit: limit + 1})
 	if err != nil {
 		return Page{}, m.storeError("list", err)
 	}
@@ -446,10 +508,11 @@ func (m *Manager) Groups() []Group {
 }
 
 // authorizeChange loads the key with the given ID and, if ctx carries an
-// actor, refuses with ErrEscalation unless the actor holds all its groups.
-// It returns the groups it authorized, for the Store to check again
+// actor, refuses a key of another owner with ErrNotFound (as if it did not
+// exist) and, with ErrEscalation, a key holding groups the actor does not
+// hold. It returns what it authorized, for the Store to check again
 // atomically with the change, or nil when there is no actor to check.
-func (m *Manager) authorizeChange(ctx context.Context, id uuid.UUID) ([]string, error) {
+func (m *Manager) authorizeChange(ctx context.Context, id uuid.UUID) (*Guard, error) {
 	if m.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -461,13 +524,18 @@ func (m *Manager) authorizeChange(ctx context.Context, id uuid.UUID) ([]string, 
 	if err != nil {
 		return nil, m.storeError("get", err)
 	}
+	scope := actor.scope()
+	if scope != "" && k.Owner != scope {
+		return nil, fmt.Errorf("apikey: key %s: %w", id, ErrNotFound)
+	}
 	if missing := actor.lacks(k.Groups); missing != nil {
 		return nil, &EscalationError{Missing: missing}
 	}
-	if k.Groups == nil {
-		return []string{}, nil // a guard, even on a key without groups
+	g := &Guard{Owner: scope, Groups: k.Groups}
+	if g.Groups == nil {
+		g.Groups = []string{} // a guard, even on a key without groups
 	}
-	return k.Groups, nil
+	return g, nil
 }
 
 // Rename changes the name of a key. The error wraps ErrInvalidName,
@@ -476,8 +544,8 @@ func (m *Manager) Rename(ctx context.Context, id uuid.UUID, name string) error {
 	if err := ValidateName(name); err != nil {
 		return err
 	}
-	return m.update(ctx, id, "rename", func(ifGroups []string) error {
-		return m.store.SetName(ctx, id, name, m.now(), ifGroups)
+	return m.update(ctx, id, "rename", func(guard *Guard) error {
+		return m.store.SetName(ctx, id, name, m.now(), guard)
 	})
 }
 
@@ -489,16 +557,16 @@ func (m *Manager) SetGroups(ctx context.Context, id uuid.UUID, groups []string) 
 	if err != nil {
 		return err
 	}
-	return m.update(ctx, id, "set groups", func(ifGroups []string) error {
-		return m.store.SetGroups(ctx, id, groups, m.now(), ifGroups)
+	return m.update(ctx, id, "set groups", func(guard *Guard) error {
+		return m.store.SetGroups(ctx, id, groups, m.now(), guard)
 	})
 }
 
 // Activate lets a deactivated key authenticate requests again. The error
 // wraps ErrNotFound, ErrEscalation, ErrConflict or ErrStoreFailure.
 func (m *Manager) Activate(ctx context.Context, id uuid.UUID) error {
-	return m.update(ctx, id, "activate", func(ifGroups []string) error {
-		return m.store.SetActive(ctx, id, true, m.now(), ifGroups)
+	return m.update(ctx, id, "activate", func(guard *Guard) error {
+		return m.store.SetActive(ctx, id, true, m.now(), guard)
 	})
 }
 
@@ -507,16 +575,16 @@ func (m *Manager) Activate(ctx context.Context, id uuid.UUID) error {
 // with a verification cache: within its TTL). The error wraps ErrNotFound,
 // ErrEscalation, ErrConflict or ErrStoreFailure.
 func (m *Manager) Deactivate(ctx context.Context, id uuid.UUID) error {
-	return m.update(ctx, id, "deactivate", func(ifGroups []string) error {
-		return m.store.SetActive(ctx, id, false, m.now(), ifGroups)
+	return m.update(ctx, id, "deactivate", func(guard *Guard) error {
+		return m.store.SetActive(ctx, id, false, m.now(), guard)
 	})
 }
 
 // Delete removes a key for good. The error wraps ErrNotFound, ErrEscalation,
 // ErrConflict or ErrStoreFailure.
 func (m *Manager) Delete(ctx context.Context, id uuid.UUID) error {
-	return m.update(ctx, id, "delete", func(ifGroups []string) error {
-		return m.store.Delete(ctx, id, ifGroups)
+	return m.update(ctx, id, "delete", func(guard *Guard) error {
+		return m.store.Delete(ctx, id, guard)
 	})
 }
 
@@ -528,17 +596,17 @@ const maxConflictRetries = 3
 // the verification cache both before and after the change, so that no
 // verification can keep using the old record once update returns.
 //
-// With an actor, the Store makes the change only if the key still holds the
-// groups that were authorized; if another change came in between, the
+// With an actor, the Store makes the change only if the key still belongs
+// to the actor's owner and holds the groups that were authorized; if another change came in between, the
 // change is authorized again against the new groups.
-func (m *Manager) update(ctx context.Context, id uuid.UUID, op string, apply func(ifGroups []string) error) error {
+func (m *Manager) update(ctx context.Context, id uuid.UUID, op string, apply func(guard *Guard) error) error {
 	for attempt := 0; ; attempt++ {
-		ifGroups, err := m.authorizeChange(ctx, id)
+		guard, err := m.authorizeChange(ctx, id)
 		if err != nil {
 			return err
 		}
 		m.invalidate(id)
-		err = apply(ifGroups)
+		err = apply(guard)
 		m.invalidate(id)
 		if errors.Is(err, ErrConflict) && attempt < maxConflictRetries {
 			continue

@@ -57,6 +57,18 @@ var (
 	// groups they do not hold.
 	ErrEscalation = errors.New("apikey: privilege escalation refused")
 
+	// ErrInvalidOwner means an owner is empty, too long or has a character
+	// outside [A-Za-z0-9_.:@-] (see [ValidateOwner]).
+	ErrInvalidOwner = errors.New("apikey: invalid owner")
+
+	// ErrInvalidMetadata means a key's metadata exceeds its bounds (see
+	// [ValidateMetadata]).
+	ErrInvalidMetadata = errors.New("apikey: invalid metadata")
+
+	// ErrQuotaExceeded means the owner already holds the maximum number of
+	// keys (see [WithOwnerQuota]).
+	ErrQuotaExceeded = errors.New("apikey: the owner's key quota is reached")
+
 	// ErrInvalidCursor means a pagination cursor was not produced by
 	// [Manager.List] or has been tampered with.
 	ErrInvalidCursor = errors.New("apikey: invalid cursor")
@@ -121,7 +133,8 @@ func (e *KeyError) Unwrap() error { return e.Err }
 // Its fields never hold a key or a secret.
 type ValidationError struct {
 	// Field names the value, as the field of [IssueRequest] that carries
-	// it: "Name", "Groups", "CreatedBy" or "ExpiresAt".
+	// it: "Name", "Groups", "CreatedBy", "ExpiresAt", "Owner" or
+	// "Metadata".
 	Field string
 
 	// Reason says what is wrong, for a person: "must be 1 to 255
@@ -130,7 +143,8 @@ type ValidationError struct {
 	Reason string
 
 	// Err is the sentinel: ErrInvalidName, ErrInvalidGroup,
-	// ErrUnknownGroup or ErrInvalidExpiry.
+	// ErrUnknownGroup, ErrInvalidExpiry, ErrInvalidOwner or
+	// ErrInvalidMetadata.
 	Err error
 }
 

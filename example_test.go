@@ -99,3 +99,33 @@ func ExampleParseKey() {
 	// Output:
 	// true
 }
+
+// Keys belong to an owner (an organization, a workspace): an administrator
+// acting for one owner never sees another owner's keys, and the verified key
+// tells a handler whose data it may touch.
+func Example_owners() {
+	ctx := context.Background()
+	m, err := apikey.New(memstore.New())
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+	acme := apikey.NewActorContext(ctx, apikey.Actor{Name: "alice", Groups: []string{"reports:read"}, Owner: "acme"})
+	globex := apikey.NewActorContext(ctx, apikey.Actor{Name: "bob", Groups: []string{"reports:read"}, Owner: "globex"})
+
+	k, plaintext, err := m.Issue(acme, apikey.IssueRequest{Name: "CI", Groups: []string{"reports:read"}})
+	if err != nil {
+		panic(err)
+	}
+	verified, _ := m.Verify(ctx, plaintext)
+	fmt.Println("owner:", verified.Owner)
+
+	_, err = m.Get(globex, k.ID)
+	fmt.Println("another owner's administrator gets ErrNotFound:", errors.Is(err, apikey.ErrNotFound))
+	page, _ := m.List(globex, apikey.ListOptions{})
+	fmt.Println("and lists", len(page.Keys), "keys")
+	// Output:
+	// owner: acme
+	// another owner's administrator gets ErrNotFound: true
+	// and lists 0 keys
+}

@@ -38,11 +38,11 @@ func (s *countingStore) count() error {
 	return nil
 }
 
-func (s *countingStore) Create(ctx context.Context, k *apikey.Key) error {
+func (s *countingStore) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	return s.Store.Create(ctx, k)
+	return s.Store.Create(ctx, k, maxPerOwner)
 }
 
 func (s *countingStore) Get(ctx context.Context, id uuid.UUID) (*apikey.Key, error) {
@@ -66,32 +66,32 @@ func (s *countingStore) List(ctx context.Context, q apikey.ListQuery) ([]*apikey
 	return s.Store.List(ctx, q)
 }
 
-func (s *countingStore) Delete(ctx context.Context, id uuid.UUID, ifGroups []string) error {
+func (s *countingStore) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	return s.Store.Delete(ctx, id, ifGroups)
+	return s.Store.Delete(ctx, id, guard)
 }
 
-func (s *countingStore) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, ifGroups []string) error {
+func (s *countingStore) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, guard *apikey.Guard) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	return s.Store.SetName(ctx, id, name, at, ifGroups)
+	return s.Store.SetName(ctx, id, name, at, guard)
 }
 
-func (s *countingStore) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, ifGroups []string) error {
+func (s *countingStore) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, guard *apikey.Guard) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	return s.Store.SetGroups(ctx, id, groups, at, ifGroups)
+	return s.Store.SetGroups(ctx, id, groups, at, guard)
 }
 
-func (s *countingStore) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, ifGroups []string) error {
+func (s *countingStore) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	return s.Store.SetActive(ctx, id, active, at, ifGroups)
+	return s.Store.SetActive(ctx, id, active, at, guard)
 }
 
 func (s *countingStore) SetHash(ctx context.Context, id uuid.UUID, hash string) error {

@@ -3,6 +3,7 @@ package apikey
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,6 +14,12 @@ import (
 type Key struct {
 	// ID identifies the key in the admin API and the store (UUID v7).
 	ID uuid.UUID `json:"id"`
+
+	// Owner is the organization, workspace, account or user the key
+	// belongs to: an opaque string the application chooses (see
+	// [ValidateOwner]), set when the key is issued and never changed. An
+	// administrator acting for one owner never sees another owner's keys.
+	Owner string `json:"owner"`
 
 	// Name is the administrator's label for the key, stored verbatim.
 	Name string `json:"name"`
@@ -52,6 +59,11 @@ type Key struct {
 
 	// ExpiresAt is when the key stops working (UTC), nil if it never does.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Metadata is the application's own data about the key (see
+	// [ValidateMetadata] for its bounds), returned verbatim. The library
+	// never uses it to authorize anything and never logs it.
+	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
 // keyWithStorage holds a Key together with room for its groups and times, so
@@ -109,6 +121,9 @@ func (k *Key) Clone() *Key {
 		*expiresAtStorage = *k.ExpiresAt
 		c.ExpiresAt = expiresAtStorage
 	}
+	if k.Metadata != nil {
+		c.Metadata = maps.Clone(k.Metadata)
+	}
 	return c
 }
 
@@ -128,10 +143,11 @@ func (k *Key) Expired(now time.Time) bool {
 }
 
 // LogValue implements slog.LogValuer so that logging a Key never prints its
-// hash or lookup ID.
+// hash, lookup ID or metadata.
 func (k Key) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("id", k.ID.String()),
+		slog.String("owner", k.Owner),
 		slog.String("name", k.Name),
 		slog.String("preview", k.Preview),
 		slog.Any("groups", k.Groups),
@@ -141,7 +157,8 @@ func (k Key) LogValue() slog.Value {
 
 // Format implements fmt.Formatter so that printing a Key with any verb
 // (%v, %+v, %#v, %s) shows every field but the hash and lookup ID, which
-// are replaced by "[redacted]": a Key printed into a log by a hook or a
+// are replaced by "[redacted]", and the metadata, which is left out (the
+// application's data is its own to log): a Key printed into a log by a hook or a
 // handler leaks nothing that helps guess or look up a key.
 func (k Key) Format(f fmt.State, verb rune) {
 	type key Key // without methods, so that fmt prints its fields
@@ -151,5 +168,6 @@ func (k Key) Format(f fmt.State, verb rune) {
 	if k.LookupID != "" {
 		k.LookupID = "[redacted]"
 	}
+	k.Metadata = nil
 	fmt.Fprintf(f, fmt.FormatString(f, verb), key(k))
 }

@@ -22,6 +22,7 @@ type config struct {
 	flushInterval time.Duration
 	cacheTTL      time.Duration
 	cacheSize     int
+	ownerQuota    int
 }
 
 // defaultFlushInterval is how often a Manager writes last-used times to its
@@ -162,6 +163,20 @@ func WithLastUsedFlushInterval(d time.Duration) Option {
 			d = defaultFlushInterval
 		}
 		c.flushInterval = d
+		return nil
+	}
+}
+
+// WithOwnerQuota bounds the number of keys one owner may hold: Issue
+// refuses one more with ErrQuotaExceeded, checked by the Store atomically
+// with the insert, so that concurrent issues never exceed it. Zero (the
+// default) means no limit; a negative value is an error.
+func WithOwnerQuota(maxKeys int) Option {
+	return func(c *config) error {
+		if maxKeys < 0 {
+			return fmt.Errorf("apikey: WithOwnerQuota: %d is negative", maxKeys)
+		}
+		c.ownerQuota = maxKeys
 		return nil
 	}
 }

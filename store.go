@@ -30,12 +30,22 @@ import (
 //     missing key is ErrNotFound.
 //   - Lengths a Store must hold: Name and CreatedBy 255 characters of
 //     UTF-8 (up to 1020 bytes), each group 128 bytes and 64 groups, Preview
-//     64 bytes, Hash 512 bytes, LookupID 64 bytes.
+//     64 bytes, Hash 512 bytes, LookupID 64 bytes, Owner 128 bytes,
+//     Metadata as JSON 4096 bytes (see [MaxMetadataBytes]).
+//   - Owners: every key has one (Owner, never empty), set by Create and
+//     never changed. Owners compare byte for byte. An owner guard (see
+//     [Guard]) makes a key of another owner indistinguishable from a key
+//     that does not exist: ErrNotFound, and nothing changed.
 type Store interface {
 	// Create stores a new key. It returns ErrDuplicate if a key with the
 	// same ID or LookupID exists. Deleted keys do not count: a Store deletes
 	// for good.
-	Create(ctx context.Context, k *Key) error
+	//
+	// If maxPerOwner is above zero, Create stores the key only if its owner
+	// holds fewer than maxPerOwner keys, counted atomically with the
+	// insert, and otherwise returns ErrQuotaExceeded: of N concurrent
+	// creates for an owner at its limit, exactly the allowed number succeed.
+	Create(ctx context.Context, k *Key, maxPerOwner int) error
 
 	// Get returns the key with the given ID, or ErrNotFound.
 	Get(ctx context.Context, id uuid.UUID) (*Key, error)
@@ -54,29 +64,21 @@ type Store interface {
 	List(ctx context.Context, q ListQuery) ([]*Key, error)
 
 	// Delete removes the key with the given ID, or returns ErrNotFound.
-	// With a non-nil ifGroups it is conditional (see below).
-	Delete(ctx context.Context, id uuid.UUID, ifGroups []string) error
+	// With a non-nil guard it is conditional (see [Guard]).
+	Delete(ctx context.Context, id uuid.UUID, guard *Guard) error
 
 	// SetName sets the name and UpdatedAt of a key, or returns ErrNotFound.
-	// With a non-nil ifGroups it is conditional (see below).
-	SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, ifGroups []string) error
+	// With a non-nil guard it is conditional (see [Guard]).
+	SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, guard *Guard) error
 
 	// SetGroups replaces the groups and sets UpdatedAt of a key, or returns
 	// ErrNotFound. The groups are stored in the order given. With a non-nil
-	// ifGroups it is conditional (see below).
-	SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, ifGroups []string) error
+	// guard it is conditional (see [Guard]).
+	SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, guard *Guard) error
 
 	// SetActive sets the status and UpdatedAt of a key, or returns
-	// ErrNotFound. With a non-nil ifGroups it is conditional (see below).
-	SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, ifGroups []string) error
-
-	// Conditional changes: when ifGroups is not nil, Delete, SetName,
-	// SetGroups and SetActive change the key only if its groups are still
-	// exactly ifGroups (same groups, same order), checked atomically with
-	// the change, and otherwise change nothing and return ErrConflict. The
-	// Manager authorizes a change against the key's groups and passes them
-	// here, so that a concurrent grant of more groups cannot slip between
-	// the check and the change.
+	// ErrNotFound. With a non-nil guard it is conditional (see [Guard]).
+	SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, guard *Guard) error
 
 	// SetHash replaces the stored hash of a key (the Manager re-hashes a key
 	// with its current Hasher after a successful verification), or returns
@@ -90,8 +92,29 @@ type Store interface {
 	RecordLastUsed(ctx context.Context, uses map[uuid.UUID]time.Time) error
 }
 
+// Guard makes a change conditional: Delete, SetName, SetGroups and SetActive
+// check it atomically with the change (in the same transaction, under the
+// same lock) and change nothing when it fails. The Manager authorizes a
+// change for an administrator and passes what it checked here, so that no
+// concurrent change can slip between the check and the change.
+type Guard struct {
+	// Owner, if not empty, restricts the change to a key of this owner: a
+	// key of another owner is ErrNotFound, exactly as a missing key.
+	Owner string
+
+	// Groups, if not nil, requires the key's groups to be still exactly
+	// these (same groups, same order); otherwise the change returns
+	// ErrConflict. A concurrent grant of more groups cannot be ridden.
+	Groups []string
+}
+
 // ListQuery selects a page of keys from a Store.
 type ListQuery struct {
+	// Owner, if not empty, lists only the keys of this owner (byte for
+	// byte). A Store serves it from an index in creation order, so that one
+	// owner's page costs the same however many owners there are.
+	Owner string
+
 	// Status filters by status; the zero value lists every key.
 	Status Status
 

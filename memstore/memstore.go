@@ -33,6 +33,10 @@ type Store struct {
 	// ordered holds every key sorted by (CreatedAt, ID), the order of List.
 	// New keys are usually the latest, so insertion is usually an append.
 	ordered []*apikey.Key
+
+	// byOwner holds each owner's keys in the same order, so that one
+	// owner's page costs the same however many owners there are.
+	byOwner map[string][]*apikey.Key
 }
 
 var _ apikey.Store = (*Store)(nil)
@@ -42,12 +46,13 @@ func New() *Store {
 	return &Store{
 		byID:       make(map[uuid.UUID]*apikey.Key),
 		byLookupID: make(map[string]*apikey.Key),
+		byOwner:    make(map[string][]*apikey.Key),
 	}
 }
 
 // Create stores a copy of k, with its times converted to UTC. It returns
 // [apikey.ErrDuplicate] if a key with the same ID or LookupID exists.
-func (s *Store) Create(_ context.Context, k *apikey.Key) error {
+func (s *Store) Create(_ context.Context, k *apikey.Key, maxPerOwner int) error {
 	if k == nil {
 		return fmt.Errorf("memstore: create: nil key")
 	}
@@ -69,15 +74,33 @@ func (s *Store) Create(_ context.Context, k *apikey.Key) error {
 	if _, ok := s.byLookupID[c.LookupID]; ok {
 		return fmt.Errorf("memstore: create key %s: lookup ID in use: %w", c.ID, apikey.ErrDuplicate)
 	}
+	if maxPerOwner > 0 && len(s.byOwner[c.Owner]) >= maxPerOwner {
+		return fmt.Errorf("memstore: create key %s: %w", c.ID, apikey.ErrQuotaExceeded)
+	}
 	s.byID[c.ID] = c
 	s.byLookupID[c.LookupID] = c
-	if n := len(s.ordered); n == 0 || compareToCursor(s.ordered[n-1], apikey.Cursor{CreatedAt: c.CreatedAt, ID: c.ID}) < 0 {
-		s.ordered = append(s.ordered, c) // the usual case: the newest key
-	} else {
-		i, _ := s.position(c.CreatedAt, c.ID)
-		s.ordered = slices.Insert(s.ordered, i, c)
-	}
+	s.ordered = insertOrdered(s.ordered, c)
+	s.byOwner[c.Owner] = insertOrdered(s.byOwner[c.Owner], c)
 	return nil
+}
+
+// insertOrdered inserts k into keys at its place in creation order.
+func insertOrdered(keys []*apikey.Key, k *apikey.Key) []*apikey.Key {
+	c := apikey.Cursor{CreatedAt: k.CreatedAt, ID: k.ID}
+	if n := len(keys); n == 0 || compareToCursor(keys[n-1], c) < 0 {
+		return append(keys, k) // the usual case: the newest key
+	}
+	i, _ := position(keys, c)
+	return slices.Insert(keys, i, k)
+}
+
+// removeOrdered removes k from keys, which hold it in creation order.
+func removeOrdered(keys []*apikey.Key, k *apikey.Key) []*apikey.Key {
+	if i, found := position(keys, apikey.Cursor{CreatedAt: k.CreatedAt, ID: k.ID}); found {
+		keys[i] = nil // let the collector have it before the slice shrinks
+		keys = slices.Delete(keys, i, i+1)
+	}
+	return keys
 }
 
 // Get returns a copy of the key with the given ID, or [apikey.ErrNotFound].
@@ -115,21 +138,25 @@ func (s *Store) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, erro
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	ordered := s.ordered
+	if q.Owner != "" {
+		ordered = s.byOwner[q.Owner]
+	}
 	start := 0
 	if !q.After.IsZero() {
-		i, found := s.position(q.After.CreatedAt, q.After.ID)
+		i, found := position(ordered, q.After)
 		if found {
 			i++
 		}
 		start = i
 	}
 	var out []*apikey.Key
-	for _, k := range s.ordered[start:] {
+	for _, k := range ordered[start:] {
 		if !q.Status.Matches(k.Active) || (q.Group != "" && !k.HasGroup(q.Group)) {
 			continue
 		}
 		if out == nil {
-			out = make([]*apikey.Key, 0, min(limit, len(s.ordered)-start))
+			out = make([]*apikey.Key, 0, min(limit, len(ordered)-start))
 		}
 		out = append(out, k.Clone())
 		if len(out) == limit {
@@ -143,28 +170,29 @@ func (s *Store) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, erro
 }
 
 // Delete removes the key with the given ID, or returns [apikey.ErrNotFound];
-// with a non-nil ifGroups, only if the key's groups are exactly those, and
-// otherwise it returns [apikey.ErrConflict].
-func (s *Store) Delete(_ context.Context, id uuid.UUID, ifGroups []string) error {
+// with a non-nil guard, only if the key passes it (see [apikey.Guard]).
+func (s *Store) Delete(_ context.Context, id uuid.UUID, guard *apikey.Guard) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, err := s.guarded(id, ifGroups)
+	k, err := s.guarded(id, guard)
 	if err != nil {
 		return err
 	}
 	delete(s.byID, id)
 	delete(s.byLookupID, k.LookupID)
-	if i, found := s.position(k.CreatedAt, k.ID); found {
-		s.ordered[i] = nil // let the collector have it before the slice shrinks
-		s.ordered = slices.Delete(s.ordered, i, i+1)
+	s.ordered = removeOrdered(s.ordered, k)
+	if rest := removeOrdered(s.byOwner[k.Owner], k); len(rest) > 0 {
+		s.byOwner[k.Owner] = rest
+	} else {
+		delete(s.byOwner, k.Owner)
 	}
 	return nil
 }
 
 // SetName sets the name and UpdatedAt of a key, or returns
 // [apikey.ErrNotFound] (or [apikey.ErrConflict], see Delete).
-func (s *Store) SetName(_ context.Context, id uuid.UUID, name string, at time.Time, ifGroups []string) error {
-	return s.update(id, ifGroups, func(k *apikey.Key) {
+func (s *Store) SetName(_ context.Context, id uuid.UUID, name string, at time.Time, guard *apikey.Guard) error {
+	return s.update(id, guard, func(k *apikey.Key) {
 		k.Name = name
 		k.UpdatedAt = at.UTC()
 	})
@@ -173,9 +201,9 @@ func (s *Store) SetName(_ context.Context, id uuid.UUID, name string, at time.Ti
 // SetGroups stores a copy of groups, in the order given, and sets UpdatedAt
 // of a key, or returns [apikey.ErrNotFound] (or [apikey.ErrConflict], see
 // Delete).
-func (s *Store) SetGroups(_ context.Context, id uuid.UUID, groups []string, at time.Time, ifGroups []string) error {
+func (s *Store) SetGroups(_ context.Context, id uuid.UUID, groups []string, at time.Time, guard *apikey.Guard) error {
 	groups = slices.Clone(groups) // copied before the lock is taken
-	return s.update(id, ifGroups, func(k *apikey.Key) {
+	return s.update(id, guard, func(k *apikey.Key) {
 		k.Groups = groups
 		k.UpdatedAt = at.UTC()
 	})
@@ -183,8 +211,8 @@ func (s *Store) SetGroups(_ context.Context, id uuid.UUID, groups []string, at t
 
 // SetActive sets the status and UpdatedAt of a key, or returns
 // [apikey.ErrNotFound] (or [apikey.ErrConflict], see Delete).
-func (s *Store) SetActive(_ context.Context, id uuid.UUID, active bool, at time.Time, ifGroups []string) error {
-	return s.update(id, ifGroups, func(k *apikey.Key) {
+func (s *Store) SetActive(_ context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
+	return s.update(id, guard, func(k *apikey.Key) {
 		k.Active = active
 		k.UpdatedAt = at.UTC()
 	})
@@ -229,10 +257,10 @@ func (s *Store) RecordLastUsed(_ context.Context, uses map[uuid.UUID]time.Time) 
 // lock. Stored keys are never handed out, so changing one in place is
 // invisible to holders of earlier copies, and each update touches only its
 // own fields: a rename cannot undo a concurrent deactivation.
-func (s *Store) update(id uuid.UUID, ifGroups []string, change func(*apikey.Key)) error {
+func (s *Store) update(id uuid.UUID, guard *apikey.Guard, change func(*apikey.Key)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, err := s.guarded(id, ifGroups)
+	k, err := s.guarded(id, guard)
 	if err != nil {
 		return err
 	}
@@ -240,25 +268,32 @@ func (s *Store) update(id uuid.UUID, ifGroups []string, change func(*apikey.Key)
 	return nil
 }
 
-// guarded returns the stored key with the given ID if it exists and, when
-// ifGroups is not nil, holds exactly ifGroups. The caller holds s.mu for
-// writing, so the check and the change it guards are one atomic step.
-func (s *Store) guarded(id uuid.UUID, ifGroups []string) (*apikey.Key, error) {
+// guarded returns the stored key with the given ID if it exists and passes
+// guard: ErrNotFound for a key of another owner, ErrConflict for groups that
+// changed. The caller holds s.mu for writing, so the check and the change
+// it guards are one atomic step.
+func (s *Store) guarded(id uuid.UUID, guard *apikey.Guard) (*apikey.Key, error) {
 	k, ok := s.byID[id]
 	if !ok {
 		return nil, notFound(id)
 	}
-	if ifGroups != nil && !slices.Equal(k.Groups, ifGroups) {
+	if guard == nil {
+		return k, nil
+	}
+	if guard.Owner != "" && k.Owner != guard.Owner {
+		return nil, notFound(id)
+	}
+	if guard.Groups != nil && !slices.Equal(k.Groups, guard.Groups) {
 		return nil, fmt.Errorf("memstore: key %s: %w", id, apikey.ErrConflict)
 	}
 	return k, nil
 }
 
-// position returns the index in s.ordered of the first key at or after
-// (createdAt, id), and whether the key there is exactly at that position.
-// The caller holds s.mu.
-func (s *Store) position(createdAt time.Time, id uuid.UUID) (int, bool) {
-	return slices.BinarySearchFunc(s.ordered, apikey.Cursor{CreatedAt: createdAt, ID: id}, compareToCursor)
+// position returns the index in keys (in creation order) of the first key
+// at or after c, and whether the key there is exactly at c. The caller
+// holds s.mu.
+func position(keys []*apikey.Key, c apikey.Cursor) (int, bool) {
+	return slices.BinarySearchFunc(keys, c, compareToCursor)
 }
 
 // compareToCursor orders a key against a position in the order of List.

@@ -23,7 +23,7 @@ func TestListLimitBelowOneIsOne(t *testing.T) {
 	s := memstore.New()
 	for i := range 3 {
 		k := benchKey(i)
-		require.NoError(t, s.Create(t.Context(), k))
+		require.NoError(t, s.Create(t.Context(), k, 0))
 	}
 	for _, limit := range []int{0, -1} {
 		keys, err := s.List(t.Context(), apikey.ListQuery{Limit: limit})
@@ -35,7 +35,7 @@ func TestListLimitBelowOneIsOne(t *testing.T) {
 func TestGetByLookupIDAllocatesOnce(t *testing.T) {
 	s := memstore.New()
 	k := benchKey(0)
-	require.NoError(t, s.Create(t.Context(), k))
+	require.NoError(t, s.Create(t.Context(), k, 0))
 	ctx := t.Context()
 	hit := testing.AllocsPerRun(100, func() { _, _ = s.GetByLookupID(ctx, k.LookupID) })
 	assert.Equal(t, 1.0, hit, "allocations of a hit")
@@ -78,7 +78,7 @@ func benchLookupIDs(b *testing.B, n int, s *memstore.Store, m map[string]*apikey
 		k := benchKey(i)
 		lookupIDs[i] = k.LookupID
 		if s != nil {
-			if err := s.Create(b.Context(), k); err != nil {
+			if err := s.Create(b.Context(), k, 0); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -187,7 +188,8 @@ type keyRow struct {
 	groups                         [4]string
 	created, updated, used, expiry timeColumn
 	lastUsedAt, expiresAt          time.Time
-	dest                           [12]any
+	metadata                       sql.NullString
+	dest                           [14]any
 }
 
 // newKeyRow returns a keyRow whose dest receives one row of columns.
@@ -199,8 +201,8 @@ func (d Dialect) newKeyRow() *keyRow {
 	row.updated = timeColumn{dst: &k.UpdatedAt, wall: wall}
 	row.used = timeColumn{dst: &row.lastUsedAt, wall: wall}
 	row.expiry = timeColumn{dst: &row.expiresAt, wall: wall}
-	row.dest = [12]any{&k.ID, &k.LookupID, &k.Name, &row.groupsJSON, &k.Active, &k.Preview, &k.Hash,
-		&row.created, &k.CreatedBy, &row.updated, &row.used, &row.expiry}
+	row.dest = [14]any{&k.ID, &k.LookupID, &k.Name, &row.groupsJSON, &k.Active, &k.Preview, &k.Hash,
+		&row.created, &k.CreatedBy, &row.updated, &row.used, &row.expiry, &k.Owner, &row.metadata}
 	return row
 }
 
@@ -217,5 +219,25 @@ func (row *keyRow) finish() (*apikey.Key, error) {
 	if row.expiry.valid {
 		k.ExpiresAt = &row.expiresAt
 	}
+	if row.metadata.Valid {
+		if err := json.Unmarshal([]byte(row.metadata.String), &k.Metadata); err != nil {
+			return nil, fmt.Errorf("sqlstore: read metadata: %w", err)
+		}
+	}
 	return k, nil
+}
+
+// encodeMetadata returns a key's metadata as the JSON object the
+// metadata_json column holds, or NULL for none.
+func encodeMetadata(md map[string]string) (any, error) {
+	if len(md) == 0 {
+		return nil, nil
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(md); err != nil {
+		return nil, fmt.Errorf("sqlstore: encode metadata: %w", err)
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
 }

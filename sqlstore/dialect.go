@@ -36,7 +36,7 @@ func (d Dialect) valid() bool {
 // columns are the columns of the keys table, in the order of every SELECT
 // and of the INSERT. Dialect.newKeyRow depends on this order.
 const columns = "id, lookup_id, name, groups_json, active, preview, hash, " +
-	"created_at, created_by, updated_at, last_used_at, expires_at"
+	"created_at, created_by, updated_at, last_used_at, expires_at, owner, metadata_json"
 
 // queryTemplates are the fixed query texts of one dialect. {{table}} stands
 // for the (validated, unquoted) table name; the dialect's identifier quotes
@@ -53,12 +53,17 @@ type queryTemplates struct {
 	setActive      string // (active, updated_at, id)
 	setHash        string // (hash, id)
 	exists         string // (id); MySQL only, see Store.notFound
-	lockGroups     string // (id); reads and locks a key's groups, see Store.changeRow
+	lockGuard      string // (id); reads and locks a key's owner and groups, see Store.changeRow
 	recordLastUsed string // see Store.RecordLastUsed for the arguments
+
+	// Per-owner quota (see Store.Create): insertOwner makes sure the owner
+	// has a row in the owners table, lockOwner locks it until the
+	// transaction ends, countOwner counts the owner's keys.
+	insertOwner, lockOwner, countOwner string // (owner)
 
 	// list builds List's query for one combination of filters. It is
 	// called for every combination once, in New.
-	list func(status, group, after bool) string
+	list func(owner, status, group, after bool) string
 
 	// Migration statements.
 	createVersions string
@@ -68,7 +73,7 @@ type queryTemplates struct {
 
 var postgresQueries = queryTemplates{
 	insert: `INSERT INTO "{{table}}" (` + columns + `) ` +
-		`VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		`VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name) ` +
 		`SELECT $1, g FROM json_array_elements_text($2::json) AS g`,
 	get:           `SELECT ` + columns + ` FROM "{{table}}" WHERE id = $1`,
@@ -80,7 +85,10 @@ var postgresQueries = queryTemplates{
 	setActive:     `UPDATE "{{table}}" SET active = $1, updated_at = $2 WHERE id = $3`,
 	setHash:       `UPDATE "{{table}}" SET hash = $1 WHERE id = $2`,
 	exists:        `SELECT 1 FROM "{{table}}" WHERE id = $1`,
-	lockGroups:    `SELECT groups_json FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
+	lockGuard:     `SELECT owner, groups_json FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
+	insertOwner:   `INSERT INTO "{{table}}_owners" (owner) VALUES ($1) ON CONFLICT DO NOTHING`,
+	lockOwner:     `SELECT owner FROM "{{table}}_owners" WHERE owner = $1 FOR UPDATE`,
+	countOwner:    `SELECT count(*) FROM "{{table}}" WHERE owner = $1`,
 	// $1 and $2 are array literals ('{id,...}', '{"ts",...}'), passed as
 	// text so that any driver can send them. The rows to change are locked
 	// first, in the order of their IDs, so that concurrent batches cannot
@@ -90,8 +98,8 @@ var postgresQueries = queryTemplates{
 		`WHERE k.last_used_at IS NULL OR k.last_used_at < v.ts ORDER BY k.id FOR UPDATE OF k) ` +
 		`UPDATE "{{table}}" AS k SET last_used_at = l.ts FROM locked AS l ` +
 		`WHERE k.id = l.id AND (k.last_used_at IS NULL OR k.last_used_at < l.ts)`,
-	list: func(status, group, after bool) string {
-		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, dollar, status, group, after, true)
+	list: func(owner, status, group, after bool) string {
+		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, dollar, owner, status, group, after, true)
 	},
 	createVersions: `CREATE TABLE IF NOT EXISTS "{{table}}_schema_migrations" (` +
 		`version bigint NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL)`,
@@ -101,7 +109,7 @@ var postgresQueries = queryTemplates{
 
 var mysqlQueries = queryTemplates{
 	insert: "INSERT INTO `{{table}}` (" + columns + ") " +
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	insertGroups: "INSERT INTO `{{table}}_groups` (key_id, group_name) " +
 		"SELECT ?, g.name FROM JSON_TABLE(?, '$[*]' COLUMNS (" +
 		"name VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$' ERROR ON EMPTY)) AS g",
@@ -114,15 +122,21 @@ var mysqlQueries = queryTemplates{
 	setActive:     "UPDATE `{{table}}` SET active = ?, updated_at = ? WHERE id = ?",
 	setHash:       "UPDATE `{{table}}` SET hash = ? WHERE id = ?",
 	exists:        "SELECT 1 FROM `{{table}}` WHERE id = ?",
-	lockGroups:    "SELECT groups_json FROM `{{table}}` WHERE id = ? FOR UPDATE",
+	lockGuard:     "SELECT owner, groups_json FROM `{{table}}` WHERE id = ? FOR UPDATE",
+	// ON DUPLICATE KEY UPDATE takes the row's exclusive lock at once;
+	// INSERT IGNORE would take a shared one, and two transactions that
+	// both then asked for the exclusive lock would deadlock.
+	insertOwner: "INSERT INTO `{{table}}_owners` (owner) VALUES (?) ON DUPLICATE KEY UPDATE owner = owner",
+	lockOwner:   "SELECT owner FROM `{{table}}_owners` WHERE owner = ? FOR UPDATE",
+	countOwner:  "SELECT COUNT(*) FROM `{{table}}` WHERE owner = ?",
 	// The argument is a JSON array of [id, "YYYY-MM-DD hh:mm:ss.ffffff"].
 	recordLastUsed: "UPDATE `{{table}}` AS k JOIN JSON_TABLE(?, '$[*]' COLUMNS (" +
 		"id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin PATH '$[0]' ERROR ON EMPTY, " +
 		"ts DATETIME(6) PATH '$[1]' ERROR ON EMPTY)) AS v ON k.id = v.id " +
 		"SET k.last_used_at = v.ts " +
 		"WHERE k.last_used_at IS NULL OR k.last_used_at < v.ts",
-	list: func(status, group, after bool) string {
-		return listQuery("`{{table}}`", "`{{table}}_groups`", question, status, group, after, false)
+	list: func(owner, status, group, after bool) string {
+		return listQuery("`{{table}}`", "`{{table}}_groups`", question, owner, status, group, after, false)
 	},
 	createVersions: "CREATE TABLE IF NOT EXISTS `{{table}}_schema_migrations` (" +
 		"version BIGINT NOT NULL PRIMARY KEY, applied_at DATETIME(6) NOT NULL) ENGINE=InnoDB",
@@ -132,7 +146,7 @@ var mysqlQueries = queryTemplates{
 
 var sqliteQueries = queryTemplates{
 	insert: `INSERT INTO "{{table}}" (` + columns + `) ` +
-		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name) ` +
 		`SELECT ?, value FROM json_each(?)`,
 	get:           `SELECT ` + columns + ` FROM "{{table}}" WHERE id = ?`,
@@ -146,13 +160,16 @@ var sqliteQueries = queryTemplates{
 	exists:        `SELECT 1 FROM "{{table}}" WHERE id = ?`,
 	// SQLite has no FOR UPDATE: a no-op UPDATE takes the database's write
 	// lock first, so no other writer comes between the check and the change.
-	lockGroups: `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING groups_json`,
+	lockGuard:   `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING owner, groups_json`,
+	insertOwner: `INSERT OR IGNORE INTO "{{table}}_owners" (owner) VALUES (?)`,
+	lockOwner:   `UPDATE "{{table}}_owners" SET owner = owner WHERE owner = ? RETURNING owner`,
+	countOwner:  `SELECT count(*) FROM "{{table}}" WHERE owner = ?`,
 	// The argument is a JSON array of [id, unix microseconds].
 	recordLastUsed: `UPDATE "{{table}}" SET last_used_at = v.ts ` +
 		`FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS ts FROM json_each(?)) AS v ` +
 		`WHERE "{{table}}".id = v.id AND ("{{table}}".last_used_at IS NULL OR "{{table}}".last_used_at < v.ts)`,
-	list: func(status, group, after bool) string {
-		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, question, status, group, after, true)
+	list: func(owner, status, group, after bool) string {
+		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, question, owner, status, group, after, true)
 	},
 	createVersions: `CREATE TABLE IF NOT EXISTS "{{table}}_schema_migrations" (` +
 		`version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`,
@@ -177,15 +194,18 @@ func (d Dialect) templates() *queryTemplates {
 }
 
 // listQuery returns the query text of List for one combination of filters.
-// Its arguments are, in order: the status (if status), the group (if group),
-// the cursor (if after) and the limit. The cursor is (created_at, id) if
+// Its arguments are, in order: the owner (if owner), the status (if status),
+// the group (if group), the cursor (if after) and the limit. The cursor is (created_at, id) if
 // rowValues, else (created_at, created_at, id): PostgreSQL and SQLite use
 // the (created_at, id) index for a row-value comparison, MariaDB only for
 // the expanded one.
-func listQuery(table, groups string, ph func(int) string, status, group, after, rowValues bool) string {
+func listQuery(table, groups string, ph func(int) string, owner, status, group, after, rowValues bool) string {
 	n := 0
 	next := func() string { n++; return ph(n) }
 	var conds []string
+	if owner {
+		conds = append(conds, "k.owner = "+next())
+	}
 	if status {
 		conds = append(conds, "k.active = "+next())
 	}

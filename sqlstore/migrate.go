@@ -152,7 +152,7 @@ func (s *Store) apply(ctx context.Context, db execer, ms []migration) error {
 			continue
 		}
 		for _, stmt := range m.statements {
-			if _, err := db.ExecContext(ctx, stmt); err != nil {
+			if _, err := db.ExecContext(ctx, stmt); err != nil && !s.dialect.isAlreadyApplied(err) {
 				return fmt.Errorf("%s: %w", m.name, err)
 			}
 		}
@@ -325,4 +325,23 @@ func retryBusy(ctx context.Context, f func() error) error {
 // when it is closed.
 func discard(conn *sql.Conn) {
 	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+}
+
+// isAlreadyApplied reports whether err says that an ALTER TABLE found its
+// column or index already there: on MySQL and SQLite, which have no ADD
+// COLUMN IF NOT EXISTS, that is how a migration finds a schema made by hand
+// from Schema (PostgreSQL statements say IF NOT EXISTS). MySQL applies an
+// ALTER TABLE atomically, and SQLite migrates in one transaction, so a
+// column that exists means the whole statement was applied.
+func (d Dialect) isAlreadyApplied(err error) bool {
+	switch d {
+	case MySQL: // ER_DUP_FIELDNAME, ER_DUP_KEYNAME
+		return chainHas(err, func(e error) bool {
+			msg := e.Error()
+			return strings.HasPrefix(msg, "Error 1060") || strings.HasPrefix(msg, "Error 1061")
+		})
+	case SQLite:
+		return chainHas(err, func(e error) bool { return strings.Contains(e.Error(), "duplicate column name") })
+	}
+	return false
 }

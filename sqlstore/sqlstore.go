@@ -115,15 +115,19 @@ var _ apikey.Store = (*Store)(nil)
 type queries struct {
 	insert, insertGroups, get, getByLookupID, delete     string
 	setName, setGroups, deleteGroups, setActive, setHash string
-	exists, lockGroups, recordLastUsed                   string
+	exists, lockGuard, recordLastUsed                    string
+	insertOwner, lockOwner, countOwner                   string
 	createVersions, selectVersions, insertVersion        string
-	list                                                 [8]string // indexed by listIndex
+	list                                                 [16]string // indexed by listIndex
 }
 
 // listIndex returns the index in queries.list of the query for a
 // combination of filters.
-func listIndex(status, group, after bool) int {
+func listIndex(owner, status, group, after bool) int {
 	i := 0
+	if owner {
+		i |= 8
+	}
 	if status {
 		i |= 1
 	}
@@ -166,18 +170,18 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 		setActive:      r.Replace(t.setActive),
 		setHash:        r.Replace(t.setHash),
 		exists:         r.Replace(t.exists),
-		lockGroups:     r.Replace(t.lockGroups),
+		lockGuard:      r.Replace(t.lockGuard),
+		insertOwner:    r.Replace(t.insertOwner),
+		lockOwner:      r.Replace(t.lockOwner),
+		countOwner:     r.Replace(t.countOwner),
 		recordLastUsed: r.Replace(t.recordLastUsed),
 		createVersions: r.Replace(t.createVersions),
 		selectVersions: r.Replace(t.selectVersions),
 		insertVersion:  r.Replace(t.insertVersion),
 	}
-	for _, status := range []bool{false, true} {
-		for _, group := range []bool{false, true} {
-			for _, after := range []bool{false, true} {
-				s.q.list[listIndex(status, group, after)] = r.Replace(t.list(status, group, after))
-			}
-		}
+	for i := range s.q.list {
+		owner, status, group, after := i&8 != 0, i&1 != 0, i&2 != 0, i&4 != 0
+		s.q.list[i] = r.Replace(t.list(owner, status, group, after))
 	}
 	return s, nil
 }
@@ -191,9 +195,19 @@ func (s *Store) Table() string { return s.table }
 // Create stores a new key and its groups in one transaction. It returns an
 // error wrapping [apikey.ErrDuplicate] if a key with the same ID or LookupID
 // exists. Times are stored in UTC, truncated to microseconds.
-func (s *Store) Create(ctx context.Context, k *apikey.Key) error {
+//
+// With maxPerOwner above zero, the transaction first locks the owner's row
+// in the owners table (creating it if needed), then counts the owner's
+// keys: concurrent creates for one owner queue on that lock, so the count
+// each one sees includes every key committed before it, and the quota
+// holds on every database.
+func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) error {
 	if k == nil {
 		return errors.New("sqlstore: create: nil key")
+	}
+	metadata, err := encodeMetadata(k.Metadata)
+	if err != nil {
+		return err
 	}
 	groupsJSON, err := encodeGroups(k.Groups)
 	if err != nil {
@@ -205,10 +219,15 @@ func (s *Store) Create(ctx context.Context, k *apikey.Key) error {
 	}
 	d := s.dialect
 	return s.inTx(ctx, "create key "+k.ID.String(), func(tx *sql.Tx) error {
+		if maxPerOwner > 0 {
+			if err := s.checkQuota(ctx, tx, k.Owner, maxPerOwner); err != nil {
+				return err
+			}
+		}
 		_, err := tx.ExecContext(ctx, s.q.insert,
 			k.ID.String(), k.LookupID, k.Name, groupsJSON, k.Active, k.Preview, k.Hash,
 			d.timeArg(k.CreatedAt), k.CreatedBy, d.timeArg(k.UpdatedAt),
-			d.nullTimeArg(k.LastUsedAt), d.nullTimeArg(k.ExpiresAt))
+			d.nullTimeArg(k.LastUsedAt), d.nullTimeArg(k.ExpiresAt), k.Owner, metadata)
 		if err != nil {
 			if d.isUniqueViolation(err) {
 				return fmt.Errorf("%w: %w", apikey.ErrDuplicate, err)
@@ -222,6 +241,26 @@ func (s *Store) Create(ctx context.Context, k *apikey.Key) error {
 		}
 		return nil
 	})
+}
+
+// checkQuota locks the owner's row and returns ErrQuotaExceeded if the
+// owner holds maxPerOwner keys or more. The lock is held until tx ends.
+func (s *Store) checkQuota(ctx context.Context, tx *sql.Tx, owner string, maxPerOwner int) error {
+	if _, err := tx.ExecContext(ctx, s.q.insertOwner, owner); err != nil {
+		return fmt.Errorf("owner row: %w", err)
+	}
+	var locked string
+	if err := tx.QueryRowContext(ctx, s.q.lockOwner, owner).Scan(&locked); err != nil {
+		return fmt.Errorf("lock owner: %w", err)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q.countOwner, owner).Scan(&n); err != nil {
+		return fmt.Errorf("count keys of owner: %w", err)
+	}
+	if n >= maxPerOwner {
+		return apikey.ErrQuotaExceeded
+	}
+	return nil
 }
 
 // Get returns the key with the given ID, or an error wrapping
@@ -274,7 +313,11 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 	status := q.Status == apikey.StatusActive || q.Status == apikey.StatusInactive
 	group := q.Group != ""
 	after := !q.After.IsZero()
-	args := make([]any, 0, 5)
+	owner := q.Owner != ""
+	args := make([]any, 0, 6)
+	if owner {
+		args = append(args, q.Owner)
+	}
 	if status {
 		args = append(args, q.Status == apikey.StatusActive)
 	}
@@ -297,7 +340,7 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 	}
 	args = append(args, limit)
 
-	rows, err := s.db.QueryContext(ctx, s.q.list[listIndex(status, group, after)], args...)
+	rows, err := s.db.QueryContext(ctx, s.q.list[listIndex(owner, status, group, after)], args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list keys: %w", err)
 	}
@@ -326,26 +369,26 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 
 // Delete removes the key with the given ID and its groups (by ON DELETE
 // CASCADE, and on SQLite by a trigger), or returns an error wrapping
-// [apikey.ErrNotFound]. With a non-nil ifGroups it deletes only a key whose
-// groups are exactly those, and otherwise returns [apikey.ErrConflict].
-func (s *Store) Delete(ctx context.Context, id uuid.UUID, ifGroups []string) error {
+// [apikey.ErrNotFound]. With a non-nil guard it deletes only a key that
+// passes it (see [apikey.Guard]).
+func (s *Store) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard) error {
 	// On MySQL the cascade to the groups table locks gaps under REPEATABLE
 	// READ (see inTx), so the delete always runs in a transaction there.
-	return s.change(ctx, "delete key", id, ifGroups, s.dialect == MySQL, s.q.delete, id.String())
+	return s.change(ctx, "delete key", id, guard, s.dialect == MySQL, s.q.delete, id.String())
 }
 
 // SetName sets the name and UpdatedAt of a key with one UPDATE, or returns
 // an error wrapping [apikey.ErrNotFound] (or [apikey.ErrConflict], see
 // Delete).
-func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, ifGroups []string) error {
-	return s.change(ctx, "set name of key", id, ifGroups, false, s.q.setName, name, s.dialect.timeArg(at), id.String())
+func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, guard *apikey.Guard) error {
+	return s.change(ctx, "set name of key", id, guard, false, s.q.setName, name, s.dialect.timeArg(at), id.String())
 }
 
 // SetActive sets the status and UpdatedAt of a key with one UPDATE, or
 // returns an error wrapping [apikey.ErrNotFound] (or [apikey.ErrConflict],
 // see Delete).
-func (s *Store) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, ifGroups []string) error {
-	return s.change(ctx, "set status of key", id, ifGroups, false, s.q.setActive, active, s.dialect.timeArg(at), id.String())
+func (s *Store) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
+	return s.change(ctx, "set status of key", id, guard, false, s.q.setActive, active, s.dialect.timeArg(at), id.String())
 }
 
 // SetHash replaces the stored hash of a key with one UPDATE, leaving
@@ -356,15 +399,15 @@ func (s *Store) SetHash(ctx context.Context, id uuid.UUID, hash string) error {
 
 // change runs one statement that changes or deletes the row with the given
 // ID, in a transaction if inTx, and maps "no row" to apikey.ErrNotFound.
-func (s *Store) change(ctx context.Context, op string, id uuid.UUID, ifGroups []string, inTx bool, query string, args ...any) error {
-	if ifGroups == nil && !inTx {
+func (s *Store) change(ctx context.Context, op string, id uuid.UUID, guard *apikey.Guard, inTx bool, query string, args ...any) error {
+	if guard == nil && !inTx {
 		if err := s.changeRow(ctx, s.db, id, nil, query, args...); err != nil {
 			return fmt.Errorf("sqlstore: %s %s: %w", op, id, err)
 		}
 		return nil
 	}
 	return s.inTx(ctx, op+" "+id.String(), func(tx *sql.Tx) error {
-		return s.changeRow(ctx, tx, id, ifGroups, query, args...)
+		return s.changeRow(ctx, tx, id, guard, query, args...)
 	})
 }
 
@@ -375,27 +418,35 @@ type execQuerier interface {
 }
 
 // changeRow runs query, whose last argument is the key's ID, on the row
-// with the given ID. With a non-nil ifGroups it first locks the row (in the
-// caller's transaction) and checks that the key's groups are exactly
-// ifGroups, so that the check and the change are one atomic step: a
-// concurrent grant of more groups either comes before, and the change is
-// refused with apikey.ErrConflict, or waits until after it.
-func (s *Store) changeRow(ctx context.Context, db execQuerier, id uuid.UUID, ifGroups []string, query string, args ...any) error {
-	if ifGroups != nil {
-		want, err := encodeGroups(ifGroups)
-		if err != nil {
-			return err
-		}
-		var current string
-		err = db.QueryRowContext(ctx, s.q.lockGroups, id.String()).Scan(&current)
+// with the given ID. With a non-nil guard it first locks the row (in the
+// caller's transaction) and checks the key's owner and groups, so that the
+// check and the change are one atomic step: a key of another owner is
+// apikey.ErrNotFound, and a concurrent grant of more groups either comes
+// before, and the change is refused with apikey.ErrConflict, or waits
+// until after it.
+func (s *Store) changeRow(ctx context.Context, db execQuerier, id uuid.UUID, guard *apikey.Guard, query string, args ...any) error {
+	if guard != nil {
+		var owner, groups string
+		err := db.QueryRowContext(ctx, s.q.lockGuard, id.String()).Scan(&owner, &groups)
 		if errors.Is(err, sql.ErrNoRows) {
 			return apikey.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if current != want {
-			return apikey.ErrConflict
+		// The owner first: a key of another owner is not found, whatever
+		// its groups, so that nothing tells it exists.
+		if guard.Owner != "" && owner != guard.Owner {
+			return apikey.ErrNotFound
+		}
+		if guard.Groups != nil {
+			want, err := encodeGroups(guard.Groups)
+			if err != nil {
+				return err
+			}
+			if groups != want {
+				return apikey.ErrConflict
+			}
 		}
 	}
 	res, err := db.ExecContext(ctx, query, args...)
@@ -437,7 +488,7 @@ func (s *Store) notFound(ctx context.Context, db querier, res sql.Result, id uui
 // transaction that updates the key's row and its rows in the groups table,
 // or returns an error wrapping [apikey.ErrNotFound]. The groups are stored
 // in the order given.
-func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, ifGroups []string) error {
+func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, guard *apikey.Guard) error {
 	groupsJSON, err := encodeGroups(groups)
 	if err != nil {
 		return err
@@ -447,7 +498,7 @@ func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at
 		return err
 	}
 	return s.inTx(ctx, "set groups of key "+id.String(), func(tx *sql.Tx) error {
-		if err := s.changeRow(ctx, tx, id, ifGroups, s.q.setGroups, groupsJSON, s.dialect.timeArg(at), id.String()); err != nil {
+		if err := s.changeRow(ctx, tx, id, guard, s.q.setGroups, groupsJSON, s.dialect.timeArg(at), id.String()); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.q.deleteGroups, id.String()); err != nil {

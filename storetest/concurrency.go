@@ -194,7 +194,7 @@ func testConcurrentCreate(t *testing.T, s apikey.Store) {
 		for i, k := range keys {
 			wg.Go(func() {
 				<-start
-				errs[i] = s.Create(t.Context(), k.Clone())
+				errs[i] = s.Create(t.Context(), k.Clone(), 0)
 			})
 		}
 		close(start)
@@ -256,7 +256,7 @@ func testConcurrentCreate(t *testing.T, s apikey.Store) {
 			wg.Go(func() {
 				for i := range each {
 					k := newKey(at(2*time.Hour + time.Duration(i)*time.Second)) // ties across workers
-					check.NoError(t, s.Create(t.Context(), k.Clone()), "Create")
+					check.NoError(t, s.Create(t.Context(), k.Clone(), 0), "Create")
 					created[w] = append(created[w], k)
 				}
 			})
@@ -315,7 +315,7 @@ func testListDuringConcurrentWrites(t *testing.T, s apikey.Store) {
 				mine = slices.Delete(mine, i, i+1)
 			default:
 				k := newKey(at(time.Duration(rand.IntN(30e6)-5e6) * time.Microsecond))
-				check.NoError(t, s.Create(t.Context(), k), "Create")
+				check.NoError(t, s.Create(t.Context(), k, 0), "Create")
 				mine = append(mine, k.ID)
 			}
 			churnOps.Add(1)
@@ -380,7 +380,7 @@ func testConcurrentConditionalChanges(t *testing.T, s apikey.Store) {
 				defer wg.Done()
 				<-start
 				groups := []string{"x", fmt.Sprintf("w%d", w)}
-				err := s.SetGroups(ctx, k.ID, groups, at(time.Duration(round)*time.Hour+time.Minute), []string{"x"})
+				err := s.SetGroups(ctx, k.ID, groups, at(time.Duration(round)*time.Hour+time.Minute), ifGroups([]string{"x"}))
 				switch {
 				case err == nil:
 					succeeded.Add(1)

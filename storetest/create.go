@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -35,9 +36,21 @@ func testCreateAndGet(t *testing.T, s apikey.Store) {
 	expiresOnly := newKey(at(4 * time.Second))
 	expiresOnly.ExpiresAt = timePtr(at(90 * 24 * time.Hour))
 
-	keys := []*apikey.Key{minimal, full, manyGroups, lastUsedOnly, expiresOnly}
+	// Another owner, the longest owner and the largest metadata a Store
+	// must hold, and a key without metadata.
+	otherOwner := newKey(at(5 * time.Second))
+	otherOwner.Owner = strings.Repeat("o", 128)
+	otherOwner.Metadata = map[string]string{}
+	for i := range 16 {
+		otherOwner.Metadata[fmt.Sprintf("key%02d", i)] = strings.Repeat("v", 230)
+	}
+	noMetadata := newKey(at(6 * time.Second))
+	noMetadata.Owner = "user@example.com"
+	noMetadata.Metadata = nil
+
+	keys := []*apikey.Key{minimal, full, manyGroups, lastUsedOnly, expiresOnly, otherOwner, noMetadata}
 	for _, k := range keys {
-		must.NoError(t, s.Create(t.Context(), k.Clone()), "Create")
+		must.NoError(t, s.Create(t.Context(), k.Clone(), 0), "Create")
 	}
 	for _, k := range keys {
 		assertStored(t, s, k)
@@ -97,7 +110,7 @@ func testCreateDuplicateID(t *testing.T, s apikey.Store) {
 	second := newKey(at(time.Second))
 	second.ID = first.ID
 	second.Name = "second"
-	err := s.Create(t.Context(), second)
+	err := s.Create(t.Context(), second, 0)
 	must.ErrorIs(t, err, apikey.ErrDuplicate, "Create with an existing ID")
 
 	assertStored(t, s, first)
@@ -117,7 +130,7 @@ func testCreateDuplicateLookupID(t *testing.T, s apikey.Store) {
 	second := newKey(at(time.Second))
 	second.LookupID = first.LookupID
 	second.Name = "second"
-	err := s.Create(t.Context(), second)
+	err := s.Create(t.Context(), second, 0)
 	must.ErrorIs(t, err, apikey.ErrDuplicate, "Create with an existing lookup ID")
 
 	assertStored(t, s, first)
@@ -139,13 +152,13 @@ func testCreateAfterDelete(t *testing.T, s apikey.Store) {
 	k := newKey(at(0))
 	create(t, s, k)
 	must.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete")
-	must.NoError(t, s.Create(t.Context(), k.Clone()), "Create again with the ID and lookup ID of a deleted key")
+	must.NoError(t, s.Create(t.Context(), k.Clone(), 0), "Create again with the ID and lookup ID of a deleted key")
 	assertStored(t, s, k)
 
 	must.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete")
 	other := newKey(at(time.Second))
 	other.LookupID = k.LookupID
-	must.NoError(t, s.Create(t.Context(), other), "Create with the lookup ID of a deleted key")
+	must.NoError(t, s.Create(t.Context(), other, 0), "Create with the lookup ID of a deleted key")
 	got, err := s.GetByLookupID(t.Context(), k.LookupID)
 	must.NoError(t, err, "GetByLookupID")
 	assertKey(t, other, got, "GetByLookupID finds the new key")
@@ -208,7 +221,7 @@ func testLookupIDIsExact(t *testing.T, s apikey.Store) {
 	// Lookup IDs that differ only in case are different keys.
 	other := newKey(at(time.Second))
 	other.LookupID = "K" + k.LookupID[1:]
-	must.NoError(t, s.Create(t.Context(), other), "Create with a lookup ID that differs from another in case only")
+	must.NoError(t, s.Create(t.Context(), other, 0), "Create with a lookup ID that differs from another in case only")
 	for _, want := range []*apikey.Key{k, other} {
 		got, err := s.GetByLookupID(t.Context(), want.LookupID)
 		if check.NoError(t, err, "GetByLookupID(%q)", want.LookupID) {
@@ -234,6 +247,12 @@ func mutate(k *apikey.Key) {
 	}
 	if k.ExpiresAt != nil {
 		*k.ExpiresAt = k.ExpiresAt.Add(time.Hour)
+	}
+	for name := range k.Metadata {
+		k.Metadata[name] = "mutated"
+	}
+	if k.Metadata != nil {
+		k.Metadata["added"] = "mutated"
 	}
 }
 

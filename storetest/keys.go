@@ -42,15 +42,16 @@ func newLookupID() string {
 	return string(out)
 }
 
-// newKey returns a valid-looking active key created at createdAt, with a
-// fresh UUID v7, a unique lookup ID, two groups and no LastUsedAt or
-// ExpiresAt. It is safe to call from any goroutine.
+// newKey returns a valid-looking active key of owner "org-1" created at
+// createdAt, with a fresh UUID v7, a unique lookup ID, two groups, metadata
+// and no LastUsedAt or ExpiresAt. It is safe to call from any goroutine.
 func newKey(createdAt time.Time) *apikey.Key {
 	lookupID := newLookupID()
 	var secret [32]byte
 	_, _ = rand.Read(secret[:])
 	return &apikey.Key{
 		ID:        uuid.Must(uuid.NewV7()),
+		Owner:     "org-1",
 		Name:      "key " + lookupID[:6],
 		Groups:    []string{"read", "write"},
 		Active:    true,
@@ -60,13 +61,23 @@ func newKey(createdAt time.Time) *apikey.Key {
 		CreatedAt: createdAt,
 		CreatedBy: "admin@example.com",
 		UpdatedAt: createdAt,
+		Metadata:  map[string]string{"plan": "pro", "note": `héllo "quoted" <b>&amp;</b> \ ✓`},
 	}
+}
+
+// ifGroups returns a guard on exactly these groups; nil stands for a key
+// without groups, which is still a guard.
+func ifGroups(groups []string) *apikey.Guard {
+	if groups == nil {
+		groups = []string{}
+	}
+	return &apikey.Guard{Groups: groups}
 }
 
 // create stores k, failing the test at once if the store refuses it.
 func create(t *testing.T, s apikey.Store, k *apikey.Key) {
 	t.Helper()
-	if err := s.Create(t.Context(), k); err != nil {
+	if err := s.Create(t.Context(), k, 0); err != nil {
 		t.Fatalf("Create(%s): %v", k.ID, err)
 	}
 }
@@ -116,6 +127,7 @@ func assertKey(t *testing.T, want, got *apikey.Key, format string, args ...any) 
 		return false
 	}
 	ok := check.Equal(t, want.ID.String(), got.ID.String(), "ID, "+where)
+	ok = check.Equal(t, want.Owner, got.Owner, "Owner, "+where) && ok
 	ok = check.Equal(t, want.Name, got.Name, "Name, "+where) && ok
 	ok = check.Equal(t, want.Groups, got.Groups, "Groups, "+where) && ok
 	ok = check.Equal(t, want.Active, got.Active, "Active, "+where) && ok
@@ -124,6 +136,9 @@ func assertKey(t *testing.T, want, got *apikey.Key, format string, args ...any) 
 	ok = check.Equal(t, want.Hash, got.Hash, "Hash, "+where) && ok
 	ok = assertTime(t, want.CreatedAt, got.CreatedAt, "CreatedAt, %s", where) && ok
 	ok = check.Equal(t, want.CreatedBy, got.CreatedBy, "CreatedBy, "+where) && ok
+	if len(want.Metadata) > 0 || len(got.Metadata) > 0 { // nil and empty are the same
+		ok = check.Equal(t, want.Metadata, got.Metadata, "Metadata, "+where) && ok
+	}
 	ok = assertTime(t, want.UpdatedAt, got.UpdatedAt, "UpdatedAt, %s", where) && ok
 	ok = assertTimePtr(t, want.LastUsedAt, got.LastUsedAt, "LastUsedAt, %s", where) && ok
 	ok = assertTimePtr(t, want.ExpiresAt, got.ExpiresAt, "ExpiresAt, %s", where) && ok

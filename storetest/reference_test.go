@@ -64,6 +64,12 @@ func (s *refStore) copyIn(k *apikey.Key) *apikey.Key {
 		slices.Sort(c.Groups)
 	case s.has("groups-comma-joined"):
 		c.Groups = strings.Split(strings.Join(c.Groups, ","), ",")
+	case s.has("owner-dropped"):
+		c.Owner = ""
+	case s.has("metadata-dropped"):
+		c.Metadata = nil
+	case s.has("metadata-shared"):
+		c.Metadata = k.Metadata
 	}
 	return c
 }
@@ -104,9 +110,28 @@ func (s *refStore) findLookup(lookupID string) *apikey.Key {
 	return nil
 }
 
-func (s *refStore) Create(_ context.Context, k *apikey.Key) error {
+func (s *refStore) Create(_ context.Context, k *apikey.Key, maxPerOwner int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if maxPerOwner > 0 && !s.has("quota-ignored") {
+		n := 0
+		for _, other := range s.keys {
+			if other.Owner == k.Owner || s.has("quota-all-owners") {
+				n++
+			}
+		}
+		if s.has("quota-check-then-insert") {
+			s.mu.Unlock()
+			runtime.Gosched()
+			s.mu.Lock()
+		}
+		if n >= maxPerOwner {
+			if s.has("quota-refused-stored") {
+				s.keys = append(s.keys, s.copyIn(k))
+			}
+			return fmt.Errorf("ref: %w", apikey.ErrQuotaExceeded)
+		}
+	}
 	if i := s.find(k.ID); i >= 0 {
 		if s.has("create-overwrites") {
 			s.keys[i] = s.copyIn(k)
@@ -183,6 +208,27 @@ func (s *refStore) groupMatches(groups []string, filter string) bool {
 	return slices.Contains(groups, filter)
 }
 
+func (s *refStore) ownerMatches(owner, filter string) bool {
+	switch {
+	case s.has("owner-filter-ignored"):
+		return true
+	case s.has("owner-prefix"):
+		return strings.HasPrefix(owner, filter)
+	case s.has("owner-fold"):
+		return strings.EqualFold(owner, filter)
+	}
+	return owner == filter
+}
+
+// ignoringOwner returns guard without its owner if the store has the bug
+// that ignores the owner in the named method.
+func (s *refStore) ignoringOwner(method string, guard *apikey.Guard) *apikey.Guard {
+	if guard == nil || !s.has("owner-ignored-"+method) {
+		return guard
+	}
+	return &apikey.Guard{Groups: guard.Groups}
+}
+
 func (s *refStore) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, error) {
 	if !s.has("list-unlocked") {
 		s.mu.Lock()
@@ -222,6 +268,9 @@ func (s *refStore) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, e
 		if q.Group != "" && !s.groupMatches(k.Groups, q.Group) {
 			continue
 		}
+		if q.Owner != "" && !s.ownerMatches(k.Owner, q.Owner) {
+			continue
+		}
 		out = append(out, s.copyOut(k))
 	}
 	if s.has("short-pages") && len(out) == limit && limit > 1 {
@@ -233,10 +282,11 @@ func (s *refStore) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, e
 	return out, nil
 }
 
-func (s *refStore) Delete(_ context.Context, id uuid.UUID, ifGroups []string) error {
+func (s *refStore) Delete(_ context.Context, id uuid.UUID, guard *apikey.Guard) error {
+	guard = s.ignoringOwner("delete", guard)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, err := s.locate(id, ifGroups)
+	i, err := s.locate(id, guard)
 	if err != nil || i < 0 {
 		return err
 	}
@@ -248,22 +298,22 @@ func (s *refStore) Delete(_ context.Context, id uuid.UUID, ifGroups []string) er
 // update applies change to the stored key under the lock. change returns
 // false if it changed nothing, which the unchanged-is-notfound bug reports
 // as ErrNotFound, as a SQL store that counts changed rows would.
-func (s *refStore) update(id uuid.UUID, ifGroups []string, change func(k *apikey.Key) bool) error {
-	if ifGroups != nil && s.has("guard-then-change") {
+func (s *refStore) update(id uuid.UUID, guard *apikey.Guard, change func(k *apikey.Key) bool) error {
+	if guard != nil && s.has("guard-then-change") {
 		// Check the guard under one lock and change under another: a
 		// concurrent change of the groups slips in between.
 		s.mu.Lock()
-		_, err := s.locate(id, ifGroups)
+		_, err := s.locate(id, guard)
 		s.mu.Unlock()
 		if err != nil {
 			return err
 		}
 		runtime.Gosched()
-		ifGroups = nil
+		guard = nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, err := s.locate(id, ifGroups)
+	i, err := s.locate(id, guard)
 	if err != nil || i < 0 {
 		return err
 	}
@@ -273,7 +323,8 @@ func (s *refStore) update(id uuid.UUID, ifGroups []string, change func(k *apikey
 	return nil
 }
 
-func (s *refStore) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, ifGroups []string) error {
+func (s *refStore) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, guard *apikey.Guard) error {
+	guard = s.ignoringOwner("setname", guard)
 	if s.has("rename-stale-write") {
 		// Read the whole record, change it outside the lock, write it all
 		// back: concurrent changes to other fields are lost.
@@ -283,9 +334,9 @@ func (s *refStore) SetName(ctx context.Context, id uuid.UUID, name string, at ti
 		}
 		runtime.Gosched()
 		k.Name, k.UpdatedAt = name, at.UTC()
-		return s.update(id, ifGroups, func(stored *apikey.Key) bool { *stored = *k; return true })
+		return s.update(id, guard, func(stored *apikey.Key) bool { *stored = *k; return true })
 	}
-	return s.update(id, ifGroups, func(k *apikey.Key) bool {
+	return s.update(id, guard, func(k *apikey.Key) bool {
 		changed := k.Name != name || !k.UpdatedAt.Equal(at)
 		k.Name, k.UpdatedAt = name, s.utc(at)
 		if s.has("setname-touches-active") {
@@ -295,8 +346,9 @@ func (s *refStore) SetName(ctx context.Context, id uuid.UUID, name string, at ti
 	})
 }
 
-func (s *refStore) SetGroups(_ context.Context, id uuid.UUID, groups []string, at time.Time, ifGroups []string) error {
-	return s.update(id, ifGroups, func(k *apikey.Key) bool {
+func (s *refStore) SetGroups(_ context.Context, id uuid.UUID, groups []string, at time.Time, guard *apikey.Guard) error {
+	guard = s.ignoringOwner("setgroups", guard)
+	return s.update(id, guard, func(k *apikey.Key) bool {
 		changed := !slices.Equal(k.Groups, groups) || !k.UpdatedAt.Equal(at)
 		switch {
 		case s.has("setgroups-keeps-slice"):
@@ -317,8 +369,9 @@ func (s *refStore) SetGroups(_ context.Context, id uuid.UUID, groups []string, a
 	})
 }
 
-func (s *refStore) SetActive(_ context.Context, id uuid.UUID, active bool, at time.Time, ifGroups []string) error {
-	return s.update(id, ifGroups, func(k *apikey.Key) bool {
+func (s *refStore) SetActive(_ context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
+	guard = s.ignoringOwner("setactive", guard)
+	return s.update(id, guard, func(k *apikey.Key) bool {
 		changed := k.Active != active || !k.UpdatedAt.Equal(at)
 		k.Active = active
 		if !s.has("setactive-no-updatedat") {
@@ -340,10 +393,10 @@ func (s *refStore) SetHash(_ context.Context, id uuid.UUID, hash string) error {
 }
 
 // locate returns the index of the stored key with the given ID, after
-// checking ifGroups (see checkGuard). The caller holds s.mu. An index of -1
+// checking guard (see checkGuard). The caller holds s.mu. An index of -1
 // with a nil error is the update-unknown-nil bug: the caller changes
 // nothing and reports success.
-func (s *refStore) locate(id uuid.UUID, ifGroups []string) (int, error) {
+func (s *refStore) locate(id uuid.UUID, guard *apikey.Guard) (int, error) {
 	i := s.find(id)
 	if i < 0 {
 		if s.has("update-unknown-nil") {
@@ -351,16 +404,29 @@ func (s *refStore) locate(id uuid.UUID, ifGroups []string) (int, error) {
 		}
 		return -1, s.notFound()
 	}
-	return i, s.checkGuard(s.keys[i], ifGroups)
+	return i, s.checkGuard(s.keys[i], guard)
 }
 
-// checkGuard returns ErrConflict if ifGroups is not nil and k's groups are
-// not exactly ifGroups. The caller holds s.mu.
-func (s *refStore) checkGuard(k *apikey.Key, ifGroups []string) error {
-	if ifGroups == nil || s.has("guard-ignored") || slices.Equal(k.Groups, ifGroups) {
+// checkGuard returns ErrNotFound if guard names another owner than k's,
+// and ErrConflict if it names other groups than k's. The caller holds s.mu.
+func (s *refStore) checkGuard(k *apikey.Key, guard *apikey.Guard) error {
+	if guard == nil {
 		return nil
 	}
-	return apikey.ErrConflict
+	groupsOK := guard.Groups == nil || s.has("guard-ignored") || slices.Equal(k.Groups, guard.Groups)
+	if s.has("owner-checked-after-groups") && !groupsOK {
+		return apikey.ErrConflict
+	}
+	if guard.Owner != "" && !s.ownerMatches(k.Owner, guard.Owner) && !s.has("owner-filter-ignored") {
+		if s.has("owner-conflict-not-notfound") {
+			return apikey.ErrConflict
+		}
+		return s.notFound()
+	}
+	if !groupsOK {
+		return apikey.ErrConflict
+	}
+	return nil
 }
 
 func (s *refStore) RecordLastUsed(_ context.Context, uses map[uuid.UUID]time.Time) error {

@@ -90,6 +90,13 @@ func suite() []subtest {
 		{"ListCursorIsStrictlyAfter", testListCursorIsStrictlyAfter},
 		{"ListWhileKeysChange", testListWhileKeysChange},
 
+		// Owners: owner.go
+		{"ListOwnerFilter", testListOwnerFilter},
+		{"OwnerGuard", testOwnerGuard},
+		{"OwnerQuota", testOwnerQuota},
+		{"ConcurrentOwnerIsolation", testConcurrentOwnerIsolation},
+		{"ConcurrentOwnerQuota", testConcurrentOwnerQuota},
+
 		// Many goroutines at once: concurrency.go
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentConditionalChanges", testConcurrentConditionalChanges},

@@ -215,42 +215,42 @@ func testRecordLastUsed(t *testing.T, s apikey.Store) {
 }
 
 // testConditionalChanges checks that Delete, SetName, SetGroups and
-// SetActive with a non-nil ifGroups change a key only while its groups are
-// exactly ifGroups, and otherwise change nothing and return ErrConflict.
+// SetActive with a guard on groups change a key only while its groups are
+// exactly those, and otherwise change nothing and return ErrConflict.
 func testConditionalChanges(t *testing.T, s apikey.Store) {
 	ctx := t.Context()
 	k := newKey(at(0))
 	k.Groups = []string{"a", "b"}
 	create(t, s, k.Clone())
 
-	must.NoError(t, s.SetName(ctx, k.ID, "renamed", at(time.Hour), []string{"a", "b"}), "SetName with matching groups")
+	must.NoError(t, s.SetName(ctx, k.ID, "renamed", at(time.Hour), ifGroups([]string{"a", "b"})), "SetName with matching groups")
 	k.Name, k.UpdatedAt = "renamed", at(time.Hour)
 	assertStored(t, s, k)
 
 	for _, stale := range [][]string{{"a"}, {"b", "a"}, {"a", "b", "c"}, {}, {"A", "b"}} {
-		check.ErrorIs(t, s.SetName(ctx, k.ID, "x", at(2*time.Hour), stale), apikey.ErrConflict, "SetName if %q", stale)
-		check.ErrorIs(t, s.SetActive(ctx, k.ID, !k.Active, at(2*time.Hour), stale), apikey.ErrConflict, "SetActive if %q", stale)
-		check.ErrorIs(t, s.SetGroups(ctx, k.ID, []string{"z"}, at(2*time.Hour), stale), apikey.ErrConflict, "SetGroups if %q", stale)
-		check.ErrorIs(t, s.Delete(ctx, k.ID, stale), apikey.ErrConflict, "Delete if %q", stale)
+		check.ErrorIs(t, s.SetName(ctx, k.ID, "x", at(2*time.Hour), ifGroups(stale)), apikey.ErrConflict, "SetName if %q", stale)
+		check.ErrorIs(t, s.SetActive(ctx, k.ID, !k.Active, at(2*time.Hour), ifGroups(stale)), apikey.ErrConflict, "SetActive if %q", stale)
+		check.ErrorIs(t, s.SetGroups(ctx, k.ID, []string{"z"}, at(2*time.Hour), ifGroups(stale)), apikey.ErrConflict, "SetGroups if %q", stale)
+		check.ErrorIs(t, s.Delete(ctx, k.ID, ifGroups(stale)), apikey.ErrConflict, "Delete if %q", stale)
 	}
 	assertStored(t, s, k) // a refused change changes nothing
 
-	must.NoError(t, s.SetName(ctx, k.ID, k.Name, k.UpdatedAt, []string{"a", "b"}), "SetName with matching groups and unchanged values")
-	must.NoError(t, s.SetGroups(ctx, k.ID, []string{"a"}, at(3*time.Hour), []string{"a", "b"}), "SetGroups with matching groups")
+	must.NoError(t, s.SetName(ctx, k.ID, k.Name, k.UpdatedAt, ifGroups([]string{"a", "b"})), "SetName with matching groups and unchanged values")
+	must.NoError(t, s.SetGroups(ctx, k.ID, []string{"a"}, at(3*time.Hour), ifGroups([]string{"a", "b"})), "SetGroups with matching groups")
 	k.Groups, k.UpdatedAt = []string{"a"}, at(3*time.Hour)
 	assertStored(t, s, k)
-	check.ErrorIs(t, s.SetActive(ctx, k.ID, false, at(4*time.Hour), []string{"a", "b"}), apikey.ErrConflict, "the old groups no longer match")
-	must.NoError(t, s.SetActive(ctx, k.ID, false, at(4*time.Hour), []string{"a"}), "SetActive with the new groups")
+	check.ErrorIs(t, s.SetActive(ctx, k.ID, false, at(4*time.Hour), ifGroups([]string{"a", "b"})), apikey.ErrConflict, "the old groups no longer match")
+	must.NoError(t, s.SetActive(ctx, k.ID, false, at(4*time.Hour), ifGroups([]string{"a"})), "SetActive with the new groups")
 	k.Active, k.UpdatedAt = false, at(4*time.Hour)
 	assertStored(t, s, k)
 
-	must.NoError(t, s.Delete(ctx, k.ID, []string{"a"}), "Delete with matching groups")
+	must.NoError(t, s.Delete(ctx, k.ID, ifGroups([]string{"a"})), "Delete with matching groups")
 	_, err := s.Get(ctx, k.ID)
 	check.ErrorIs(t, err, apikey.ErrNotFound)
 
 	unknown := newKey(at(0)).ID
-	check.ErrorIs(t, s.SetName(ctx, unknown, "x", at(time.Hour), []string{"a"}), apikey.ErrNotFound, "SetName of an unknown key")
-	check.ErrorIs(t, s.SetGroups(ctx, unknown, []string{"a"}, at(time.Hour), []string{"a"}), apikey.ErrNotFound, "SetGroups of an unknown key")
-	check.ErrorIs(t, s.SetActive(ctx, unknown, true, at(time.Hour), []string{"a"}), apikey.ErrNotFound, "SetActive of an unknown key")
-	check.ErrorIs(t, s.Delete(ctx, unknown, []string{"a"}), apikey.ErrNotFound, "Delete of an unknown key")
+	check.ErrorIs(t, s.SetName(ctx, unknown, "x", at(time.Hour), ifGroups([]string{"a"})), apikey.ErrNotFound, "SetName of an unknown key")
+	check.ErrorIs(t, s.SetGroups(ctx, unknown, []string{"a"}, at(time.Hour), ifGroups([]string{"a"})), apikey.ErrNotFound, "SetGroups of an unknown key")
+	check.ErrorIs(t, s.SetActive(ctx, unknown, true, at(time.Hour), ifGroups([]string{"a"})), apikey.ErrNotFound, "SetActive of an unknown key")
+	check.ErrorIs(t, s.Delete(ctx, unknown, ifGroups([]string{"a"})), apikey.ErrNotFound, "Delete of an unknown key")
 }

@@ -212,11 +212,11 @@ func TestAmbiguousPreview(t *testing.T) {
 		var ids []string
 		for _, lookupID := range []string{"SameAAAAAAAA", "SameBBBBBBBB"} {
 			k := &apikey.Key{
-				ID: uuid.Must(uuid.NewV7()), Name: "twin", Groups: []string{"g"}, Active: true,
+				ID: uuid.Must(uuid.NewV7()), Owner: apikey.DefaultOwner, Name: "twin", Groups: []string{"g"}, Active: true,
 				Preview: "ak_Same…x7Ab", LookupID: lookupID, Hash: "$sha256$unused",
 				CreatedAt: now, CreatedBy: "test", UpdatedAt: now,
 			}
-			require.NoError(t, store.Create(context.Background(), k))
+			require.NoError(t, store.Create(context.Background(), k, 0))
 			ids = append(ids, k.ID.String())
 		}
 		for _, ref := range []string{"ak_Same…x7Ab", "ak_Same...x7Ab"} {

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func benchmarkKey(b *testing.B, s *sqlstore.Store) *apikey.Key {
 	k := newKey()
 	used := k.CreatedAt.Add(time.Minute)
 	k.LastUsedAt = &used
-	require.NoError(b, s.Create(context.Background(), k))
+	require.NoError(b, s.Create(context.Background(), k, 0))
 	return k
 }
 
@@ -70,7 +71,7 @@ func BenchmarkRawSelect(b *testing.B) {
 func benchmarkRawSelect(b *testing.B, db *sql.DB, be backend, s *sqlstore.Store, lookupID string) {
 	ctx := context.Background()
 	query := "SELECT id, lookup_id, name, groups_json, active, preview, hash, " +
-		"created_at, created_by, updated_at, last_used_at, expires_at FROM " + s.Table() + " WHERE lookup_id = ?"
+		"created_at, created_by, updated_at, last_used_at, expires_at, owner, metadata_json FROM " + s.Table() + " WHERE lookup_id = ?"
 	if be.dialect == sqlstore.Postgres {
 		query = strings.Replace(query, "?", "$1", 1)
 	}
@@ -89,12 +90,14 @@ func benchmarkRawSelect(b *testing.B, db *sql.DB, be backend, s *sqlstore.Store,
 	var (
 		id                                                  uuid.UUID
 		gotLookupID, name, groups, preview, hash, createdBy string
+		owner                                               string
+		metadata                                            sql.NullString
 		active                                              bool
 	)
 	b.ReportAllocs()
 	for b.Loop() {
 		err := db.QueryRowContext(ctx, query, lookupID).Scan(&id, &gotLookupID, &name, &groups, &active,
-			&preview, &hash, created, &createdBy, updated, lastUsed, expires)
+			&preview, &hash, created, &createdBy, updated, lastUsed, expires, &owner, &metadata)
 		if err != nil || gotLookupID != lookupID {
 			b.Fatalf("raw SELECT: %v, %v", id, err)
 		}
@@ -169,5 +172,74 @@ func benchmarkVerify(b *testing.B, m *apikey.Manager, plaintext string) {
 		if _, err := m.Verify(ctx, plaintext); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkListOwner lists the first page (50 keys) of one owner among
+// 1,000 owners of 100 keys each, their keys interleaved in time, against
+// the same page of a table of as many keys with one owner, in the same run:
+// an owner's page is one range of the (owner, created_at, id) index, so the
+// two should cost about the same.
+func BenchmarkListOwner(b *testing.B) {
+	const owners, perOwner = 1000, 100
+	forEachBackendB(b, func(b *testing.B, be backend) {
+		db := be.open(b)
+		for _, tc := range []struct {
+			name   string
+			owners int
+		}{{"one-owner", 1}, {"1000-owners", owners}} {
+			s := newStore(b, db, be.dialect)
+			bulkInsert(b, db, be.dialect, s.Table(), owners*perOwner, tc.owners)
+			ctx := context.Background()
+			q := apikey.ListQuery{Owner: "org-7", Limit: 51}
+			if tc.owners == 1 {
+				q.Owner = "org-0"
+			}
+			b.Run(tc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					keys, err := s.List(ctx, q)
+					if err != nil || len(keys) != 51 {
+						b.Fatalf("List: %d keys, %v", len(keys), err)
+					}
+				}
+			})
+		}
+	})
+}
+
+// bulkInsert writes n keys to table with multi-row INSERTs, key i owned by
+// "org-<i mod owners>" and created i microseconds after the first.
+func bulkInsert(b *testing.B, db *sql.DB, dialect sqlstore.Dialect, table string, n, owners int) {
+	b.Helper()
+	const batch = 500
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	q := `"`
+	if dialect == sqlstore.MySQL {
+		q = "`"
+	}
+	for first := 0; first < n; first += batch {
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO " + q + table + q +
+			" (id, lookup_id, name, groups_json, active, preview, hash, created_at, created_by, updated_at, owner) VALUES ")
+		for i := first; i < min(first+batch, n); i++ {
+			if i > first {
+				sb.WriteString(", ")
+			}
+			id := uuid.Must(uuid.NewV7())
+			at := timeLiteral(dialect, start.Add(time.Duration(i)*time.Microsecond))
+			active := "true"
+			if dialect == sqlstore.SQLite {
+				active = "1"
+			}
+			fmt.Fprintf(&sb, "('%s', 'L%011d', 'key %d', '[\"read\"]', %s, 'ak_x…y', '$sha256$x', %s, 'bench', %s, 'org-%d')",
+				id, i, i, active, at, at, i%owners)
+		}
+		_, err := db.ExecContext(context.Background(), sb.String())
+		require.NoError(b, err)
+	}
+	if dialect == sqlstore.Postgres {
+		_, err := db.ExecContext(context.Background(), "ANALYZE "+q+table+q)
+		require.NoError(b, err)
 	}
 }

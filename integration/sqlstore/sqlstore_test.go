@@ -137,7 +137,7 @@ func unmigratedStore(tb testing.TB, db *sql.DB, dialect sqlstore.Dialect) *sqlst
 // dropTables drops the tables of a store, the groups first for their
 // foreign key.
 func dropTables(tb testing.TB, db *sql.DB, table string) {
-	for _, name := range []string{table + "_groups", table, table + "_schema_migrations"} {
+	for _, name := range []string{table + "_groups", table, table + "_owners", table + "_schema_migrations"} {
 		if _, err := db.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+name); err != nil {
 			tb.Errorf("drop table %s: %v", name, err)
 		}
@@ -236,7 +236,7 @@ func TestMigrate(t *testing.T) {
 			s := unmigratedStore(t, db, b.dialect)
 			require.NoError(t, s.Migrate(t.Context()), "first Migrate")
 			k := newKey()
-			require.NoError(t, s.Create(t.Context(), k))
+			require.NoError(t, s.Create(t.Context(), k, 0))
 			require.NoError(t, s.Migrate(t.Context()), "second Migrate")
 			_, err := s.Get(t.Context(), k.ID)
 			require.NoError(t, err, "the second Migrate keeps the keys")
@@ -308,7 +308,7 @@ func assertSchema(t *testing.T, db *sql.DB, dialect sqlstore.Dialect, table stri
 	}
 	require.NoError(t, rows.Err())
 	require.NoError(t, rows.Close())
-	assert.Equal(t, []string{table, table + "_groups", table + "_schema_migrations"}, tables)
+	assert.Equal(t, []string{table, table + "_groups", table + "_owners", table + "_schema_migrations"}, tables)
 
 	files, err := os.ReadDir(filepath.Join("..", "..", "sqlstore", "migrations", dialect.String()))
 	require.NoError(t, err)
@@ -338,6 +338,7 @@ func newKey() *apikey.Key {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	return &apikey.Key{
 		ID:        id,
+		Owner:     "org-1",
 		Name:      "test key",
 		Groups:    []string{"read", "write"},
 		Active:    true,
@@ -362,14 +363,14 @@ func TestStoredColumns(t *testing.T) {
 			k := newKey()
 			exp := k.CreatedAt.Add(time.Hour)
 			k.ExpiresAt = &exp
-			require.NoError(t, s.Create(t.Context(), k))
+			require.NoError(t, s.Create(t.Context(), k, 0))
 			keys[k.ID.String()] = k
 		}
 		require.NoError(t, s.SetGroups(t.Context(), firstKey(keys).ID, []string{"ops", "ops", "billing"}, time.Now(), nil))
 
 		cols, rows := dump(t, db, "SELECT * FROM "+s.Table())
 		assert.Equal(t, []string{"id", "lookup_id", "name", "groups_json", "active", "preview", "hash",
-			"created_at", "created_by", "updated_at", "last_used_at", "expires_at"}, cols)
+			"created_at", "created_by", "updated_at", "last_used_at", "expires_at", "owner", "metadata_json"}, cols)
 		require.Len(t, rows, len(keys))
 		for _, row := range rows {
 			k := keys[row["id"]]
@@ -383,6 +384,8 @@ func TestStoredColumns(t *testing.T) {
 			assert.Equal(t, k.LookupID, row["lookup_id"])
 			assert.Equal(t, k.Name, row["name"])
 			assert.Equal(t, "NULL", row["last_used_at"])
+			assert.Equal(t, k.Owner, row["owner"])
+			assert.Equal(t, "NULL", row["metadata_json"], "no metadata is NULL")
 		}
 
 		cols, rows = dump(t, db, "SELECT * FROM "+s.Table()+"_groups ORDER BY key_id, group_name")
@@ -499,7 +502,7 @@ func allCalls(k *apikey.Key) []call {
 	at := time.Now()
 	return []call{
 		{"Migrate", func(ctx context.Context, s *sqlstore.Store) error { return s.Migrate(ctx) }},
-		{"Create", func(ctx context.Context, s *sqlstore.Store) error { return s.Create(ctx, k.Clone()) }},
+		{"Create", func(ctx context.Context, s *sqlstore.Store) error { return s.Create(ctx, k.Clone(), 0) }},
 		{"Get", func(ctx context.Context, s *sqlstore.Store) error { _, err := s.Get(ctx, k.ID); return err }},
 		{"GetByLookupID", func(ctx context.Context, s *sqlstore.Store) error {
 			_, err := s.GetByLookupID(ctx, k.LookupID)
@@ -534,7 +537,7 @@ func TestContextDone(t *testing.T) {
 		db := b.open(t)
 		s := newStore(t, db, b.dialect)
 		k := newKey()
-		require.NoError(t, s.Create(t.Context(), k))
+		require.NoError(t, s.Create(t.Context(), k, 0))
 
 		cancelled, cancel := context.WithCancel(t.Context())
 		cancel()
@@ -564,7 +567,7 @@ func TestDeadlineWhileBlocked(t *testing.T) {
 		db := b.open(t)
 		s := newStore(t, db, b.dialect)
 		k := newKey()
-		require.NoError(t, s.Create(t.Context(), k))
+		require.NoError(t, s.Create(t.Context(), k, 0))
 
 		// Another transaction holds the key's row.
 		tx, err := db.BeginTx(t.Context(), nil)
@@ -597,9 +600,9 @@ func TestNoConnectionLeak(t *testing.T) {
 		s := newStore(t, db, b.dialect)
 		k := newKey()
 		ctx := t.Context()
-		require.NoError(t, s.Create(ctx, k))
+		require.NoError(t, s.Create(ctx, k, 0))
 
-		assert.ErrorIs(t, s.Create(ctx, k), apikey.ErrDuplicate)
+		assert.ErrorIs(t, s.Create(ctx, k, 0), apikey.ErrDuplicate)
 		assert.ErrorIs(t, s.SetGroups(ctx, uuid.New(), []string{"a"}, time.Now(), nil), apikey.ErrNotFound)
 		_, err := s.GetByLookupID(ctx, "missing")
 		assert.ErrorIs(t, err, apikey.ErrNotFound)
@@ -633,7 +636,7 @@ func TestRecordLastUsedLargeBatch(t *testing.T) {
 		for i := range n {
 			if i%100 == 0 {
 				k := newKey()
-				require.NoError(t, s.Create(t.Context(), k))
+				require.NoError(t, s.Create(t.Context(), k, 0))
 				created = append(created, k)
 				uses[k.ID] = when
 				continue
@@ -680,7 +683,7 @@ func TestConcurrentWritesOnManyKeys(t *testing.T) {
 		keys := make([]*apikey.Key, workers)
 		for i := range keys {
 			keys[i] = newKey()
-			require.NoError(t, s.Create(ctx, keys[i]))
+			require.NoError(t, s.Create(ctx, keys[i], 0))
 		}
 		groupSets := [][]string{{"a"}, {"zz", "yy", "a"}, {"m", "n"}, {"b"}, {"zzz"}}
 		var wg sync.WaitGroup
@@ -693,12 +696,12 @@ func TestConcurrentWritesOnManyKeys(t *testing.T) {
 						assert.NoError(t, s.SetGroups(ctx, own.ID, groupSets[(w+i)%len(groupSets)], time.Now(), nil), "SetGroups")
 					case 2:
 						if assert.NoError(t, s.Delete(ctx, own.ID, nil), "Delete") {
-							assert.NoError(t, s.Create(ctx, own.Clone()), "Create")
+							assert.NoError(t, s.Create(ctx, own.Clone(), 0), "Create")
 						}
 					case 3:
 						n := newKey()
 						n.Groups = groupSets[i%len(groupSets)]
-						if assert.NoError(t, s.Create(ctx, n), "Create") {
+						if assert.NoError(t, s.Create(ctx, n, 0), "Create") {
 							assert.NoError(t, s.Delete(ctx, n.ID, nil), "Delete")
 						}
 					case 4:
@@ -731,13 +734,13 @@ func TestListCursorPrecision(t *testing.T) {
 		for range 3 {
 			k := newKey()
 			k.CreatedAt = now
-			require.NoError(t, s.Create(t.Context(), k))
+			require.NoError(t, s.Create(t.Context(), k, 0))
 			keys = append(keys, k)
 		}
 		slices.SortFunc(keys, func(a, b *apikey.Key) int { return bytes.Compare(a.ID[:], b.ID[:]) })
 		later := newKey()
 		later.CreatedAt = now.Add(time.Microsecond)
-		require.NoError(t, s.Create(t.Context(), later))
+		require.NoError(t, s.Create(t.Context(), later, 0))
 
 		listIDs := func(after apikey.Cursor) []uuid.UUID {
 			got, err := s.List(t.Context(), apikey.ListQuery{After: after, Limit: 10})
