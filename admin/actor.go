@@ -41,9 +41,11 @@ func (e *ForbiddenError) Error() string {
 func (e *ForbiddenError) Unwrap() error { return ErrForbidden }
 
 // keyActor is the default ActorFunc: the key that the Manager's
-// Authenticator verified acts, if it holds adminGroup. The actor's name is the key's name
-// (always a valid name, so a valid creator), and its groups are the key's:
-// an admin key grants only the groups it holds itself.
+// Authenticator verified acts, if it holds adminGroup. The actor's name is
+// the key's name (always a valid name, so a valid creator), its groups are
+// the key's (an admin key grants only the groups it holds itself), and its
+// owner is the key's: an administrator's key manages its own
+// organization's keys and no other's.
 func keyActor(adminGroup string) ActorFunc {
 	return func(r *http.Request) (apikey.Actor, error) {
 		k, ok := apikey.FromContext(r.Context())
@@ -53,6 +55,6 @@ func keyActor(adminGroup string) ActorFunc {
 		if !k.HasGroup(adminGroup) {
 			return apikey.Actor{}, &ForbiddenError{Reason: fmt.Sprintf("This API key does not hold the %s group, which managing keys requires.", adminGroup)}
 		}
-		return apikey.Actor{Name: k.Name, Groups: k.Groups}, nil
+		return apikey.Actor{Name: k.Name, Groups: k.Groups, Owner: k.Owner}, nil
 	}
 }

@@ -19,6 +19,7 @@ import (
 // can ever put the hash or the lookup ID in a response.
 type keyResponse struct {
 	ID         uuid.UUID  `json:"id"`
+	Owner      string     `json:"owner"`
 	Name       string     `json:"name"`
 	Status     string     `json:"status"`
 	Preview    string     `json:"preview"`
@@ -29,6 +30,8 @@ type keyResponse struct {
 	LastUsedAt *time.Time `json:"last_used_at"`
 	ExpiresAt  *time.Time `json:"expires_at"`
 	CanManage  bool       `json:"can_manage"`
+
+	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
 func newKeyResponse(k *apikey.Key, a apikey.Actor) keyResponse {
@@ -42,6 +45,7 @@ func newKeyResponse(k *apikey.Key, a apikey.Actor) keyResponse {
 	}
 	return keyResponse{
 		ID:         k.ID,
+		Owner:      k.Owner,
 		Name:       k.Name,
 		Status:     status,
 		Preview:    k.Preview,
@@ -52,6 +56,7 @@ func newKeyResponse(k *apikey.Key, a apikey.Actor) keyResponse {
 		LastUsedAt: k.LastUsedAt,
 		ExpiresAt:  k.ExpiresAt,
 		CanManage:  len(missing(k.Groups, a.Groups)) == 0,
+		Metadata:   k.Metadata,
 	}
 }
 
@@ -89,10 +94,16 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
 	if groups == nil {
 		groups = []string{}
 	}
+	owner := a.Owner
+	if owner == "" && !a.AllOwners {
+		owner = apikey.DefaultOwner
+	}
 	writeJSON(w, http.StatusOK, struct {
-		Name   string   `json:"name"`
-		Groups []string `json:"groups"`
-	}{a.Name, groups})
+		Name      string   `json:"name"`
+		Groups    []string `json:"groups"`
+		Owner     string   `json:"owner"`      // the organization managed, "" with AllOwners
+		AllOwners bool     `json:"all_owners"` // the operator scope: every organization
+	}{a.Name, groups, owner, a.AllOwners})
 }
 
 // groupResponse is a permission group as the API shows it.
@@ -125,8 +136,10 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, a apikey.Ac
 	}{out})
 }
 
-// listKeys answers a page of keys. The query takes status (active,
-// inactive; empty or "all" for both), group, cursor and limit.
+// listKeys answers a page of keys of the acting administrator's owner. The
+// query takes status (active, inactive; empty or "all" for both), group,
+// owner (for an operator acting for every owner; for anyone else another
+// owner's list is empty), cursor and limit.
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
 	q := r.URL.Query()
 	var opts apikey.ListOptions
@@ -146,6 +159,13 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a apikey.Acto
 			return
 		}
 		opts.Group = g
+	}
+	if o := q.Get("owner"); o != "" {
+		if apikey.ValidateOwner(o) != nil {
+			writeProblem(w, http.StatusBadRequest, "invalid_request", "The owner filter is not a valid organization ID.")
+			return
+		}
+		opts.Owner = o
 	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -178,9 +198,10 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a apikey.Acto
 
 // createRequest is the body of POST /api/keys.
 type createRequest struct {
-	Name      string     `json:"name"`
-	Groups    []string   `json:"groups"`
-	ExpiresAt *time.Time `json:"expires_at"`
+	Name      string            `json:"name"`
+	Groups    []string          `json:"groups"`
+	ExpiresAt *time.Time        `json:"expires_at"`
+	Metadata  map[string]string `json:"metadata"`
 }
 
 // createKey issues a key, and answers its record and its plaintext: the one
@@ -193,7 +214,9 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a apikey.Act
 	if !checkName(w, req.Name) || !checkGroups(w, req.Groups) {
 		return
 	}
-	issue := apikey.IssueRequest{Name: req.Name, Groups: req.Groups}
+	// The key belongs to the administrator's own owner: the Manager takes
+	// it from the actor, whatever the request says.
+	issue := apikey.IssueRequest{Name: req.Name, Groups: req.Groups, Metadata: req.Metadata}
 	if req.ExpiresAt != nil {
 		issue.ExpiresAt = *req.ExpiresAt
 	}

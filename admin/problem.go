@@ -60,6 +60,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		writeProblem(w, http.StatusUnprocessableEntity, "unknown_group", "There is no such group. Choose among the available groups.")
 	case errors.Is(err, apikey.ErrInvalidExpiry):
 		writeProblem(w, http.StatusUnprocessableEntity, "invalid_expiry", "The expiry time must be in the future.")
+	case errors.Is(err, apikey.ErrQuotaExceeded):
+		writeProblem(w, http.StatusConflict, "quota_exceeded", "Your organization has as many API keys as it may have: delete one before you add another.")
 	case errors.Is(err, apikey.ErrConflict):
 		writeProblem(w, http.StatusConflict, "conflict", "The key was changed by someone else at the same time. Reload it and try again.")
 	case errors.Is(err, apikey.ErrInvalidCursor):
@@ -86,6 +88,10 @@ func (h *Handler) writeValidation(w http.ResponseWriter, e *apikey.ValidationErr
 		code, detail = "invalid_group", "The groups are not valid"+colon(e.Reason)
 	case errors.Is(e, apikey.ErrUnknownGroup):
 		code, detail = "unknown_group", "There is no such group"+colon(e.Reason)+" Choose among the available groups."
+	case errors.Is(e, apikey.ErrInvalidMetadata):
+		code, detail = "invalid_metadata", "The metadata is not valid"+colon(e.Reason)
+	case errors.Is(e, apikey.ErrInvalidOwner):
+		code, detail = "invalid_owner", "The organization is not valid"+colon(e.Reason)
 	default:
 		code, detail = "invalid_expiry", "The expiry time must be in the future."
 	}

@@ -109,8 +109,8 @@ func TestLifecycle(t *testing.T) {
 		r = d.mustRun(t, "list")
 		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
 		require.Len(t, lines, 3, r.stdout)
-		assert.Regexp(t, `^ID +NAME +STATUS +KEY +CREATED +LAST USED +CREATED BY +GROUPS$`, lines[0])
-		assert.Regexp(t, `^`+id+` +CI deploy +active +`+regexp.QuoteMeta(preview)+` +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ +never +alice@example.com +deploy:write,reports:read$`, lines[1])
+		assert.Regexp(t, `^ID +OWNER +NAME +STATUS +KEY +CREATED +LAST USED +CREATED BY +GROUPS$`, lines[0])
+		assert.Regexp(t, `^`+id+` +default +CI deploy +active +`+regexp.QuoteMeta(preview)+` +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ +never +alice@example.com +deploy:write,reports:read$`, lines[1])
 		assert.Equal(t, strings.Index(lines[0], "NAME"), strings.Index(lines[1], "CI deploy"), "columns are aligned")
 
 		// Last used shows once a server has flushed a use.
@@ -521,7 +521,7 @@ func TestPasswordNeverPrinted(t *testing.T) {
 // that a mistyped path is not taken for an empty database.
 func TestSQLiteFileIsNotCreatedByMistake(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "typo.db")
-	r := runBinary(t, nil, "--dsn", path, "create", "--name", "k", "--group", "g")
+	r := runBinary(t, nil, "--dsn", path, "--owner", "default", "create", "--name", "k", "--group", "g")
 	assert.Equal(t, 1, r.code, r.String())
 	assert.Contains(t, r.stderr, "run 'apikey migrate' to create it")
 	assert.NoFileExists(t, path)
@@ -600,11 +600,12 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// TestEnvironment configures the command with APIKEY_DSN, APIKEY_TABLE and
-// APIKEY_PREFIX instead of flags; flags win over the environment.
+// TestEnvironment configures the command with APIKEY_DSN, APIKEY_TABLE,
+// APIKEY_PREFIX and APIKEY_OWNER instead of flags; flags win over the
+// environment.
 func TestEnvironment(t *testing.T) {
 	dsn := filepath.Join(t.TempDir(), "keys.db")
-	env := []string{"APIKEY_DSN=" + dsn, "APIKEY_TABLE=live_keys", "APIKEY_PREFIX=sk_live"}
+	env := []string{"APIKEY_DSN=" + dsn, "APIKEY_TABLE=live_keys", "APIKEY_PREFIX=sk_live", "APIKEY_OWNER=acme"}
 	r := runBinaryEnv(t, env, nil, "migrate")
 	require.Equal(t, 0, r.code, r.String())
 	assert.Contains(t, r.stdout, "live_keys_schema_migrations")
@@ -641,5 +642,48 @@ func TestCreateRefusesUnknownGroups(t *testing.T) {
 		assert.Equal(t, 2, r.code, r.String())
 		assert.Equal(t, []string{"billing:write"}, d.showJSON(t, id).Groups, "groups unchanged")
 		d.mustRun(t, "groups", id, "--group", "reports:read")
+	})
+}
+
+// TestOwners: create needs --owner; with --owner every command sees only
+// that owner's keys (another owner's is not found, as a missing key), and
+// without it list shows every owner's, with an OWNER column.
+func TestOwners(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, d *testDB) {
+		d.migrate(t)
+		r := runBinary(t, nil, "--dsn", d.dsn, "--table", d.table, "create", "--name", "k", "--group", "g")
+		assert.Equal(t, 2, r.code, r.String())
+		assert.Contains(t, r.stderr, "--owner is required")
+		assert.Empty(t, r.stdout)
+		r = d.run(t, "--owner", "bad owner", "list")
+		assert.Equal(t, 2, r.code, r.String())
+		assert.Contains(t, r.stderr, "--owner: invalid owner")
+
+		acme := d.create(t, "--owner", "acme", "--name", "acme ci", "--group", "g")
+		globex := d.create(t, "--owner", "globex", "--name", "globex ci", "--group", "g")
+		acmeID := d.showJSON(t, acme).ID.String()
+		globexID := d.showJSON(t, globex).ID.String()
+
+		r = d.mustRun(t, "--owner", "acme", "list")
+		assert.Contains(t, r.stdout, "acme ci")
+		assert.NotContains(t, r.stdout, "globex")
+		assert.NotContains(t, r.stdout, "OWNER", "one owner's list needs no owner column")
+		r = d.mustRun(t, "list")
+		assert.Regexp(t, `(?m)^ID +OWNER +NAME`, r.stdout)
+		assert.Regexp(t, `(?m)^`+acmeID+` +acme +acme ci`, r.stdout)
+		assert.Regexp(t, `(?m)^`+globexID+` +globex +globex ci`, r.stdout)
+
+		for _, ref := range []string{globexID, globex} {
+			for _, args := range [][]string{{"show", ref}, {"deactivate", ref}, {"rename", ref, "taken"}, {"groups", ref, "--group", "g"}, {"delete", "--yes", ref}} {
+				r := d.run(t, append([]string{"--owner", "acme"}, args...)...)
+				assert.Equal(t, 1, r.code, "%v: %s", args, r)
+				assert.Contains(t, r.stderr, "key not found", "%v", args)
+				assert.NotContains(t, r.stderr, "globex ci", "%v: nothing of the other owner's key", args)
+			}
+		}
+		k := d.showJSON(t, globexID)
+		assert.Equal(t, "globex ci", k.Name, "unchanged")
+		assert.True(t, k.Active, "unchanged")
+		d.mustRun(t, "--owner", "acme", "deactivate", acmeID)
 	})
 }

@@ -233,6 +233,9 @@ func setupCreate(fs *flag.FlagSet) action {
 		if len(groups) == 0 {
 			return usageErrorf("create: at least one --group is required")
 		}
+		if c.owner == "" {
+			return usageErrorf("create: --owner is required: the organization the key belongs to (%s for a single-tenant application)", apikey.DefaultOwner)
+		}
 		expiresAt, err := parseExpiry(*expires, time.Now())
 		if err != nil {
 			return err
@@ -249,6 +252,7 @@ func setupCreate(fs *flag.FlagSet) action {
 			return err
 		}
 		k, plaintext, err := s.manager.Issue(ctx, apikey.IssueRequest{
+			Owner:     c.owner,
 			Name:      *name,
 			Groups:    groups,
 			CreatedBy: *createdBy,
@@ -317,7 +321,7 @@ func setupList(fs *flag.FlagSet) action {
 		if len(args) > 0 {
 			return usageErrorf("list takes no arguments, only flags")
 		}
-		opts := apikey.ListOptions{Group: *group, Limit: apikey.MaxListLimit}
+		opts := apikey.ListOptions{Owner: c.owner, Group: *group, Limit: apikey.MaxListLimit}
 		switch strings.ToLower(*status) {
 		case "", "all", "any":
 		case "active":
@@ -353,7 +357,7 @@ func setupList(fs *flag.FlagSet) action {
 		if *asJSON {
 			return writeJSON(c.stdout, keys)
 		}
-		return writeTable(c.stdout, keys, time.Now())
+		return writeTable(c.stdout, keys, time.Now(), c.owner == "")
 	}
 }
 

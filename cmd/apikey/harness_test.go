@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -226,8 +227,14 @@ func (d *testDB) run(t *testing.T, args ...string) result {
 	return d.runWithInput(t, nil, args...)
 }
 
+// runWithInput runs the command on the test's table. A create without
+// --owner issues to the default owner (TestOwners checks that the command
+// itself requires it).
 func (d *testDB) runWithInput(t *testing.T, stdin io.Reader, args ...string) result {
 	t.Helper()
+	if len(args) > 0 && args[0] == "create" && !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--owner") }) {
+		args = append([]string{"--owner", apikey.DefaultOwner}, args...)
+	}
 	return runBinary(t, stdin, append([]string{"--dsn", d.dsn, "--table", d.table}, args...)...)
 }
 

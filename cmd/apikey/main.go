@@ -110,7 +110,7 @@ type cli struct {
 	stdout, stderr io.Writer
 
 	// The global flags.
-	dsn, table, prefix string
+	dsn, table, prefix, owner string
 
 	// command is the subcommand being run, "" before it is known.
 	command string
@@ -120,7 +120,7 @@ type cli struct {
 	db *dsn.Database
 }
 
-// globalFlags defines --dsn, --table and --prefix on fs. Every flag set has
+// globalFlags defines --dsn, --table, --prefix and --owner on fs. Every flag set has
 // them, so that they may come before or after the subcommand; the defaults
 // are the values already set (from the environment, or from before the
 // subcommand).
@@ -128,6 +128,7 @@ func (c *cli) globalFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.dsn, "dsn", c.dsn, "")
 	fs.StringVar(&c.table, "table", c.table, "")
 	fs.StringVar(&c.prefix, "prefix", c.prefix, "")
+	fs.StringVar(&c.owner, "owner", c.owner, "")
 }
 
 // newFlagSet returns a flag set that reports nothing itself: errors come
@@ -143,6 +144,7 @@ func (c *cli) run(ctx context.Context, args []string) error {
 	c.dsn = os.Getenv("APIKEY_DSN")
 	c.table = envOr("APIKEY_TABLE", sqlstore.DefaultTable)
 	c.prefix = envOr("APIKEY_PREFIX", apikey.DefaultPrefix)
+	c.owner = os.Getenv("APIKEY_OWNER")
 
 	top := newFlagSet("apikey")
 	c.globalFlags(top)
@@ -253,6 +255,10 @@ type session struct {
 	db      *sql.DB
 	store   *sqlstore.Store
 	manager *apikey.Manager
+
+	// owner is --owner: the only owner whose keys the command sees, or ""
+	// for every owner (the operator's view).
+	owner string
 }
 
 func (s *session) close() {
@@ -265,6 +271,11 @@ func (s *session) close() {
 // the database (for at most pingTimeout) before any command acts. Only
 // migrate may create a SQLite file.
 func (c *cli) connect(ctx context.Context, mayCreate bool) (*session, error) {
+	if c.owner != "" {
+		if err := apikey.ValidateOwner(c.owner); err != nil {
+			return nil, usageErrorf("--owner: %v", err)
+		}
+	}
 	d, err := dsn.Parse(c.dsn)
 	if err != nil {
 		return nil, usageErrorf("%v", err)
@@ -296,7 +307,7 @@ func (c *cli) connect(ctx context.Context, mayCreate bool) (*session, error) {
 		}
 		return nil, usageErrorf("--prefix %q: %v", c.prefix, err)
 	}
-	s := &session{db: db, store: store, manager: m}
+	s := &session{db: db, store: store, manager: m, owner: c.owner}
 
 	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()

@@ -36,14 +36,21 @@ func status(k *apikey.Key, now time.Time) string {
 }
 
 // writeTable prints keys as the aligned columns of an admin page's "API
-// Keys" tab. Names cannot hold tabs or line breaks (apikey.ValidateName), so
-// they cannot break the table.
-func writeTable(w io.Writer, keys []*apikey.Key, now time.Time) error {
+// Keys" tab, with an OWNER column when they are every owner's. Names cannot
+// hold tabs or line breaks (apikey.ValidateName) and owners are
+// [A-Za-z0-9_.:@-], so neither can break the table.
+func writeTable(w io.Writer, keys []*apikey.Key, now time.Time, withOwner bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tKEY\tCREATED\tLAST USED\tCREATED BY\tGROUPS")
+	owner := func(k *apikey.Key) string { return "" }
+	header := "ID\t"
+	if withOwner {
+		header += "OWNER\t"
+		owner = func(k *apikey.Key) string { return k.Owner + "\t" }
+	}
+	fmt.Fprintln(tw, header+"NAME\tSTATUS\tKEY\tCREATED\tLAST USED\tCREATED BY\tGROUPS")
 	for _, k := range keys {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			k.ID, k.Name, status(k, now), k.Preview, formatTime(k.CreatedAt),
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			k.ID, owner(k), k.Name, status(k, now), k.Preview, formatTime(k.CreatedAt),
 			formatOptionalTime(k.LastUsedAt, "never"), k.CreatedBy, strings.Join(k.Groups, ","))
 	}
 	return tw.Flush()
@@ -53,6 +60,7 @@ func writeTable(w io.Writer, keys []*apikey.Key, now time.Time) error {
 func writeKey(w io.Writer, k *apikey.Key, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "ID:\t%s\n", k.ID)
+	fmt.Fprintf(tw, "Owner:\t%s\n", k.Owner)
 	fmt.Fprintf(tw, "Name:\t%s\n", k.Name)
 	fmt.Fprintf(tw, "Status:\t%s\n", status(k, now))
 	fmt.Fprintf(tw, "Key:\t%s\n", k.Preview)

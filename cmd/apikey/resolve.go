@@ -14,8 +14,30 @@ import (
 // (ak_3Fq9…x7Ab, or ak_3Fq9...x7Ab in ASCII) or the full key, found by its
 // lookup ID. A preview that matches several keys is an error that lists
 // their IDs. The error wraps apikey.ErrNotFound when no key matches, and
-// never contains a full key.
+// never contains a full key. With --owner, a key of another owner is not
+// found, exactly as a key that does not exist.
 func (s *session) find(ctx context.Context, ref string) (*apikey.Key, error) {
+	k, err := s.findAnyOwner(ctx, ref)
+	if err == nil && s.owner != "" && k.Owner != s.owner {
+		return nil, fmt.Errorf("%w: %s", apikey.ErrNotFound, notFoundName(ref, k))
+	}
+	return k, err
+}
+
+// notFoundName names ref in a "not found" message as find would for a key
+// that does not exist: the ID, the preview, or the preview of a full key.
+func notFoundName(ref string, k *apikey.Key) string {
+	ref = strings.TrimSpace(ref)
+	if id, err := uuid.Parse(ref); err == nil {
+		return id.String()
+	}
+	if preview, ok := normalizePreview(ref); ok {
+		return preview
+	}
+	return k.Preview + " (given in full)"
+}
+
+func (s *session) findAnyOwner(ctx context.Context, ref string) (*apikey.Key, error) {
 	ref = strings.TrimSpace(ref)
 	if id, err := uuid.Parse(ref); err == nil {
 		k, err := s.manager.Get(ctx, id)
@@ -65,7 +87,7 @@ func previewOf(key string, parts apikey.KeyParts) string {
 // command-line lookup can afford it.
 func (s *session) findByPreview(ctx context.Context, preview string) (*apikey.Key, error) {
 	var matches []*apikey.Key
-	opts := apikey.ListOptions{Limit: apikey.MaxListLimit}
+	opts := apikey.ListOptions{Owner: s.owner, Limit: apikey.MaxListLimit}
 	for {
 		page, err := s.manager.List(ctx, opts)
 		if err != nil {

@@ -29,9 +29,10 @@ func TestRunInProcess(t *testing.T) {
 	t.Setenv("APIKEY_DSN", filepath.Join(t.TempDir(), "keys.db"))
 	t.Setenv("APIKEY_TABLE", "")
 	t.Setenv("APIKEY_PREFIX", "")
+	t.Setenv("APIKEY_OWNER", "")
 	r := runInProcess(t, "", "migrate")
 	require.Equal(t, 0, r.code, r.String())
-	r = runInProcess(t, "", "create", "--name", "admin", "--group", "apikeys:admin", "--created-by", "root")
+	r = runInProcess(t, "", "--owner", "default", "create", "--name", "admin", "--group", "apikeys:admin", "--created-by", "root")
 	require.Equal(t, 0, r.code, r.String())
 	assert.Regexp(t, plaintextPattern, r.stdout)
 	plaintext := strings.TrimSpace(r.stdout)
@@ -134,13 +135,14 @@ func TestStatus(t *testing.T) {
 func TestWriteKey(t *testing.T) {
 	created := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
 	k := &apikey.Key{
-		ID: uuid.MustParse("01a21b5b-6a6e-7035-a545-c9ab049ab47f"), Name: "CI deploy",
+		ID: uuid.MustParse("01a21b5b-6a6e-7035-a545-c9ab049ab47f"), Owner: "acme", Name: "CI deploy",
 		Groups: []string{"deploy:write", "reports:read"}, Active: true, Preview: "ak_3Fq9…x7Ab",
 		CreatedAt: created, CreatedBy: "alice", UpdatedAt: created,
 	}
 	var b bytes.Buffer
 	require.NoError(t, writeKey(&b, k, created))
 	assert.Equal(t, `ID:          01a21b5b-6a6e-7035-a545-c9ab049ab47f
+Owner:       acme
 Name:        CI deploy
 Status:      active
 Key:         ak_3Fq9…x7Ab

@@ -9,7 +9,7 @@ const usageHeader = `apikey bootstraps and manages the API keys of github.com/ap
 PostgreSQL, MySQL/MariaDB or SQLite database.
 
 Usage:
-  apikey [--dsn DSN] [--table NAME] [--prefix PREFIX] <command> [flags] [arguments]
+  apikey [--dsn DSN] [--table NAME] [--prefix PREFIX] [--owner OWNER] <command> [flags] [arguments]
 
 Commands:
 `
@@ -26,13 +26,18 @@ Global flags (before or after the command):
                     URL: / as %2F, @ as %40, # as %23, ? as %3F, % as %25.
   --table NAME      the keys table (default $APIKEY_TABLE, or apikeys)
   --prefix PREFIX   the prefix of created keys (default $APIKEY_PREFIX, or ak)
+  --owner OWNER     the organization whose keys the command sees and creates
+                    (default $APIKEY_OWNER); create requires one ("default"
+                    for a single-tenant application). Without it, the other
+                    commands see every owner's keys and list shows an OWNER
+                    column; with it, another owner's key is not found.
 
 A <key> is its ID (a UUID), its preview as list shows it (ak_3Fq9…x7Ab, or
 ak_3Fq9...x7Ab), or the full key.
 
 Bootstrap:
   apikey migrate
-  apikey create --name admin --group apikeys:admin > admin.key
+  apikey --owner default create --name admin --group apikeys:admin > admin.key
 
 Exit status: 0 done; 1 failed (key not found, ambiguous preview, delete not
 confirmed, invalid name or group, database unreachable or failing); 2 usage
@@ -56,6 +61,7 @@ func printCommandHelp(w io.Writer, cmd *command) {
 	fmt.Fprintf(w, "Usage: apikey %s\n\n%s\n", cmd.synopsis, cmd.details)
 	io.WriteString(w, `
 Global flags: --dsn DSN (default $APIKEY_DSN), --table NAME (default apikeys),
---prefix PREFIX (default ak). Run 'apikey help' for the DSN forms.
+--prefix PREFIX (default ak), --owner OWNER (default $APIKEY_OWNER). Run
+'apikey help' for the DSN forms and what --owner does.
 `)
 }

@@ -206,10 +206,11 @@ func TestBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("login-key"), s.adminKey),
 		chromedp.Click(chromedp.ID("login-submit")),
 		chromedp.WaitVisible(chromedp.ID("keys-view")),
-		chromedp.WaitVisible(chromedp.CSS(row("Bootstrap admin"))))
-	assert.Equal(t, "Bootstrap admin", b.text("#whoami"))
-	assert.Equal(t, "Active", b.text(row("Bootstrap admin")+` [data-testid="key-status"]`))
-	assert.Equal(t, "examples/server", b.text(row("Bootstrap admin")+` [data-testid="key-created-by"]`))
+		chromedp.WaitVisible(chromedp.CSS(row("Administrator"))))
+	assert.Equal(t, "Administrator", b.text("#whoami"))
+	assert.Equal(t, "acme", b.text("#org"), "the page shows which organization it manages")
+	assert.Equal(t, "Active", b.text(row("Administrator")+` [data-testid="key-status"]`))
+	assert.Equal(t, "examples/server", b.text(row("Administrator")+` [data-testid="key-created-by"]`))
 
 	// Add a key through the dialog; the dialog checks name and groups.
 	b.do("open the add dialog", chromedp.Click(chromedp.ID("add-key")), chromedp.WaitVisible(chromedp.ID("add-dialog")))
@@ -234,7 +235,7 @@ func TestBrowser(t *testing.T) {
 	b.until("the plaintext leaves the page with the dialog", `document.getElementById('created-key').textContent === ''`)
 	b.do("the new row", chromedp.WaitVisible(chromedp.CSS(row("Reporting job"))))
 	assert.Equal(t, "never", b.text(row("Reporting job")+` [data-testid="key-last-used"]`))
-	assert.Equal(t, "Bootstrap admin", b.text(row("Reporting job")+` [data-testid="key-created-by"]`))
+	assert.Equal(t, "Administrator", b.text(row("Reporting job")+` [data-testid="key-created-by"]`))
 
 	// The key works on the route its group allows, and on no other.
 	assert.Equal(t, http.StatusOK, callAPI(t, s, "GET", "/api/reports", plaintext))

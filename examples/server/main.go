@@ -10,11 +10,12 @@
 // key prefix (default ak, or $APIKEY_PREFIX), so a key that the command
 // creates on the same database works here.
 //
-// Once it listens, if no key holds the group apikeys:admin, it issues an
-// administrator key holding every group and prints it once; on a later
-// start it says that one exists and how to make another. Open
-// http://127.0.0.1:8080/admin/, sign in with that key and add keys; then
-// call the demo API with them:
+// It serves two organizations, acme and globex (-orgs): once it listens,
+// it issues to each organization that has none an administrator key
+// holding every group, and prints it once; on a later start it says that
+// one exists and how to make another. Open http://127.0.0.1:8080/admin/ and
+// sign in with one of them: each organization's administrator sees and
+// manages only its own keys. Add keys, then call the demo API with them:
 //
 //	curl -i -H "Authorization: Bearer $KEY" http://127.0.0.1:8080/api/reports        # reports:read
 //	curl -i -H "Authorization: Bearer $KEY" http://127.0.0.1:8080/api/invoices       # billing:read
@@ -36,6 +37,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -80,6 +82,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	prefix := flags.String("prefix", envOr("APIKEY_PREFIX", apikey.DefaultPrefix),
 		"`prefix` of the keys it issues and accepts, as the apikey command's --prefix (default $APIKEY_PREFIX, else ak)")
 	lastUsed := flags.Duration("last-used-interval", 5*time.Second, "how often last-used times are written to the database")
+	orgList := flags.String("orgs", "acme,globex",
+		"comma-separated `organizations` (owners) to give an administrator key each; each one's admin page shows only its keys")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -88,6 +92,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if flags.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see -h)", flags.Arg(0))
+	}
+
+	orgs := strings.Split(*orgList, ",")
+	for _, org := range orgs {
+		if err := apikey.ValidateOwner(org); err != nil {
+			return fmt.Errorf("-orgs: %q: %w", org, err)
+		}
 	}
 
 	d, err := dsn.Parse(*dsnFlag)
@@ -126,7 +137,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "Demo API:   GET %[1]s/api/reports, GET|POST %[1]s/api/invoices, GET %[1]s/api/whoami\n", base)
 	// Only now that the port is ours: a start that fails to bind must not
 	// have issued (and printed) a key nobody will use.
-	if err := bootstrap(ctx, m, d.Redacted(), stdout); err != nil {
+	if err := bootstrap(ctx, m, orgs, d.Redacted(), stdout); err != nil {
 		ln.Close()
 		return err
 	}
@@ -155,30 +166,37 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return errors.Join(err, m.Close())
 }
 
-// bootstrap issues an administrator key holding every group if no active
-// key holds the admin group, and prints it: the one time anyone sees it.
-func bootstrap(ctx context.Context, m *apikey.Manager, redactedDSN string, stdout io.Writer) error {
-	page, err := m.List(ctx, apikey.ListOptions{Group: admin.DefaultAdminGroup, Status: apikey.StatusActive, Limit: 1})
-	if err != nil {
-		return err
-	}
-	if len(page.Keys) > 0 {
-		fmt.Fprintf(stdout, "An active administrator key (group %s) already exists, so none was issued.\n"+
-			"To make another: go run ../cmd/apikey --dsn '%s' create --name admin --group %s\n",
-			admin.DefaultAdminGroup, redactedDSN, admin.DefaultAdminGroup)
-		return nil
-	}
+// bootstrap makes sure that each organization has an active administrator
+// key: for one that has none, it issues a key holding every group, owned by
+// the organization, and prints it (the one time anyone sees it); for one
+// that has, it prints how to make another with the apikey command. It ends
+// with the line "Ready.".
+func bootstrap(ctx context.Context, m *apikey.Manager, orgs []string, redactedDSN string, stdout io.Writer) error {
 	all := make([]string, len(groups))
 	for i, g := range groups {
 		all[i] = g.Name
 	}
-	// No actor in the context: a bootstrap step is trusted.
-	_, plaintext, err := m.Issue(ctx, apikey.IssueRequest{Name: "Bootstrap admin", Groups: all, CreatedBy: "examples/server"})
-	if err != nil {
-		return fmt.Errorf("issuing the bootstrap admin key: %w", err)
+	for _, org := range orgs {
+		page, err := m.List(ctx, apikey.ListOptions{Owner: org, Group: admin.DefaultAdminGroup, Status: apikey.StatusActive, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(page.Keys) > 0 {
+			fmt.Fprintf(stdout, "Organization %s: an active administrator key (group %s) exists, so none was issued.\n"+
+				"To make another: go run ../cmd/apikey --dsn '%s' --owner %s create --name admin --group %s\n",
+				org, admin.DefaultAdminGroup, redactedDSN, org, admin.DefaultAdminGroup)
+			continue
+		}
+		// No actor in the context: a bootstrap step is trusted, and may
+		// issue to any owner.
+		_, plaintext, err := m.Issue(ctx, apikey.IssueRequest{Name: "Administrator", Groups: all, CreatedBy: "examples/server", Owner: org})
+		if err != nil {
+			return fmt.Errorf("issuing the administrator key of %s: %w", org, err)
+		}
+		fmt.Fprintf(stdout, "Organization %s: no administrator key yet, so one was issued with every group.\n"+
+			"Store it now, it will not be shown again:\n\n    %s\n\n", org, plaintext)
 	}
-	fmt.Fprintf(stdout, "No key holds %s yet: issued an administrator key with every group.\n"+
-		"Store it now, it will not be shown again:\n\n    %s\n\n", admin.DefaultAdminGroup, plaintext)
+	fmt.Fprintln(stdout, "Ready.")
 	return nil
 }
 
@@ -218,7 +236,7 @@ func routes(m *apikey.Manager) (http.Handler, error) {
 	}))
 	mux.Handle("GET /api/whoami", auth.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k, _ := apikey.FromContext(r.Context())
-		writeJSON(w, http.StatusOK, map[string]any{"name": k.Name, "preview": k.Preview, "groups": k.Groups})
+		writeJSON(w, http.StatusOK, map[string]any{"name": k.Name, "organization": k.Owner, "preview": k.Preview, "groups": k.Groups})
 	})))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/", http.StatusFound)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -56,14 +57,16 @@ func (o *output) String() string {
 
 // server is an example server started by a test.
 type server struct {
-	base     string // http://127.0.0.1:port
-	adminKey string // the bootstrap key, if this start issued one
-	hadAdmin bool   // this start found an administrator key and issued none
-	out      *output
+	base      string            // http://127.0.0.1:port
+	adminKey  string            // acme's administrator key, if this start issued one
+	adminKeys map[string]string // each organization's key that this start issued
+	hadAdmin  bool              // this start found acme's administrator key and issued none
+	out       *output
 }
 
 var (
 	adminPageLine = regexp.MustCompile(`^Admin page: (http://127\.0\.0\.1:\d+)/admin/$`)
+	orgLine       = regexp.MustCompile(`^Organization ([^ :]+): (no administrator key yet|an active administrator key)`)
 	keyLine       = regexp.MustCompile(`^    (ak_[0-9A-Za-z]+)$`)
 )
 
@@ -86,22 +89,26 @@ func startServer(t *testing.T, db string, extra ...string) *server {
 		}
 	})
 
-	s := &server{out: out}
+	s := &server{out: out, adminKeys: map[string]string{}}
 	timeout := time.After(30 * time.Second)
-	// The server prints its address, then (once bound) either a new
-	// administrator key or that one exists.
-	for s.base == "" || (s.adminKey == "" && !s.hadAdmin) {
+	// The server prints its address, then (once bound), per organization,
+	// either a new administrator key or that one exists, then "Ready.".
+	for ready, org := false, ""; !ready; {
 		select {
 		case line := <-out.lines:
+			if m := orgLine.FindStringSubmatch(line); m != nil {
+				org = m[1]
+				if org == "acme" && m[2] != "no administrator key yet" {
+					s.hadAdmin = true
+				}
+			}
 			if m := keyLine.FindStringSubmatch(line); m != nil {
-				s.adminKey = m[1]
+				s.adminKeys[org] = m[1]
 			}
 			if m := adminPageLine.FindStringSubmatch(line); m != nil {
 				s.base = m[1]
 			}
-			if strings.HasPrefix(line, "An active administrator key") {
-				s.hadAdmin = true
-			}
+			ready = line == "Ready."
 		case err := <-done:
 			done <- err
 			t.Fatalf("run returned before serving: %v\noutput:\n%s", err, out)
@@ -109,6 +116,7 @@ func startServer(t *testing.T, db string, extra ...string) *server {
 			t.Fatalf("the server did not start within 30 s; output:\n%s", out)
 		}
 	}
+	s.adminKey = s.adminKeys["acme"]
 	return s
 }
 
@@ -143,7 +151,7 @@ func TestServer(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, status)
 	status, body := s.call(t, "GET", "/admin/api/keys", s.adminKey)
 	assert.Equal(t, http.StatusOK, status)
-	assert.Contains(t, body, `"name":"Bootstrap admin"`)
+	assert.Contains(t, body, `"name":"Administrator"`)
 	assert.Contains(t, body, `"created_by":"examples/server"`)
 	status, body = s.call(t, "GET", "/admin/api/groups", s.adminKey)
 	assert.Equal(t, http.StatusOK, status)
@@ -172,7 +180,7 @@ func TestServerBootstrapsOnce(t *testing.T) {
 	second := startServer(t, db)
 	assert.Empty(t, second.adminKey, "an admin key exists: no new one; output:\n%s", second.out)
 	assert.True(t, second.hadAdmin)
-	assert.Contains(t, second.out.String(), "To make another: go run ../cmd/apikey --dsn '"+db+"' create --name admin --group apikeys:admin")
+	assert.Contains(t, second.out.String(), "To make another: go run ../cmd/apikey --dsn '"+db+"' --owner acme create --name admin --group apikeys:admin")
 	status, _ := second.call(t, "GET", "/admin/api/me", first.adminKey)
 	assert.Equal(t, http.StatusOK, status, "the first key works on the second server")
 }
@@ -207,7 +215,7 @@ func TestServerIssuesNoKeyBeforeItListens(t *testing.T) {
 	require.NotEmpty(t, s.adminKey)
 	status, body := s.call(t, "GET", "/admin/api/keys", s.adminKey)
 	require.Equal(t, http.StatusOK, status)
-	assert.Equal(t, 1, strings.Count(body, `"name":"Bootstrap admin"`), "one bootstrap key: %s", body)
+	assert.Equal(t, 1, strings.Count(body, `"name":"Administrator"`), "one administrator key: %s", body)
 }
 
 // TestKeyFromTheCommandWorksOnTheServer does what the README says: a key made
@@ -224,7 +232,7 @@ func TestKeyFromTheCommandWorksOnTheServer(t *testing.T) {
 
 	db := filepath.Join(t.TempDir(), "keys.db")
 	s := startServer(t, db)
-	cmd := exec.Command(bin, "--dsn", db, "create", "--name", "ci", "--group", "reports:read")
+	cmd := exec.Command(bin, "--dsn", db, "--owner", "acme", "create", "--name", "ci", "--group", "reports:read")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.Output()
@@ -235,4 +243,32 @@ func TestKeyFromTheCommandWorksOnTheServer(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status, body)
 	status, _ = s.call(t, "POST", "/api/invoices", key)
 	assert.Equal(t, http.StatusForbidden, status, "the key holds reports:read only")
+}
+
+// TestServerOrganizations: each organization's administrator sees and
+// manages only its own keys.
+func TestServerOrganizations(t *testing.T) {
+	s := startServer(t, filepath.Join(t.TempDir(), "keys.db"))
+	acme, globex := s.adminKeys["acme"], s.adminKeys["globex"]
+	require.NotEmpty(t, acme)
+	require.NotEmpty(t, globex)
+
+	status, body := s.call(t, "GET", "/admin/api/me", globex)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, `"owner":"globex"`)
+	status, body = s.call(t, "GET", "/admin/api/keys", acme)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, 1, strings.Count(body, `"owner":"acme"`), body)
+	assert.NotContains(t, body, "globex")
+	var list struct {
+		Keys []struct{ ID string } `json:"keys"`
+	}
+	_, body = s.call(t, "GET", "/admin/api/keys", globex)
+	require.NoError(t, json.Unmarshal([]byte(body), &list))
+	require.Len(t, list.Keys, 1)
+	status, _ = s.call(t, "GET", "/admin/api/keys/"+list.Keys[0].ID, acme)
+	assert.Equal(t, http.StatusNotFound, status, "acme's administrator does not see globex's key")
+	status, body = s.call(t, "GET", "/api/whoami", globex)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, `"organization":"globex"`)
 }

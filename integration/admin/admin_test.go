@@ -87,7 +87,7 @@ func TestAPIAuthentication(t *testing.T) {
 
 	r = e.do(req{method: "GET", path: "/admin/api/me", key: e.limited})
 	require.Equal(t, http.StatusOK, r.StatusCode)
-	assert.Equal(t, map[string]any{"name": "Limited admin", "groups": []any{"apikeys:admin", "reports:read"}}, r.json(t))
+	assert.Equal(t, map[string]any{"name": "Limited admin", "groups": []any{"apikeys:admin", "reports:read"}, "owner": "default", "all_owners": false}, r.json(t))
 
 	// A deactivated admin key is refused at once.
 	k, plaintext := e.create("Short-lived admin", "apikeys:admin")
@@ -113,7 +113,7 @@ func TestCreate(t *testing.T) {
 	assert.Equal(t, "keys/"+k["id"].(string), r.Header.Get("Location"))
 
 	// The columns of the tab, in snake_case, and nothing else.
-	assert.ElementsMatch(t, []string{"id", "name", "status", "preview", "groups", "created_at", "created_by",
+	assert.ElementsMatch(t, []string{"id", "owner", "name", "status", "preview", "groups", "created_at", "created_by",
 		"updated_at", "last_used_at", "expires_at", "can_manage"}, keys(k))
 	assert.Equal(t, "CI deploy", k["name"])
 	assert.Equal(t, "active", k["status"])

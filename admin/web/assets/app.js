@@ -9,7 +9,7 @@
 
   const state = {
     key: '', // the administrator's API key, also in sessionStorage for this tab
-    me: null, // {name, groups}
+    me: null, // {name, groups, owner, all_owners}
     groups: [], // [{name, description, grantable}]
     keys: new Map(), // id → key, for the current page
     cursors: [''], // cursors[i] is the cursor of page i
@@ -109,6 +109,8 @@
     state.me = await api('GET', 'api/me');
     state.groups = (await api('GET', 'api/groups')).groups || [];
     $('whoami').textContent = state.me.name;
+    // The organization whose keys this tab manages: the administrator's own.
+    $('org').textContent = state.me.all_owners ? 'all organizations' : state.me.owner;
     const filter = $('filter-group');
     filter.replaceChildren(el('option', { value: '', textContent: 'All groups' }));
     for (const g of state.groups) filter.append(el('option', { value: g.name, textContent: g.name }));
