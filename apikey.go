@@ -396,6 +396,11 @@ type ListOptions struct {
 	// Group, if not empty, lists only keys holding exactly this group.
 	Group string
 
+	// Name, if not empty, lists only keys whose name contains it, ASCII
+	// letters regardless of case, "%" and "_" literally (see
+	// [ListQuery.Name]). It must be a valid name (see [ValidateName]).
+	Name string
+
 	// Cursor continues after the last key of a previous page: pass the
 	// previous Page.Next. Empty starts at the oldest key.
 	Cursor string
@@ -438,6 +443,11 @@ func (m *Manager) List(ctx context.Context, opts ListOptions) (Page, error) {
 			return Page{}, err
 		}
 	}
+	if opts.Name != "" {
+		if err := ValidateName(opts.Name); err != nil {
+			return Page{}, err
+		}
+	}
 	after, err := decodeCursor(opts.Cursor)
 	if err != nil {
 		return Page{}, err
@@ -449,7 +459,7 @@ func (m *Manager) List(ctx context.Context, opts ListOptions) (Page, error) {
 		}
 		owner = scope
 	}
-	keys, err := m.store.List(ctx, ListQuery{Owner: owner, Status: opts.Status, Group: opts.Group, After: after, Limit: limit + 1})
+	keys, err := m.store.List(ctx, ListQuery{Owner: owner, Status: opts.Status, Group: opts.Group, Name: opts.Name, After: after, Limit: limit + 1})
 	if err != nil {
 		return Page{}, m.storeError("list", err)
 	}

@@ -122,6 +122,13 @@ type ListQuery struct {
 	// (byte for byte: no case folding, no pattern matching).
 	Group string
 
+	// Name, if not empty, lists only keys whose name contains it, with
+	// ASCII letters matched regardless of case (A-Z as a-z) and every other
+	// character literally: "%" and "_" are no wildcards. Other letters may
+	// match regardless of case too where the database's lower() folds them
+	// (PostgreSQL, MySQL, memstore; not SQLite).
+	Name string
+
 	// After is the position to continue from; the zero Cursor starts at the
 	// first key.
 	After Cursor

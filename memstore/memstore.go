@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -138,6 +139,7 @@ func (s *Store) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, erro
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	name := strings.ToLower(q.Name)
 	ordered := s.ordered
 	if q.Owner != "" {
 		ordered = s.byOwner[q.Owner]
@@ -152,7 +154,7 @@ func (s *Store) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, erro
 	}
 	var out []*apikey.Key
 	for _, k := range ordered[start:] {
-		if !q.Status.Matches(k.Active) || (q.Group != "" && !k.HasGroup(q.Group)) {
+		if !q.Status.Matches(k.Active) || (q.Group != "" && !k.HasGroup(q.Group)) || (name != "" && !strings.Contains(strings.ToLower(k.Name), name)) {
 			continue
 		}
 		if out == nil {

@@ -63,7 +63,7 @@ type queryTemplates struct {
 
 	// list builds List's query for one combination of filters. It is
 	// called for every combination once, in New.
-	list func(owner, status, group, after bool) string
+	list func(owner, status, group, name, after bool) string
 
 	// Migration statements.
 	createVersions string
@@ -98,8 +98,9 @@ var postgresQueries = queryTemplates{
 		`WHERE k.last_used_at IS NULL OR k.last_used_at < v.ts ORDER BY k.id FOR UPDATE OF k) ` +
 		`UPDATE "{{table}}" AS k SET last_used_at = l.ts FROM locked AS l ` +
 		`WHERE k.id = l.id AND (k.last_used_at IS NULL OR k.last_used_at < l.ts)`,
-	list: func(owner, status, group, after bool) string {
-		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, dollar, owner, status, group, after, true)
+	list: func(owner, status, group, name, after bool) string {
+		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, dollar, owner, status, group, name, after, true,
+			func(arg string) string { return "strpos(lower(k.name), " + arg + ") > 0" })
 	},
 	createVersions: `CREATE TABLE IF NOT EXISTS "{{table}}_schema_migrations" (` +
 		`version bigint NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL)`,
@@ -135,8 +136,9 @@ var mysqlQueries = queryTemplates{
 		"ts DATETIME(6) PATH '$[1]' ERROR ON EMPTY)) AS v ON k.id = v.id " +
 		"SET k.last_used_at = v.ts " +
 		"WHERE k.last_used_at IS NULL OR k.last_used_at < v.ts",
-	list: func(owner, status, group, after bool) string {
-		return listQuery("`{{table}}`", "`{{table}}_groups`", question, owner, status, group, after, false)
+	list: func(owner, status, group, name, after bool) string {
+		return listQuery("`{{table}}`", "`{{table}}_groups`", question, owner, status, group, name, after, false,
+			func(arg string) string { return "LOCATE(" + arg + ", LOWER(k.name)) > 0" })
 	},
 	createVersions: "CREATE TABLE IF NOT EXISTS `{{table}}_schema_migrations` (" +
 		"version BIGINT NOT NULL PRIMARY KEY, applied_at DATETIME(6) NOT NULL) ENGINE=InnoDB",
@@ -168,8 +170,9 @@ var sqliteQueries = queryTemplates{
 	recordLastUsed: `UPDATE "{{table}}" SET last_used_at = v.ts ` +
 		`FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS ts FROM json_each(?)) AS v ` +
 		`WHERE "{{table}}".id = v.id AND ("{{table}}".last_used_at IS NULL OR "{{table}}".last_used_at < v.ts)`,
-	list: func(owner, status, group, after bool) string {
-		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, question, owner, status, group, after, true)
+	list: func(owner, status, group, name, after bool) string {
+		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, question, owner, status, group, name, after, true,
+			func(arg string) string { return "instr(lower(k.name), " + arg + ") > 0" })
 	},
 	createVersions: `CREATE TABLE IF NOT EXISTS "{{table}}_schema_migrations" (` +
 		`version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`,
@@ -195,11 +198,13 @@ func (d Dialect) templates() *queryTemplates {
 
 // listQuery returns the query text of List for one combination of filters.
 // Its arguments are, in order: the owner (if owner), the status (if status),
-// the group (if group), the cursor (if after) and the limit. The cursor is (created_at, id) if
+// the group (if group), the lowercased name search (if name; nameMatch
+// writes the condition, a function call, never LIKE, so that "%" and "_"
+// are literal), the cursor (if after) and the limit. The cursor is (created_at, id) if
 // rowValues, else (created_at, created_at, id): PostgreSQL and SQLite use
 // the (created_at, id) index for a row-value comparison, MariaDB only for
 // the expanded one.
-func listQuery(table, groups string, ph func(int) string, owner, status, group, after, rowValues bool) string {
+func listQuery(table, groups string, ph func(int) string, owner, status, group, name, after, rowValues bool, nameMatch func(string) string) string {
 	n := 0
 	next := func() string { n++; return ph(n) }
 	var conds []string
@@ -212,6 +217,9 @@ func listQuery(table, groups string, ph func(int) string, owner, status, group, 
 	if group {
 		conds = append(conds, "EXISTS (SELECT 1 FROM "+groups+" AS g "+
 			"WHERE g.key_id = k.id AND g.group_name = "+next()+")")
+	}
+	if name {
+		conds = append(conds, nameMatch(next()))
 	}
 	if after {
 		if rowValues {
@@ -278,4 +286,20 @@ func chainHas(err error, f func(error) bool) bool {
 		}
 	}
 	return false
+}
+
+// lowerForSearch lowercases a name search as the dialect's lower() does the
+// names it is compared with: SQLite's folds ASCII letters only, the others
+// Unicode letters too.
+func (d Dialect) lowerForSearch(s string) string {
+	if d != SQLite {
+		return strings.ToLower(s)
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

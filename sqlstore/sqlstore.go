@@ -118,13 +118,16 @@ type queries struct {
 	exists, lockGuard, recordLastUsed                    string
 	insertOwner, lockOwner, countOwner                   string
 	createVersions, selectVersions, insertVersion        string
-	list                                                 [16]string // indexed by listIndex
+	list                                                 [32]string // indexed by listIndex
 }
 
 // listIndex returns the index in queries.list of the query for a
 // combination of filters.
-func listIndex(owner, status, group, after bool) int {
+func listIndex(owner, status, group, name, after bool) int {
 	i := 0
+	if name {
+		i |= 16
+	}
 	if owner {
 		i |= 8
 	}
@@ -180,8 +183,8 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 		insertVersion:  r.Replace(t.insertVersion),
 	}
 	for i := range s.q.list {
-		owner, status, group, after := i&8 != 0, i&1 != 0, i&2 != 0, i&4 != 0
-		s.q.list[i] = r.Replace(t.list(owner, status, group, after))
+		owner, status, group, name, after := i&8 != 0, i&1 != 0, i&2 != 0, i&16 != 0, i&4 != 0
+		s.q.list[i] = r.Replace(t.list(owner, status, group, name, after))
 	}
 	return s, nil
 }
@@ -314,7 +317,8 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 	group := q.Group != ""
 	after := !q.After.IsZero()
 	owner := q.Owner != ""
-	args := make([]any, 0, 6)
+	name := q.Name != ""
+	args := make([]any, 0, 7)
 	if owner {
 		args = append(args, q.Owner)
 	}
@@ -323,6 +327,9 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 	}
 	if group {
 		args = append(args, q.Group)
+	}
+	if name {
+		args = append(args, s.dialect.lowerForSearch(q.Name))
 	}
 	if after {
 		at, id := s.dialect.timeArg(q.After.CreatedAt), q.After.ID
@@ -340,7 +347,7 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 	}
 	args = append(args, limit)
 
-	rows, err := s.db.QueryContext(ctx, s.q.list[listIndex(owner, status, group, after)], args...)
+	rows, err := s.db.QueryContext(ctx, s.q.list[listIndex(owner, status, group, name, after)], args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list keys: %w", err)
 	}

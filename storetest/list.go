@@ -293,3 +293,57 @@ func assertStrictlyIncreasing(t *testing.T, keys []*apikey.Key) bool {
 	}
 	return true
 }
+
+// testListNameFilter checks ListQuery.Name: a substring of the name, ASCII
+// letters regardless of case, "%" and "_" literal, combined with the other
+// filters and paged with the cursor.
+func testListNameFilter(t *testing.T, s apikey.Store) {
+	names := []string{"Billing sync", "billing export", "BILLING", "Reports", "50% off", "500 off", "a_b", "axb", "bill", "Über billing"}
+	var keys []*apikey.Key
+	for i, name := range names {
+		k := newKey(at(time.Duration(i) * time.Second))
+		k.Name = name
+		if i%2 == 1 {
+			k.Owner = "org-2"
+		}
+		if i%3 == 0 {
+			k.Active = false
+		}
+		create(t, s, k.Clone())
+		keys = append(keys, k)
+	}
+	for _, tc := range []struct {
+		search string
+		want   []string
+	}{
+		{"billing", []string{"Billing sync", "billing export", "BILLING", "Über billing"}},
+		{"BiLLinG", []string{"Billing sync", "billing export", "BILLING", "Über billing"}},
+		{"sync", []string{"Billing sync"}},
+		{"ing s", []string{"Billing sync"}},
+		{"%", []string{"50% off"}},
+		{"0% ", []string{"50% off"}},
+		{"_", []string{"a_b"}},
+		{"a_b", []string{"a_b"}},
+		{"ill", []string{"Billing sync", "billing export", "BILLING", "bill", "Über billing"}},
+		{"billings", nil},
+		{"*", nil},
+	} {
+		var want []*apikey.Key
+		for _, k := range keys {
+			if slices.Contains(tc.want, k.Name) {
+				want = append(want, k)
+			}
+		}
+		got := listAll(t, s, apikey.ListQuery{Name: tc.search}, 2, len(keys))
+		check.Equal(t, ids(want), ids(got), "List(Name %q), pages of 2", tc.search)
+
+		var wantOwned []*apikey.Key
+		for _, k := range want {
+			if k.Owner == "org-2" && k.Active {
+				wantOwned = append(wantOwned, k)
+			}
+		}
+		got = listAll(t, s, apikey.ListQuery{Name: tc.search, Owner: "org-2", Status: apikey.StatusActive}, 1, len(keys))
+		check.Equal(t, ids(wantOwned), ids(got), "List(Name %q, owner org-2, active), pages of 1", tc.search)
+	}
+}

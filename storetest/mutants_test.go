@@ -76,6 +76,10 @@ var mutants = []mutant{
 	{bug: "quota-all-owners", caughtBy: []string{"OwnerQuota"}},
 	{bug: "quota-refused-stored", caughtBy: []string{"OwnerQuota"}},
 	{bug: "quota-check-then-insert", caughtBy: []string{"ConcurrentOwnerQuota"}},
+	{bug: "name-ignored", caughtBy: []string{"ListNameFilter"}},
+	{bug: "name-case-sensitive", caughtBy: []string{"ListNameFilter"}},
+	{bug: "name-prefix", caughtBy: []string{"ListNameFilter"}},
+	{bug: "name-like", caughtBy: []string{"ListNameFilter"}},
 	{bug: "list-unlocked", caughtBy: []string{"ListDuringConcurrentWrites"}, raceOnly: true},
 }
 

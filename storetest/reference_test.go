@@ -220,6 +220,33 @@ func (s *refStore) ownerMatches(owner, filter string) bool {
 	return owner == filter
 }
 
+// nameMatches is the name search of ListQuery.Name: a substring, ASCII
+// letters regardless of case.
+func (s *refStore) nameMatches(name, search string) bool {
+	caseSensitive := s.has("name-case-sensitive")
+	fold := func(v string) string {
+		b := []byte(v)
+		for i, c := range b {
+			if 'A' <= c && c <= 'Z' && !caseSensitive {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+		return string(b)
+	}
+	name, search = fold(name), fold(search)
+	switch {
+	case s.has("name-ignored"):
+		return true
+	case s.has("name-prefix"):
+		return strings.HasPrefix(name, search)
+	case s.has("name-like"):
+		pattern := regexp.QuoteMeta(search)
+		pattern = strings.NewReplacer("%", ".*", "_", ".").Replace(pattern)
+		return regexp.MustCompile(pattern).MatchString(name)
+	}
+	return strings.Contains(name, search)
+}
+
 // ignoringOwner returns guard without its owner if the store has the bug
 // that ignores the owner in the named method.
 func (s *refStore) ignoringOwner(method string, guard *apikey.Guard) *apikey.Guard {
@@ -269,6 +296,9 @@ func (s *refStore) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, e
 			continue
 		}
 		if q.Owner != "" && !s.ownerMatches(k.Owner, q.Owner) {
+			continue
+		}
+		if q.Name != "" && !s.nameMatches(k.Name, q.Name) {
 			continue
 		}
 		out = append(out, s.copyOut(k))

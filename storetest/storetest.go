@@ -87,6 +87,7 @@ func suite() []subtest {
 		{"ListLimitBelowOne", testListLimitBelowOne},
 		{"ListFilters", testListFilters},
 		{"ListGroupFilterIsLiteral", testListGroupFilterIsLiteral},
+		{"ListNameFilter", testListNameFilter},
 		{"ListCursorIsStrictlyAfter", testListCursorIsStrictlyAfter},
 		{"ListWhileKeysChange", testListWhileKeysChange},
 
