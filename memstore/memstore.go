@@ -31,13 +31,11 @@ type Store struct {
 	mu         sync.RWMutex
 	byID       map[uuid.UUID]*apikey.Key
 	byLookupID map[string]*apikey.Key
-	// ordered holds every key sorted by (CreatedAt, ID), the order of List.
-	// New keys are usually the latest, so insertion is usually an append.
-	ordered []*apikey.Key
-
-	// byOwner holds each owner's keys in the same order, so that one
-	// owner's page costs the same however many owners there are.
-	byOwner map[string][]*apikey.Key
+	// lists holds the keys sorted by (CreatedAt, ID), the order of List,
+	// once per combination of List's owner, group and status filters (see
+	// indexKey). New keys are usually the latest, so insertion is usually
+	// an append.
+	lists map[indexKey][]*apikey.Key
 }
 
 var _ apikey.Store = (*Store)(nil)
@@ -47,7 +45,7 @@ func New() *Store {
 	return &Store{
 		byID:       make(map[uuid.UUID]*apikey.Key),
 		byLookupID: make(map[string]*apikey.Key),
-		byOwner:    make(map[string][]*apikey.Key),
+		lists:      make(map[indexKey][]*apikey.Key),
 	}
 }
 
@@ -75,13 +73,12 @@ func (s *Store) Create(_ context.Context, k *apikey.Key, maxPerOwner int) error 
 	if _, ok := s.byLookupID[c.LookupID]; ok {
 		return fmt.Errorf("memstore: create key %s: lookup ID in use: %w", c.ID, apikey.ErrDuplicate)
 	}
-	if maxPerOwner > 0 && len(s.byOwner[c.Owner]) >= maxPerOwner {
+	if maxPerOwner > 0 && len(s.lists[indexKey{owner: c.Owner}]) >= maxPerOwner {
 		return fmt.Errorf("memstore: create key %s: %w", c.ID, apikey.ErrQuotaExceeded)
 	}
 	s.byID[c.ID] = c
 	s.byLookupID[c.LookupID] = c
-	s.ordered = insertOrdered(s.ordered, c)
-	s.byOwner[c.Owner] = insertOrdered(s.byOwner[c.Owner], c)
+	s.index(c)
 	return nil
 }
 
@@ -140,10 +137,7 @@ func (s *Store) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, erro
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	name := strings.ToLower(q.Name)
-	ordered := s.ordered
-	if q.Owner != "" {
-		ordered = s.byOwner[q.Owner]
-	}
+	ordered := s.list(q)
 	start := 0
 	if !q.After.IsZero() {
 		i, found := position(ordered, q.After)
@@ -154,7 +148,7 @@ func (s *Store) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, erro
 	}
 	var out []*apikey.Key
 	for _, k := range ordered[start:] {
-		if !q.Status.Matches(k.Active) || (q.Group != "" && !k.HasGroup(q.Group)) || (name != "" && !strings.Contains(strings.ToLower(k.Name), name)) {
+		if name != "" && !strings.Contains(strings.ToLower(k.Name), name) {
 			continue
 		}
 		if out == nil {
@@ -182,12 +176,7 @@ func (s *Store) Delete(_ context.Context, id uuid.UUID, guard *apikey.Guard) err
 	}
 	delete(s.byID, id)
 	delete(s.byLookupID, k.LookupID)
-	s.ordered = removeOrdered(s.ordered, k)
-	if rest := removeOrdered(s.byOwner[k.Owner], k); len(rest) > 0 {
-		s.byOwner[k.Owner] = rest
-	} else {
-		delete(s.byOwner, k.Owner)
-	}
+	s.unindex(k)
 	return nil
 }
 
@@ -206,8 +195,10 @@ func (s *Store) SetName(_ context.Context, id uuid.UUID, name string, at time.Ti
 func (s *Store) SetGroups(_ context.Context, id uuid.UUID, groups []string, at time.Time, guard *apikey.Guard) error {
 	groups = slices.Clone(groups) // copied before the lock is taken
 	return s.update(id, guard, func(k *apikey.Key) {
+		s.unindex(k)
 		k.Groups = groups
 		k.UpdatedAt = at.UTC()
+		s.index(k)
 	})
 }
 
@@ -215,7 +206,11 @@ func (s *Store) SetGroups(_ context.Context, id uuid.UUID, groups []string, at t
 // [apikey.ErrNotFound] (or [apikey.ErrConflict], see Delete).
 func (s *Store) SetActive(_ context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
 	return s.update(id, guard, func(k *apikey.Key) {
-		k.Active = active
+		if k.Active != active {
+			s.unindex(k)
+			k.Active = active
+			s.index(k)
+		}
 		k.UpdatedAt = at.UTC()
 	})
 }

@@ -42,19 +42,20 @@ const columns = "id, lookup_id, name, groups_json, active, preview, hash, " +
 // for the (validated, unquoted) table name; the dialect's identifier quotes
 // are part of the template. New substitutes the name once.
 type queryTemplates struct {
-	insert         string
-	insertGroups   string // (key ID, JSON array of distinct groups)
-	get            string
-	getByLookupID  string
-	delete         string
-	setName        string // (name, updated_at, id)
-	setGroups      string // (groups_json, updated_at, id)
-	deleteGroups   string // (key ID)
-	setActive      string // (active, updated_at, id)
-	setHash        string // (hash, id)
-	exists         string // (id); MySQL only, see Store.notFound
-	lockGuard      string // (id); reads and locks a key's owner and groups, see Store.changeRow
-	recordLastUsed string // see Store.RecordLastUsed for the arguments
+	insert          string
+	insertGroups    string // (JSON array of distinct groups, key ID); copies the key's owner, created_at and active
+	get             string
+	getByLookupID   string
+	delete          string
+	setName         string // (name, updated_at, id)
+	setGroups       string // (groups_json, updated_at, id)
+	deleteGroups    string // (key ID)
+	setGroupsActive string // (active, key ID): the status beside each group membership
+	setActive       string // (active, updated_at, id)
+	setHash         string // (hash, id)
+	exists          string // (id); MySQL only, see Store.notFound
+	lockGuard       string // (id); reads and locks a key's owner and groups, see Store.changeRow
+	recordLastUsed  string // see Store.RecordLastUsed for the arguments
 
 	// Per-owner quota (see Store.Create): insertOwner makes sure the owner
 	// has a row in the owners table, lockOwner locks it until the
@@ -74,21 +75,22 @@ type queryTemplates struct {
 var postgresQueries = queryTemplates{
 	insert: `INSERT INTO "{{table}}" (` + columns + `) ` +
 		`VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name) ` +
-		`SELECT $1, g FROM json_array_elements_text($2::json) AS g`,
-	get:           `SELECT ` + columns + ` FROM "{{table}}" WHERE id = $1`,
-	getByLookupID: `SELECT ` + columns + ` FROM "{{table}}" WHERE lookup_id = $1`,
-	delete:        `DELETE FROM "{{table}}" WHERE id = $1`,
-	setName:       `UPDATE "{{table}}" SET name = $1, updated_at = $2 WHERE id = $3`,
-	setGroups:     `UPDATE "{{table}}" SET groups_json = $1, updated_at = $2 WHERE id = $3`,
-	deleteGroups:  `DELETE FROM "{{table}}_groups" WHERE key_id = $1`,
-	setActive:     `UPDATE "{{table}}" SET active = $1, updated_at = $2 WHERE id = $3`,
-	setHash:       `UPDATE "{{table}}" SET hash = $1 WHERE id = $2`,
-	exists:        `SELECT 1 FROM "{{table}}" WHERE id = $1`,
-	lockGuard:     `SELECT owner, groups_json FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
-	insertOwner:   `INSERT INTO "{{table}}_owners" (owner) VALUES ($1) ON CONFLICT DO NOTHING`,
-	lockOwner:     `SELECT owner FROM "{{table}}_owners" WHERE owner = $1 FOR UPDATE`,
-	countOwner:    `SELECT count(*) FROM "{{table}}" WHERE owner = $1`,
+	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name, owner, created_at, active) ` +
+		`SELECT k.id, g, k.owner, k.created_at, k.active FROM "{{table}}" AS k, json_array_elements_text($1::json) AS g WHERE k.id = $2`,
+	get:             `SELECT ` + columns + ` FROM "{{table}}" WHERE id = $1`,
+	getByLookupID:   `SELECT ` + columns + ` FROM "{{table}}" WHERE lookup_id = $1`,
+	delete:          `DELETE FROM "{{table}}" WHERE id = $1`,
+	setName:         `UPDATE "{{table}}" SET name = $1, updated_at = $2 WHERE id = $3`,
+	setGroups:       `UPDATE "{{table}}" SET groups_json = $1, updated_at = $2 WHERE id = $3`,
+	deleteGroups:    `DELETE FROM "{{table}}_groups" WHERE key_id = $1`,
+	setGroupsActive: `UPDATE "{{table}}_groups" SET active = $1 WHERE key_id = $2`,
+	setActive:       `UPDATE "{{table}}" SET active = $1, updated_at = $2 WHERE id = $3`,
+	setHash:         `UPDATE "{{table}}" SET hash = $1 WHERE id = $2`,
+	exists:          `SELECT 1 FROM "{{table}}" WHERE id = $1`,
+	lockGuard:       `SELECT owner, groups_json FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
+	insertOwner:     `INSERT INTO "{{table}}_owners" (owner) VALUES ($1) ON CONFLICT DO NOTHING`,
+	lockOwner:       `SELECT owner FROM "{{table}}_owners" WHERE owner = $1 FOR UPDATE`,
+	countOwner:      `SELECT count(*) FROM "{{table}}" WHERE owner = $1`,
 	// $1 and $2 are array literals ('{id,...}', '{"ts",...}'), passed as
 	// text so that any driver can send them. The rows to change are locked
 	// first, in the order of their IDs, so that concurrent batches cannot
@@ -111,19 +113,21 @@ var postgresQueries = queryTemplates{
 var mysqlQueries = queryTemplates{
 	insert: "INSERT INTO `{{table}}` (" + columns + ") " +
 		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	insertGroups: "INSERT INTO `{{table}}_groups` (key_id, group_name) " +
-		"SELECT ?, g.name FROM JSON_TABLE(?, '$[*]' COLUMNS (" +
-		"name VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$' ERROR ON EMPTY)) AS g",
-	get:           "SELECT " + columns + " FROM `{{table}}` WHERE id = ?",
-	getByLookupID: "SELECT " + columns + " FROM `{{table}}` WHERE lookup_id = ?",
-	delete:        "DELETE FROM `{{table}}` WHERE id = ?",
-	setName:       "UPDATE `{{table}}` SET name = ?, updated_at = ? WHERE id = ?",
-	setGroups:     "UPDATE `{{table}}` SET groups_json = ?, updated_at = ? WHERE id = ?",
-	deleteGroups:  "DELETE FROM `{{table}}_groups` WHERE key_id = ?",
-	setActive:     "UPDATE `{{table}}` SET active = ?, updated_at = ? WHERE id = ?",
-	setHash:       "UPDATE `{{table}}` SET hash = ? WHERE id = ?",
-	exists:        "SELECT 1 FROM `{{table}}` WHERE id = ?",
-	lockGuard:     "SELECT owner, groups_json FROM `{{table}}` WHERE id = ? FOR UPDATE",
+	insertGroups: "INSERT INTO `{{table}}_groups` (key_id, group_name, owner, created_at, active) " +
+		"SELECT k.id, g.name, k.owner, k.created_at, k.active FROM JSON_TABLE(?, '$[*]' COLUMNS (" +
+		"name VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$' ERROR ON EMPTY)) AS g " +
+		"JOIN `{{table}}` AS k ON k.id = ?",
+	get:             "SELECT " + columns + " FROM `{{table}}` WHERE id = ?",
+	getByLookupID:   "SELECT " + columns + " FROM `{{table}}` WHERE lookup_id = ?",
+	delete:          "DELETE FROM `{{table}}` WHERE id = ?",
+	setName:         "UPDATE `{{table}}` SET name = ?, updated_at = ? WHERE id = ?",
+	setGroups:       "UPDATE `{{table}}` SET groups_json = ?, updated_at = ? WHERE id = ?",
+	deleteGroups:    "DELETE FROM `{{table}}_groups` WHERE key_id = ?",
+	setGroupsActive: "UPDATE `{{table}}_groups` SET active = ? WHERE key_id = ?",
+	setActive:       "UPDATE `{{table}}` SET active = ?, updated_at = ? WHERE id = ?",
+	setHash:         "UPDATE `{{table}}` SET hash = ? WHERE id = ?",
+	exists:          "SELECT 1 FROM `{{table}}` WHERE id = ?",
+	lockGuard:       "SELECT owner, groups_json FROM `{{table}}` WHERE id = ? FOR UPDATE",
 	// ON DUPLICATE KEY UPDATE takes the row's exclusive lock at once;
 	// INSERT IGNORE would take a shared one, and two transactions that
 	// both then asked for the exclusive lock would deadlock.
@@ -149,17 +153,18 @@ var mysqlQueries = queryTemplates{
 var sqliteQueries = queryTemplates{
 	insert: `INSERT INTO "{{table}}" (` + columns + `) ` +
 		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name) ` +
-		`SELECT ?, value FROM json_each(?)`,
-	get:           `SELECT ` + columns + ` FROM "{{table}}" WHERE id = ?`,
-	getByLookupID: `SELECT ` + columns + ` FROM "{{table}}" WHERE lookup_id = ?`,
-	delete:        `DELETE FROM "{{table}}" WHERE id = ?`,
-	setName:       `UPDATE "{{table}}" SET name = ?, updated_at = ? WHERE id = ?`,
-	setGroups:     `UPDATE "{{table}}" SET groups_json = ?, updated_at = ? WHERE id = ?`,
-	deleteGroups:  `DELETE FROM "{{table}}_groups" WHERE key_id = ?`,
-	setActive:     `UPDATE "{{table}}" SET active = ?, updated_at = ? WHERE id = ?`,
-	setHash:       `UPDATE "{{table}}" SET hash = ? WHERE id = ?`,
-	exists:        `SELECT 1 FROM "{{table}}" WHERE id = ?`,
+	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name, owner, created_at, active) ` +
+		`SELECT k.id, g.value, k.owner, k.created_at, k.active FROM json_each(?) AS g JOIN "{{table}}" AS k ON k.id = ?`,
+	get:             `SELECT ` + columns + ` FROM "{{table}}" WHERE id = ?`,
+	getByLookupID:   `SELECT ` + columns + ` FROM "{{table}}" WHERE lookup_id = ?`,
+	delete:          `DELETE FROM "{{table}}" WHERE id = ?`,
+	setName:         `UPDATE "{{table}}" SET name = ?, updated_at = ? WHERE id = ?`,
+	setGroups:       `UPDATE "{{table}}" SET groups_json = ?, updated_at = ? WHERE id = ?`,
+	deleteGroups:    `DELETE FROM "{{table}}_groups" WHERE key_id = ?`,
+	setGroupsActive: `UPDATE "{{table}}_groups" SET active = ? WHERE key_id = ?`,
+	setActive:       `UPDATE "{{table}}" SET active = ?, updated_at = ? WHERE id = ?`,
+	setHash:         `UPDATE "{{table}}" SET hash = ? WHERE id = ?`,
+	exists:          `SELECT 1 FROM "{{table}}" WHERE id = ?`,
 	// SQLite has no FOR UPDATE: a no-op UPDATE takes the database's write
 	// lock first, so no other writer comes between the check and the change.
 	lockGuard:   `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING owner, groups_json`,
@@ -200,41 +205,64 @@ func (d Dialect) templates() *queryTemplates {
 // Its arguments are, in order: the owner (if owner), the status (if status),
 // the group (if group), the lowercased name search (if name; nameMatch
 // writes the condition, a function call, never LIKE, so that "%" and "_"
-// are literal), the cursor (if after) and the limit. The cursor is (created_at, id) if
-// rowValues, else (created_at, created_at, id): PostgreSQL and SQLite use
-// the (created_at, id) index for a row-value comparison, MariaDB only for
-// the expanded one.
+// are literal), the cursor (if after) and the limit. The cursor is
+// (created_at, id) if rowValues, else (created_at, created_at, id):
+// PostgreSQL and SQLite use an index for a row-value comparison, MariaDB
+// only for the expanded one.
+//
+// Every combination reads one index range in creation order (see the
+// package documentation): without a group, the keys table's (created_at,
+// id), (active, ...), (owner, ...) or (owner, active, ...); with a group,
+// the group table's (group_name, [owner,] [active,] created_at, key_id),
+// each member row joined to its key by primary key. MySQL is told to read
+// the group table first (STRAIGHT_JOIN), so that its plan cannot turn.
 func listQuery(table, groups string, ph func(int) string, owner, status, group, name, after, rowValues bool, nameMatch func(string) string) string {
 	n := 0
 	next := func() string { n++; return ph(n) }
+	// t is the table whose index pages: the group memberships with a group
+	// filter, the keys otherwise.
+	t, id := "k", "k.id"
+	if group {
+		t, id = "g", "g.key_id"
+	}
 	var conds []string
 	if owner {
-		conds = append(conds, "k.owner = "+next())
+		conds = append(conds, t+".owner = "+next())
 	}
 	if status {
-		conds = append(conds, "k.active = "+next())
+		conds = append(conds, t+".active = "+next())
 	}
 	if group {
-		conds = append(conds, "EXISTS (SELECT 1 FROM "+groups+" AS g "+
-			"WHERE g.key_id = k.id AND g.group_name = "+next()+")")
+		conds = append(conds, "g.group_name = "+next())
 	}
 	if name {
 		conds = append(conds, nameMatch(next()))
 	}
 	if after {
 		if rowValues {
-			conds = append(conds, "(k.created_at, k.id) > ("+next()+", "+next()+")")
+			conds = append(conds, "("+t+".created_at, "+id+") > ("+next()+", "+next()+")")
 		} else {
-			conds = append(conds, "(k.created_at > "+next()+
-				" OR (k.created_at = "+next()+" AND k.id > "+next()+"))")
+			conds = append(conds, "("+t+".created_at > "+next()+
+				" OR ("+t+".created_at = "+next()+" AND "+id+" > "+next()+"))")
 		}
 	}
-	q := "SELECT " + columns + " FROM " + table + " AS k"
+	q := "SELECT " + qualifiedColumns + " FROM " + table + " AS k"
+	if group {
+		join := " JOIN "
+		if !rowValues { // MySQL
+			q = "SELECT STRAIGHT_JOIN " + qualifiedColumns + " FROM " + groups + " AS g" + join + table + " AS k ON k.id = g.key_id"
+		} else {
+			q = "SELECT " + qualifiedColumns + " FROM " + groups + " AS g" + join + table + " AS k ON k.id = g.key_id"
+		}
+	}
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")
 	}
-	return q + " ORDER BY k.created_at, k.id LIMIT " + next()
+	return q + " ORDER BY " + t + ".created_at, " + id + " LIMIT " + next()
 }
+
+// qualifiedColumns is columns with each name prefixed by "k.".
+var qualifiedColumns = "k." + strings.ReplaceAll(columns, ", ", ", k.")
 
 // isUniqueViolation reports whether err is the dialect's error for a
 // violated primary key or unique constraint. It recognises the drivers'

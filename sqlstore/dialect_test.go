@@ -16,13 +16,13 @@ func TestListQueries(t *testing.T) {
 	assert.Nil(t, s)
 
 	pg := postgresQueries.list(true, true, true, false, true)
-	assert.Equal(t, "SELECT "+columns+` FROM "{{table}}" AS k WHERE k.owner = $1 AND k.active = $2 AND `+
-		`EXISTS (SELECT 1 FROM "{{table}}_groups" AS g WHERE g.key_id = k.id AND g.group_name = $3) AND `+
-		`(k.created_at, k.id) > ($4, $5) ORDER BY k.created_at, k.id LIMIT $6`, pg)
-	assert.Equal(t, "SELECT "+columns+` FROM "{{table}}" AS k ORDER BY k.created_at, k.id LIMIT $1`,
+	assert.Equal(t, "SELECT "+qualifiedColumns+` FROM "{{table}}_groups" AS g JOIN "{{table}}" AS k ON k.id = g.key_id `+
+		`WHERE g.owner = $1 AND g.active = $2 AND g.group_name = $3 AND `+
+		`(g.created_at, g.key_id) > ($4, $5) ORDER BY g.created_at, g.key_id LIMIT $6`, pg)
+	assert.Equal(t, "SELECT "+qualifiedColumns+` FROM "{{table}}" AS k ORDER BY k.created_at, k.id LIMIT $1`,
 		postgresQueries.list(false, false, false, false, false))
 	my := mysqlQueries.list(false, false, false, false, true)
-	assert.Equal(t, "SELECT "+columns+" FROM `{{table}}` AS k WHERE "+
+	assert.Equal(t, "SELECT "+qualifiedColumns+" FROM `{{table}}` AS k WHERE "+
 		"(k.created_at > ? OR (k.created_at = ? AND k.id > ?)) ORDER BY k.created_at, k.id LIMIT ?", my)
 	for _, q := range []string{pg, my, sqliteQueries.list(true, true, true, true, true), mysqlQueries.list(true, true, true, true, true), postgresQueries.list(true, true, true, true, true)} {
 		assert.NotContains(t, strings.ToUpper(q), "LIKE", "the group filter is exact")

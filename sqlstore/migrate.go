@@ -328,17 +328,17 @@ func discard(conn *sql.Conn) {
 }
 
 // isAlreadyApplied reports whether err says that an ALTER TABLE found its
-// column or index already there: on MySQL and SQLite, which have no ADD
+// column or index already there (or, dropping one, already gone): on MySQL and SQLite, which have no ADD
 // COLUMN IF NOT EXISTS, that is how a migration finds a schema made by hand
 // from Schema (PostgreSQL statements say IF NOT EXISTS). MySQL applies an
 // ALTER TABLE atomically, and SQLite migrates in one transaction, so a
 // column that exists means the whole statement was applied.
 func (d Dialect) isAlreadyApplied(err error) bool {
 	switch d {
-	case MySQL: // ER_DUP_FIELDNAME, ER_DUP_KEYNAME
+	case MySQL: // ER_DUP_FIELDNAME, ER_DUP_KEYNAME, ER_CANT_DROP_FIELD_OR_KEY
 		return chainHas(err, func(e error) bool {
 			msg := e.Error()
-			return strings.HasPrefix(msg, "Error 1060") || strings.HasPrefix(msg, "Error 1061")
+			return strings.HasPrefix(msg, "Error 1060") || strings.HasPrefix(msg, "Error 1061") || strings.HasPrefix(msg, "Error 1091")
 		})
 	case SQLite:
 		return chainHas(err, func(e error) bool { return strings.Contains(e.Error(), "duplicate column name") })

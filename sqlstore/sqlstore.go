@@ -115,6 +115,7 @@ var _ apikey.Store = (*Store)(nil)
 type queries struct {
 	insert, insertGroups, get, getByLookupID, delete     string
 	setName, setGroups, deleteGroups, setActive, setHash string
+	setGroupsActive                                      string
 	exists, lockGuard, recordLastUsed                    string
 	insertOwner, lockOwner, countOwner                   string
 	createVersions, selectVersions, insertVersion        string
@@ -162,25 +163,26 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 	r := strings.NewReplacer("{{table}}", c.table)
 	s := &Store{db: db, dialect: dialect, table: c.table}
 	s.q = queries{
-		insert:         r.Replace(t.insert),
-		insertGroups:   r.Replace(t.insertGroups),
-		get:            r.Replace(t.get),
-		getByLookupID:  r.Replace(t.getByLookupID),
-		delete:         r.Replace(t.delete),
-		setName:        r.Replace(t.setName),
-		setGroups:      r.Replace(t.setGroups),
-		deleteGroups:   r.Replace(t.deleteGroups),
-		setActive:      r.Replace(t.setActive),
-		setHash:        r.Replace(t.setHash),
-		exists:         r.Replace(t.exists),
-		lockGuard:      r.Replace(t.lockGuard),
-		insertOwner:    r.Replace(t.insertOwner),
-		lockOwner:      r.Replace(t.lockOwner),
-		countOwner:     r.Replace(t.countOwner),
-		recordLastUsed: r.Replace(t.recordLastUsed),
-		createVersions: r.Replace(t.createVersions),
-		selectVersions: r.Replace(t.selectVersions),
-		insertVersion:  r.Replace(t.insertVersion),
+		insert:          r.Replace(t.insert),
+		insertGroups:    r.Replace(t.insertGroups),
+		get:             r.Replace(t.get),
+		getByLookupID:   r.Replace(t.getByLookupID),
+		delete:          r.Replace(t.delete),
+		setName:         r.Replace(t.setName),
+		setGroups:       r.Replace(t.setGroups),
+		deleteGroups:    r.Replace(t.deleteGroups),
+		setGroupsActive: r.Replace(t.setGroupsActive),
+		setActive:       r.Replace(t.setActive),
+		setHash:         r.Replace(t.setHash),
+		exists:          r.Replace(t.exists),
+		lockGuard:       r.Replace(t.lockGuard),
+		insertOwner:     r.Replace(t.insertOwner),
+		lockOwner:       r.Replace(t.lockOwner),
+		countOwner:      r.Replace(t.countOwner),
+		recordLastUsed:  r.Replace(t.recordLastUsed),
+		createVersions:  r.Replace(t.createVersions),
+		selectVersions:  r.Replace(t.selectVersions),
+		insertVersion:   r.Replace(t.insertVersion),
 	}
 	for i := range s.q.list {
 		owner, status, group, name, after := i&8 != 0, i&1 != 0, i&2 != 0, i&16 != 0, i&4 != 0
@@ -238,7 +240,7 @@ func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) erro
 			return err
 		}
 		if len(k.Groups) > 0 {
-			if _, err := tx.ExecContext(ctx, s.q.insertGroups, k.ID.String(), groupSet); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q.insertGroups, groupSet, k.ID.String()); err != nil {
 				return fmt.Errorf("groups: %w", err)
 			}
 		}
@@ -391,11 +393,18 @@ func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.
 	return s.change(ctx, "set name of key", id, guard, false, s.q.setName, name, s.dialect.timeArg(at), id.String())
 }
 
-// SetActive sets the status and UpdatedAt of a key with one UPDATE, or
-// returns an error wrapping [apikey.ErrNotFound] (or [apikey.ErrConflict],
-// see Delete).
+// SetActive sets the status and UpdatedAt of a key, and the status kept
+// beside its group memberships for the group filter of List, in one
+// transaction, or returns an error wrapping [apikey.ErrNotFound] (or
+// [apikey.ErrConflict], see Delete).
 func (s *Store) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
-	return s.change(ctx, "set status of key", id, guard, false, s.q.setActive, active, s.dialect.timeArg(at), id.String())
+	return s.inTx(ctx, "set status of key "+id.String(), func(tx *sql.Tx) error {
+		if err := s.changeRow(ctx, tx, id, guard, s.q.setActive, active, s.dialect.timeArg(at), id.String()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q.setGroupsActive, active, id.String())
+		return err
+	})
 }
 
 // SetHash replaces the stored hash of a key with one UPDATE, leaving
@@ -512,7 +521,7 @@ func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at
 			return err
 		}
 		if len(groups) > 0 {
-			if _, err := tx.ExecContext(ctx, s.q.insertGroups, id.String(), groupSet); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q.insertGroups, groupSet, id.String()); err != nil {
 				return err
 			}
 		}

@@ -224,6 +224,31 @@ func testListCursorIsStrictlyAfter(t *testing.T, s apikey.Store) {
 // before and after the cursor. Every key that exists throughout must be
 // returned exactly once, and the listing must stay in order.
 func testListWhileKeysChange(t *testing.T, s apikey.Store) {
+	listWhileKeysChange(t, s, apikey.ListQuery{Limit: 4}, false)
+}
+
+// testFilteredListWhileKeysChange is testListWhileKeysChange through the
+// owner, group and status filters together, with keys that match none,
+// some or all of them created and deleted between pages: a filtered page
+// never skips or repeats a key either.
+func testFilteredListWhileKeysChange(t *testing.T, s apikey.Store) {
+	listWhileKeysChange(t, s, apikey.ListQuery{Owner: "org-1", Group: "read", Status: apikey.StatusActive, Limit: 4}, true)
+}
+
+// decoys creates keys at createdAt that each fail one of the filters of
+// testFilteredListWhileKeysChange.
+func decoys(t *testing.T, s apikey.Store, createdAt time.Time) {
+	t.Helper()
+	otherOwner, inactive, otherGroup := newKey(createdAt), newKey(createdAt), newKey(createdAt)
+	otherOwner.Owner = "org-2"
+	inactive.Active = false
+	otherGroup.Groups = []string{"write"}
+	for _, k := range []*apikey.Key{otherOwner, inactive, otherGroup} {
+		create(t, s, k)
+	}
+}
+
+func listWhileKeysChange(t *testing.T, s apikey.Store, q apikey.ListQuery, withDecoys bool) {
 	const initial = 40
 	offsets := make([]time.Duration, initial)
 	for i := range offsets {
@@ -231,11 +256,15 @@ func testListWhileKeysChange(t *testing.T, s apikey.Store) {
 	}
 	keys := createShuffled(t, s, offsets)
 	end := keys[len(keys)-1].CreatedAt
+	if withDecoys {
+		for _, k := range keys {
+			decoys(t, s, k.CreatedAt)
+		}
+	}
 	deleted := make(map[uuid.UUID]bool)
 	seen := make(map[uuid.UUID]int)
 	var listed []*apikey.Key
 
-	q := apikey.ListQuery{Limit: 4}
 	for pages := 0; ; pages++ {
 		must.LessOrEqual(t, pages, 2*initial, "List does not end")
 		page, err := s.List(t.Context(), q)
@@ -245,6 +274,9 @@ func testListWhileKeysChange(t *testing.T, s apikey.Store) {
 		}
 		for _, k := range page {
 			seen[k.ID]++
+			if withDecoys {
+				check.True(t, k.Owner == q.Owner && k.Active && k.HasGroup(q.Group), "key %s does not match the filters", k.ID)
+			}
 		}
 		listed = append(listed, page...)
 		last := page[len(page)-1]
@@ -267,6 +299,9 @@ func testListWhileKeysChange(t *testing.T, s apikey.Store) {
 			create(t, s, newKey(last.CreatedAt))
 			create(t, s, newKey(last.CreatedAt.Add(-time.Second)))
 			create(t, s, newKey(last.CreatedAt.Add(time.Duration(rand.Int64N(int64(end.Sub(last.CreatedAt)))))))
+			if withDecoys {
+				decoys(t, s, last.CreatedAt)
+			}
 		}
 	}
 
@@ -345,5 +380,33 @@ func testListNameFilter(t *testing.T, s apikey.Store) {
 		}
 		got = listAll(t, s, apikey.ListQuery{Name: tc.search, Owner: "org-2", Status: apikey.StatusActive}, 1, len(keys))
 		check.Equal(t, ids(wantOwned), ids(got), "List(Name %q, owner org-2, active), pages of 1", tc.search)
+	}
+}
+
+// testListFiltersAfterChanges checks that the filters see the current status
+// and groups of a key after SetActive and SetGroups (a store that keeps
+// them beside an index must keep that copy in step), alone and combined
+// with the owner.
+func testListFiltersAfterChanges(t *testing.T, s apikey.Store) {
+	ctx := t.Context()
+	keys := createKeys(t, s, at(0), at(time.Second), at(2*time.Second))
+	must.NoError(t, s.SetActive(ctx, keys[0].ID, false, at(time.Hour), nil), "SetActive")
+	must.NoError(t, s.SetGroups(ctx, keys[1].ID, []string{"admin"}, at(time.Hour), nil), "SetGroups")
+	must.NoError(t, s.SetActive(ctx, keys[2].ID, false, at(time.Hour), nil), "SetActive")
+	must.NoError(t, s.SetActive(ctx, keys[2].ID, true, at(2*time.Hour), nil), "SetActive again")
+	for _, tc := range []struct {
+		q    apikey.ListQuery
+		want []*apikey.Key
+	}{
+		{apikey.ListQuery{Group: "read", Status: apikey.StatusActive}, []*apikey.Key{keys[2]}},
+		{apikey.ListQuery{Group: "read", Status: apikey.StatusInactive}, []*apikey.Key{keys[0]}},
+		{apikey.ListQuery{Group: "admin"}, []*apikey.Key{keys[1]}},
+		{apikey.ListQuery{Group: "admin", Status: apikey.StatusActive, Owner: "org-1"}, []*apikey.Key{keys[1]}},
+		{apikey.ListQuery{Group: "read", Owner: "org-1"}, []*apikey.Key{keys[0], keys[2]}},
+		{apikey.ListQuery{Group: "read", Owner: "org-1", Status: apikey.StatusInactive}, []*apikey.Key{keys[0]}},
+		{apikey.ListQuery{Status: apikey.StatusInactive, Owner: "org-1"}, []*apikey.Key{keys[0]}},
+	} {
+		got := listAll(t, s, tc.q, 1, len(keys))
+		check.Equal(t, ids(tc.want), ids(got), "List(%+v) after SetActive and SetGroups", tc.q)
 	}
 }

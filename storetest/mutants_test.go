@@ -76,6 +76,8 @@ var mutants = []mutant{
 	{bug: "quota-all-owners", caughtBy: []string{"OwnerQuota"}},
 	{bug: "quota-refused-stored", caughtBy: []string{"OwnerQuota"}},
 	{bug: "quota-check-then-insert", caughtBy: []string{"ConcurrentOwnerQuota"}},
+	{bug: "group-status-stale", caughtBy: []string{"ListFiltersAfterChanges"}},
+	{bug: "filtered-cursor-by-key", caughtBy: []string{"FilteredListWhileKeysChange"}},
 	{bug: "name-ignored", caughtBy: []string{"ListNameFilter"}},
 	{bug: "name-case-sensitive", caughtBy: []string{"ListNameFilter"}},
 	{bug: "name-prefix", caughtBy: []string{"ListNameFilter"}},

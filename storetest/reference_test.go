@@ -21,10 +21,14 @@ import (
 // a real store could make, and mutants_test.go checks that the suite
 // catches every one of them.
 type refStore struct {
-	bug    string
-	mu     sync.Mutex
-	keys   []*apikey.Key // in creation order
-	ghosts []*apikey.Key // deleted keys, still found by the delete-keeps-lookup bug
+	bug string
+
+	// createdActive is the status of each key when it was created, which
+	// the group-status-stale bug filters by.
+	createdActive map[uuid.UUID]bool
+	mu            sync.Mutex
+	keys          []*apikey.Key // in creation order
+	ghosts        []*apikey.Key // deleted keys, still found by the delete-keeps-lookup bug
 }
 
 var _ apikey.Store = (*refStore)(nil)
@@ -148,6 +152,10 @@ func (s *refStore) Create(_ context.Context, k *apikey.Key, maxPerOwner int) err
 		s.mu.Lock()
 	}
 	s.keys = append(s.keys, s.copyIn(k))
+	if s.createdActive == nil {
+		s.createdActive = make(map[uuid.UUID]bool)
+	}
+	s.createdActive[k.ID] = k.Active
 	return nil
 }
 
@@ -273,7 +281,7 @@ func (s *refStore) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, e
 	}
 	start := 0
 	if !q.After.IsZero() {
-		if s.has("cursor-by-key") {
+		if s.has("cursor-by-key") || (s.has("filtered-cursor-by-key") && (q.Owner != "" || q.Group != "")) {
 			start = slices.IndexFunc(sorted, func(k *apikey.Key) bool { return k.ID == q.After.ID }) + 1
 		} else {
 			for start < len(sorted) && s.compare(sorted[start], q.After) < 0 {
@@ -289,7 +297,11 @@ func (s *refStore) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, e
 		if len(out) == limit {
 			break
 		}
-		if !s.has("status-ignored") && !q.Status.Matches(k.Active) {
+		active := k.Active
+		if s.has("group-status-stale") && q.Group != "" {
+			active = s.createdActive[k.ID]
+		}
+		if !s.has("status-ignored") && !q.Status.Matches(active) {
 			continue
 		}
 		if q.Group != "" && !s.groupMatches(k.Groups, q.Group) {

@@ -90,6 +90,8 @@ func suite() []subtest {
 		{"ListNameFilter", testListNameFilter},
 		{"ListCursorIsStrictlyAfter", testListCursorIsStrictlyAfter},
 		{"ListWhileKeysChange", testListWhileKeysChange},
+		{"FilteredListWhileKeysChange", testFilteredListWhileKeysChange},
+		{"ListFiltersAfterChanges", testListFiltersAfterChanges},
 
 		// Owners: owner.go
 		{"ListOwnerFilter", testListOwnerFilter},

@@ -389,7 +389,7 @@ func TestStoredColumns(t *testing.T) {
 		}
 
 		cols, rows = dump(t, db, "SELECT * FROM "+s.Table()+"_groups ORDER BY key_id, group_name")
-		assert.Equal(t, []string{"key_id", "group_name"}, cols)
+		assert.Equal(t, []string{"key_id", "group_name", "owner", "created_at", "active"}, cols)
 		assert.Len(t, rows, 2*2+2, "one row per distinct group")
 
 		// Deleting a key deletes its groups, with or without foreign keys

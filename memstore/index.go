@@ -1,0 +1,66 @@
+package memstore
+
+import (
+	"slices"
+
+	"github.com/apikit/apikey"
+)
+
+// indexKey names one list of keys in creation order: the keys of one owner
+// ("" for every owner), holding one group ("" for any group), with one
+// status (StatusAny for both). Every combination of List's owner, group and
+// status filters is one of these lists, so that a page costs the same
+// whatever the filters, the size of a group or the position of the page.
+type indexKey struct {
+	owner, group string
+	status       apikey.Status
+}
+
+// indexKeys returns the lists k belongs to: 2 owners × (1 + its distinct
+// groups) × 2 statuses.
+func indexKeys(k *apikey.Key) []indexKey {
+	status := apikey.StatusInactive
+	if k.Active {
+		status = apikey.StatusActive
+	}
+	groups := append([]string{""}, k.Groups...)
+	slices.Sort(groups)
+	groups = slices.Compact(groups)
+	out := make([]indexKey, 0, 4*len(groups))
+	for _, owner := range []string{"", k.Owner} {
+		for _, g := range groups {
+			out = append(out, indexKey{owner, g, apikey.StatusAny}, indexKey{owner, g, status})
+		}
+	}
+	return out
+}
+
+// index adds k to every list it belongs to. The caller holds s.mu for
+// writing.
+func (s *Store) index(k *apikey.Key) {
+	for _, ik := range indexKeys(k) {
+		s.lists[ik] = insertOrdered(s.lists[ik], k)
+	}
+}
+
+// unindex removes k from every list it belongs to, by the fields it has
+// now: call it before changing its status or groups, and index after. The
+// caller holds s.mu for writing.
+func (s *Store) unindex(k *apikey.Key) {
+	for _, ik := range indexKeys(k) {
+		if rest := removeOrdered(s.lists[ik], k); len(rest) > 0 {
+			s.lists[ik] = rest
+		} else {
+			delete(s.lists, ik)
+		}
+	}
+}
+
+// list returns the list that q's owner, group and status filters select.
+func (s *Store) list(q apikey.ListQuery) []*apikey.Key {
+	status := q.Status
+	if status != apikey.StatusActive && status != apikey.StatusInactive {
+		status = apikey.StatusAny
+	}
+	return s.lists[indexKey{q.Owner, q.Group, status}]
+}
