@@ -33,12 +33,20 @@ type Manager struct {
 	uses          usageRecorder
 	cache         *verifyCache // nil when disabled
 	ownerQuota    int          // 0: no limit
+	inMemory      bool         // the Store answers from memory: no deadline, no single flight
+	lookups       lookups
+	counters      counters
 
-	closed    atomic.Bool
-	closeOnce sync.Once
-	stopFlush chan struct{}
-	flushDone chan struct{}
-	closeErr  error
+	verifyDeadline time.Duration // negative: none
+	closeTimeout   time.Duration
+
+	closed      atomic.Bool
+	closeOnce   sync.Once
+	stopFlush   chan struct{}
+	flushDone   chan struct{}
+	flushCtx    context.Context // cancelled by Close, to cut a flush short
+	cancelFlush context.CancelFunc
+	closeErr    error
 }
 
 // New returns a Manager that keeps keys in store. Unless
@@ -61,9 +69,14 @@ func New(store Store, opts ...Option) (*Manager, error) {
 		hasher:      c.hasher,
 		clock:       c.clock,
 		logger:      c.logger,
-		uses:        usageRecorder{pending: make(map[uuid.UUID]time.Time)},
+		uses:        usageRecorder{pending: make(map[uuid.UUID]usage)},
 		ownerQuota:  c.ownerQuota,
+		inMemory:    inMemory(store),
+
+		verifyDeadline: c.verifyDeadline,
+		closeTimeout:   c.closeTimeout,
 	}
+	m.flushCtx, m.cancelFlush = context.WithCancel(context.Background())
 	m.verifyHashers = append([]Hasher{c.hasher}, c.verifyHashers...)
 	m.verifyHashers = append(m.verifyHashers, SHA256Hasher{}, Argon2idHasher{}, BcryptHasher{})
 	if len(c.groups) > 0 {
@@ -212,10 +225,17 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 	}
 }
 
-// storeError wraps a Store error in ErrStoreFailure, unless it is one of the
-// sentinels a Store is documented to return.
+// storeError counts a failed Store call and wraps its error in
+// ErrStoreFailure, unless it is one of the sentinels a Store is documented
+// to return.
 func (m *Manager) storeError(op string, err error) error {
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrDuplicate) || errors.Is(err, ErrConflict) || errors.Is(err, ErrQuotaExceeded) {
+	m.counters.countStoreError(err)
+	return wrapStoreError(op, err)
+}
+
+// wrapStoreError is storeError for an error already counted.
+func wrapStoreError(op string, err error) error {
+	if isStoreSentinel(err) {
 		return err
 	}
 	return fmt.Errorf("apikey: %s: %w: %w", op, ErrStoreFailure, err)
@@ -252,13 +272,24 @@ func (m *Manager) checkGroups(ctx context.Context, groups []string) ([]string, e
 //     the error is a *KeyError that names the key;
 //   - ErrStoreFailure, ErrUnsupportedHash or ErrClosed: nothing could be
 //     decided, and the caller must fail closed (an HTTP server answers 503,
-//     not 401).
+//     not 401). A Store that has not answered within the verification
+//     deadline ([WithVerifyDeadline], by default 3 seconds) is
+//     a Store failure: the error wraps ErrStoreFailure and
+//     context.DeadlineExceeded.
 //
 // A string that is not well formed is refused before any store call or
-// hashing. A successful verification records the use in memory (see
-// [WithLastUsedFlushInterval]) and, if the key's hash was made by another
-// Hasher than the current one, re-hashes it.
+// hashing. Concurrent verifications of keys with the same lookup ID share
+// one Store call, and its failure; a failure is never cached. A successful
+// verification records the use in memory (see [WithLastUsedFlushInterval])
+// and, if the key's hash was made by another Hasher than the current one,
+// re-hashes it. Each call counts in [Manager.Stats].
 func (m *Manager) Verify(ctx context.Context, plaintext string) (*Key, error) {
+	k, err := m.verify(ctx, plaintext)
+	m.counters.countVerification(err)
+	return k, err
+}
+
+func (m *Manager) verify(ctx context.Context, plaintext string) (*Key, error) {
 	if m.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -270,19 +301,21 @@ func (m *Manager) Verify(ctx context.Context, plaintext string) (*Key, error) {
 	var generation uint64
 	if m.cache != nil {
 		if k, err, ok := m.cache.get(lookupID, plaintext, now); ok {
+			m.counters.cacheHits.Add(1)
 			if err == nil {
 				m.uses.record(k.ID, now)
 			}
 			return k, err
 		}
+		m.counters.cacheMisses.Add(1)
 		generation = m.cache.generationNow()
 	}
-	k, err := m.store.GetByLookupID(ctx, lookupID)
+	k, err := m.lookup(ctx, lookupID)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("%w: unknown key", ErrInvalidKey)
 		}
-		return nil, m.storeError("verify", err)
+		return nil, wrapStoreError("verify", err) // counted by lookup
 	}
 	hasherIndex, ok, err := m.verifyHash(plaintext, k.Hash)
 	if err != nil {
@@ -345,7 +378,12 @@ func (m *Manager) verifyHash(plaintext, encoded string) (int, bool, error) {
 func (m *Manager) rehash(ctx context.Context, k *Key, plaintext string) {
 	hash, err := m.hasher.Hash(plaintext)
 	if err == nil {
-		err = m.store.SetHash(ctx, k.ID, hash)
+		sctx, cancel := m.withVerifyDeadline(ctx)
+		err = m.store.SetHash(sctx, k.ID, hash)
+		cancel()
+		if err != nil {
+			m.counters.countStoreError(err)
+		}
 	}
 	if err != nil {
 		m.logger.LogAttrs(ctx, slog.LevelWarn, "apikey: re-hash failed", slog.String("key_id", k.ID.String()), slog.Any("error", err))
@@ -359,13 +397,23 @@ func (m *Manager) rehash(ctx context.Context, k *Key, plaintext string) {
 // ErrNotFound or ErrStoreFailure.
 func (m *Manager) Get(ctx context.Context, id uuid.UUID) (*Key, error) {
 	k, err := m.store.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, notFound(id)
+	}
 	if err != nil {
 		return nil, m.storeError("get", err)
 	}
 	if scope := ownerScope(ctx); scope != "" && k.Owner != scope {
-		return nil, fmt.Errorf("apikey: get key %s: %w", id, ErrNotFound)
+		return nil, notFound(id)
 	}
 	return k, nil
+}
+
+// notFound is the one error of every operation on a key that does not
+// exist for the caller, whether no key has the ID or it is another owner's:
+// not even its text tells them apart.
+func notFound(id uuid.UUID) error {
+	return fmt.Errorf("apikey: key %s: %w", id, ErrNotFound)
 }
 
 // ownerScope returns the owner whose keys the actor in ctx may see, or ""
@@ -531,12 +579,15 @@ func (m *Manager) authorizeChange(ctx context.Context, id uuid.UUID) (*Guard, er
 		return nil, nil
 	}
 	k, err := m.store.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, notFound(id)
+	}
 	if err != nil {
 		return nil, m.storeError("get", err)
 	}
 	scope := actor.scope()
 	if scope != "" && k.Owner != scope {
-		return nil, fmt.Errorf("apikey: key %s: %w", id, ErrNotFound)
+		return nil, notFound(id)
 	}
 	if missing := actor.lacks(k.Groups); missing != nil {
 		return nil, &EscalationError{Missing: missing}
@@ -621,6 +672,9 @@ func (m *Manager) update(ctx context.Context, id uuid.UUID, op string, apply fun
 		if errors.Is(err, ErrConflict) && attempt < maxConflictRetries {
 			continue
 		}
+		if errors.Is(err, ErrNotFound) {
+			return notFound(id)
+		}
 		if err != nil {
 			return m.storeError(op, err)
 		}
@@ -632,22 +686,34 @@ func (m *Manager) invalidate(id uuid.UUID) {
 	if m.cache != nil {
 		m.cache.invalidate(id)
 	}
+	// A lookup in flight may have read the key before the change: no
+	// verification that starts from now on may share it.
+	m.lookups.forget()
 }
 
-// Close stops the background flush and writes the last-used times still in
-// memory, waiting at most 10 seconds for the Store. Later calls to Verify,
-// Issue or any change return ErrClosed. Close is safe to call more than
-// once; every call returns the result of the first.
+// Close stops the background flush, cancelling a flush in progress, and
+// writes the last-used times still in memory. It returns within the close
+// timeout ([WithCloseTimeout], by default 5 seconds) plus a few
+// milliseconds, whatever the Store does: a write that fails is retried until
+// the timeout, and the uses that remain unwritten then are logged at error
+// level, counted in [Stats.UsesLost] and [Stats.KeysLost], and reported in
+// the error, which wraps ErrStoreFailure. Later calls to Verify, Issue or
+// any change return ErrClosed. Close is safe to call more than once; every
+// call returns the result of the first.
 func (m *Manager) Close() error {
 	m.closeOnce.Do(func() {
 		m.closed.Store(true)
+		ctx, cancel := context.WithTimeout(context.Background(), m.closeTimeout)
+		defer cancel()
+		m.cancelFlush()
 		if m.stopFlush != nil {
 			close(m.stopFlush)
-			<-m.flushDone
+			select {
+			case <-m.flushDone:
+			case <-ctx.Done(): // a Store that ignores its context
+			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		m.closeErr = m.Flush(ctx)
+		m.closeErr = m.flushForClose(ctx)
 	})
 	return m.closeErr
 }

@@ -12,17 +12,19 @@ import (
 type Option func(*config) error
 
 type config struct {
-	prefix        string
-	secretBits    int
-	hasher        Hasher
-	verifyHashers []Hasher
-	groups        []Group
-	clock         func() time.Time
-	logger        *slog.Logger
-	flushInterval time.Duration
-	cacheTTL      time.Duration
-	cacheSize     int
-	ownerQuota    int
+	prefix         string
+	secretBits     int
+	hasher         Hasher
+	verifyHashers  []Hasher
+	groups         []Group
+	clock          func() time.Time
+	logger         *slog.Logger
+	flushInterval  time.Duration
+	cacheTTL       time.Duration
+	cacheSize      int
+	ownerQuota     int
+	verifyDeadline time.Duration // negative: none
+	closeTimeout   time.Duration
 }
 
 // defaultFlushInterval is how often a Manager writes last-used times to its
@@ -31,13 +33,15 @@ const defaultFlushInterval = 30 * time.Second
 
 func defaultConfig() config {
 	return config{
-		prefix:        DefaultPrefix,
-		secretBits:    defaultSecretBits,
-		hasher:        SHA256Hasher{},
-		clock:         time.Now,
-		logger:        slog.Default(),
-		flushInterval: defaultFlushInterval,
-		cacheSize:     defaultCacheSize,
+		prefix:         DefaultPrefix,
+		secretBits:     defaultSecretBits,
+		hasher:         SHA256Hasher{},
+		clock:          time.Now,
+		logger:         slog.Default(),
+		flushInterval:  defaultFlushInterval,
+		cacheSize:      defaultCacheSize,
+		verifyDeadline: defaultVerifyDeadline,
+		closeTimeout:   defaultCloseTimeout,
 	}
 }
 
@@ -177,6 +181,56 @@ func WithOwnerQuota(maxKeys int) Option {
 			return fmt.Errorf("apikey: WithOwnerQuota: %d is negative", maxKeys)
 		}
 		c.ownerQuota = maxKeys
+		return nil
+	}
+}
+
+// defaultVerifyDeadline is how long [Manager.Verify] waits for its Store
+// unless [WithVerifyDeadline] says otherwise.
+const defaultVerifyDeadline = 3 * time.Second
+
+// defaultCloseTimeout bounds [Manager.Close] unless [WithCloseTimeout] says
+// otherwise.
+const defaultCloseTimeout = 5 * time.Second
+
+// WithVerifyDeadline bounds the time [Manager.Verify] waits for its Store:
+// a verification that the Store has not answered within d fails closed with
+// an error wrapping [ErrStoreFailure] and context.DeadlineExceeded, which
+// the [Authenticator] answers with 503 and Retry-After. The deadline runs
+// from the start of the Store call, so it covers the wait for a free
+// connection of a database pool as well as the query, and a verification
+// that waits for another's lookup of the same key (see [Manager.Verify])
+// waits no longer than that lookup's deadline. A context deadline that
+// comes earlier still applies.
+//
+// Zero means the default, 3 seconds. A negative d turns the deadline off,
+// leaving only the caller's context to bound the Store: do so only if every
+// caller passes a context with a deadline. The deadline costs one timer per
+// Store call (about 0.7 µs and 4 allocations), nothing on a hit of the
+// verification cache.
+func WithVerifyDeadline(d time.Duration) Option {
+	return func(c *config) error {
+		if d == 0 {
+			d = defaultVerifyDeadline
+		}
+		c.verifyDeadline = d
+		return nil
+	}
+}
+
+// WithCloseTimeout bounds [Manager.Close]: it stops the background flush
+// (cancelling a flush in progress), then tries to write the uses still in
+// memory, again and again, until they are written or d has passed. Zero
+// means the default, 5 seconds; a negative d is an error.
+func WithCloseTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("apikey: WithCloseTimeout: negative duration %v", d)
+		}
+		if d == 0 {
+			d = defaultCloseTimeout
+		}
+		c.closeTimeout = d
 		return nil
 	}
 }

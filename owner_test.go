@@ -11,6 +11,7 @@ import (
 
 	"github.com/apikit/apikey"
 	"github.com/apikit/apikey/memstore"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -223,4 +224,28 @@ func TestMetadataIsNeverLogged(t *testing.T) {
 		assert.NotContains(t, s, "s3cr3t-value")
 	}
 	assert.Contains(t, k.LogValue().String(), "org-a")
+}
+
+// TestForeignAndMissingKeysLookAlike: for an administrator, another owner's
+// key and a key that exists nowhere give the same error, text included.
+func TestForeignAndMissingKeysLookAlike(t *testing.T) {
+	tt := newTenants(t)
+	missing := uuid.Must(uuid.NewV7())
+	for name, op := range map[string]func(ctx context.Context, id uuid.UUID) error{
+		"Get":    func(ctx context.Context, id uuid.UUID) error { _, err := tt.m.Get(ctx, id); return err },
+		"Rename": func(ctx context.Context, id uuid.UUID) error { return tt.m.Rename(ctx, id, "x") },
+		"SetGroups": func(ctx context.Context, id uuid.UUID) error {
+			return tt.m.SetGroups(ctx, id, []string{"reports:read"})
+		},
+		"Activate":   func(ctx context.Context, id uuid.UUID) error { return tt.m.Activate(ctx, id) },
+		"Deactivate": func(ctx context.Context, id uuid.UUID) error { return tt.m.Deactivate(ctx, id) },
+		"Delete":     func(ctx context.Context, id uuid.UUID) error { return tt.m.Delete(ctx, id) },
+	} {
+		foreign := op(tt.adminA, tt.keyB.ID)
+		absent := op(tt.adminA, missing)
+		require.ErrorIs(t, foreign, apikey.ErrNotFound, name)
+		require.ErrorIs(t, absent, apikey.ErrNotFound, name)
+		assert.Equal(t, strings.ReplaceAll(absent.Error(), missing.String(), "ID"),
+			strings.ReplaceAll(foreign.Error(), tt.keyB.ID.String(), "ID"), name)
+	}
 }

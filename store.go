@@ -32,6 +32,12 @@ import (
 //     UTF-8 (up to 1020 bytes), each group 128 bytes and 64 groups, Preview
 //     64 bytes, Hash 512 bytes, LookupID 64 bytes, Owner 128 bytes,
 //     Metadata as JSON 4096 bytes (see [MaxMetadataBytes]).
+//   - A Store that answers GetByLookupID from memory, without I/O and
+//     without waiting for a lock that is held across I/O, may have a
+//     method InMemory() bool that returns true (memstore does). The
+//     Manager then calls GetByLookupID directly, without the verification
+//     deadline's timer or the sharing of concurrent lookups, which serve a
+//     Store that can be slow.
 //   - Owners: every key has one (Owner, never empty), set by Create and
 //     never changed. Owners compare byte for byte. An owner guard (see
 //     [Guard]) makes a key of another owner indistinguishable from a key

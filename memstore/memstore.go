@@ -49,6 +49,10 @@ func New() *Store {
 	}
 }
 
+// InMemory reports true: the Store answers every call from memory, so the
+// Manager calls it without a verification deadline (see [apikey.Store]).
+func (s *Store) InMemory() bool { return true }
+
 // Create stores a copy of k, with its times converted to UTC. It returns
 // [apikey.ErrDuplicate] if a key with the same ID or LookupID exists.
 func (s *Store) Create(_ context.Context, k *apikey.Key, maxPerOwner int) error {

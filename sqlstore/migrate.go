@@ -267,10 +267,17 @@ func (s *Store) migrateMySQL(ctx context.Context, ms []migration) (err error) {
 // processes cannot both read the versions and then both apply). SQLite
 // answers SQLITE_BUSY rather than wait unless the DSN sets a busy timeout;
 // BEGIN IMMEDIATE and COMMIT are then retried until ctx is done.
+//
+// Opening the connection is retried too: a DSN's pragmas run when a
+// connection opens, and journal_mode(WAL) on a new file needs the write
+// lock that another process may hold, busy_timeout or not.
 func (s *Store) migrateSQLite(ctx context.Context, ms []migration) (err error) {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
+	var conn *sql.Conn
+	if err := retryBusy(ctx, func() error {
+		conn, err = s.db.Conn(ctx)
 		return err
+	}); err != nil {
+		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close()
 

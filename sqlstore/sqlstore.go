@@ -17,6 +17,33 @@
 // _pragma=busy_timeout(5000) and _pragma=journal_mode(WAL) lets concurrent
 // writers wait for each other instead of failing with "database is locked".
 //
+// # Connection pool
+//
+// database/sql opens connections without limit and keeps only 2 idle ones
+// by default. Both defaults hurt a service: with more than 2 concurrent
+// verifications, connections are opened and closed all the time (8
+// concurrent verifiers on PostgreSQL reach about half the throughput of a
+// pool of 16, with a far worse tail latency); and when the database is slow
+// or a table is locked, every waiting request holds one more connection,
+// until the server's max_connections is exhausted for all its clients. Set
+// the pool before use, with [ConfigurePool] or by hand:
+//
+//	sqlstore.ConfigurePool(db, 16)
+//
+// which is, by hand:
+//
+//	db.SetMaxOpenConns(16)                  // a cap: this process's share of the server
+//	db.SetMaxIdleConns(16)                  // at least the expected concurrency; the cap
+//	db.SetConnMaxLifetime(30 * time.Minute) // follow failovers and DNS changes
+//	db.SetConnMaxIdleTime(5 * time.Minute)  // give back what a burst opened
+//
+// With a cap, a request that finds every connection busy waits for one;
+// the Manager's verification deadline ([apikey.WithVerifyDeadline]) covers
+// that wait as well as the query, so a frozen database turns into 503
+// responses within the deadline rather than a pile of connections. Size
+// the cap as the database's max_connections divided among the processes
+// that share it; 16 is plenty for one process's verifications.
+//
 // # Schema
 //
 // [Store.Migrate] creates the tables, or brings them up to date, and records

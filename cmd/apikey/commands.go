@@ -563,21 +563,22 @@ func notFoundAs(err error, k *apikey.Key) error {
 	return err
 }
 
-// checkKnownGroups refuses a group that no key in the database holds, the
-// likely sign of a typo (billing:wirte), unless allowNew. The command has no
+// checkKnownGroups refuses a group that no key holds (of the --owner, if
+// given: another owner's groups are none of its business), the likely sign
+// of a typo (billing:wirte), unless allowNew. The command has no
 // group registry of its own (the application's is in its code, given to
 // apikey.WithGroups), so the groups that keys hold stand in for it. The
-// first key of an empty database may hold any group.
+// first key of an empty database (or owner) may hold any group.
 func checkKnownGroups(ctx context.Context, s *session, groups []string, allowNew bool) error {
 	if allowNew {
 		return nil
 	}
-	first, err := s.manager.List(ctx, apikey.ListOptions{Limit: 1})
+	first, err := s.manager.List(ctx, apikey.ListOptions{Owner: s.owner, Limit: 1})
 	if err != nil || len(first.Keys) == 0 {
 		return err
 	}
 	for _, g := range groups {
-		held, err := s.manager.List(ctx, apikey.ListOptions{Group: g, Limit: 1})
+		held, err := s.manager.List(ctx, apikey.ListOptions{Owner: s.owner, Group: g, Limit: 1})
 		if err != nil {
 			return err
 		}

@@ -219,15 +219,20 @@ func routes(m *apikey.Manager) (http.Handler, error) {
 	// The page and its assets load without a key; the admin API checks
 	// the key and the admin group itself.
 	mux.Handle("/admin/", http.StripPrefix("/admin", adminTab))
+	// The demo data of each organization: a key sees its owner's, and no
+	// other's, as an application scopes its data by the verified key's
+	// owner.
 	mux.Handle("GET /api/reports", need("reports:read", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"reports": []map[string]any{
-			{"id": "rpt_2026_10", "title": "Revenue, October 2026", "total": 48210.75},
-			{"id": "rpt_2026_11", "title": "Revenue, November 2026", "total": 51877.10},
+		k, _ := apikey.FromContext(r.Context())
+		writeJSON(w, http.StatusOK, map[string]any{"organization": k.Owner, "reports": []map[string]any{
+			{"id": "rpt_2026_10", "title": "Revenue of " + k.Owner + ", October 2026"},
+			{"id": "rpt_2026_11", "title": "Revenue of " + k.Owner + ", November 2026"},
 		}})
 	}))
 	mux.Handle("GET /api/invoices", need("billing:read", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"invoices": []map[string]any{
-			{"id": "inv_1001", "customer": "Acme Corp", "amount": 1200, "status": "paid"},
+		k, _ := apikey.FromContext(r.Context())
+		writeJSON(w, http.StatusOK, map[string]any{"organization": k.Owner, "invoices": []map[string]any{
+			{"id": "inv_1001", "customer": "Customer of " + k.Owner, "amount": 1200, "status": "paid"},
 		}})
 	}))
 	mux.Handle("POST /api/invoices", need("billing:write", func(w http.ResponseWriter, r *http.Request) {

@@ -271,4 +271,7 @@ func TestServerOrganizations(t *testing.T) {
 	status, body = s.call(t, "GET", "/api/whoami", globex)
 	assert.Equal(t, http.StatusOK, status)
 	assert.Contains(t, body, `"organization":"globex"`)
+	_, body = s.call(t, "GET", "/api/invoices", globex)
+	assert.Contains(t, body, "Customer of globex")
+	assert.NotContains(t, body, "acme", "a key sees its own organization's data")
 }

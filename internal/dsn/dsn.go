@@ -487,18 +487,14 @@ func (s scrubbedWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Pool settings that Open applies: database/sql keeps only 2 idle
-// connections by default, so a service under concurrent load opens and
-// closes connections all the time; a bounded pool also keeps one service
-// from taking all of a shared server's max_connections.
-const (
-	MaxOpenConns    = 16
-	MaxIdleConns    = 16
-	ConnMaxLifetime = 30 * time.Minute
-	ConnMaxIdleTime = 5 * time.Minute
-)
+// MaxOpenConns is the size of the pool Open sets with
+// sqlstore.ConfigurePool: database/sql keeps only 2 idle connections by
+// default, so a service under concurrent load opens and closes connections
+// all the time; a bounded pool also keeps one service from taking all of a
+// shared server's max_connections.
+const MaxOpenConns = sqlstore.DefaultPoolSize
 
-// Open returns a handle on the database with the pool settings above; it
+// Open returns a handle on the database with sqlstore.ConfigurePool's pool; it
 // does not connect yet. An in-memory SQLite database gets one connection,
 // since each connection would otherwise see a database of its own.
 func (d *Database) Open() (*sql.DB, error) {
@@ -506,10 +502,7 @@ func (d *Database) Open() (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(MaxOpenConns)
-	db.SetMaxIdleConns(MaxIdleConns)
-	db.SetConnMaxLifetime(ConnMaxLifetime)
-	db.SetConnMaxIdleTime(ConnMaxIdleTime)
+	sqlstore.ConfigurePool(db, MaxOpenConns)
 	if d.dialect == sqlstore.SQLite && d.sqliteFile == "" {
 		db.SetMaxOpenConns(1)
 	}
