@@ -28,6 +28,8 @@
 //	rename <key> <new name>       rename a key
 //	groups <key> --group G...     replace the groups of a key
 //	delete <key> [--yes]          delete a key for good, after confirmation
+//	scan [path...]                find leaked keys in files and git history
+//	gitleaks-rule                 print a gitleaks rule for keys of --prefix
 //	help [command]                print help
 //
 // The database is named by --dsn or the environment variable APIKEY_DSN (which
@@ -96,7 +98,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	// Scrub before oneLine too: a password with a line break or a tab
 	// (percent-encoded in the URL) would no longer match after it.
-	fmt.Fprintf(stderr, "apikey: %s\n", c.db.Scrub(oneLine(c.db.Scrub(err.Error()))))
+	// scrubArgs last: no message repeats more of a key than its preview.
+	fmt.Fprintf(stderr, "apikey: %s\n", scrubArgs(c.db.Scrub(oneLine(c.db.Scrub(err.Error()))), args))
 	code := exitCode(err)
 	if code == exitUsage {
 		fmt.Fprintf(stderr, "Run '%s' for usage.\n", strings.TrimSpace("apikey help "+c.command))
