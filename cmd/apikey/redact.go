@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/apikit/apikey"
@@ -59,7 +60,7 @@ func describeArg(s string) string {
 // each well-formed key by its preview, and each argument (or comma- or
 // equals-separated part of one) that may not be echoed by a placeholder.
 // The values of --dsn (which dsn.Scrub handles) and --table (a name the
-// operator chose, printed on purpose) are left alone.
+// operator chose, printed on purpose), and paths that exist, are left alone.
 func scrubArgs(msg string, args []string) string {
 	msg = apikey.RedactKeys(msg)
 	for i := 0; i < len(args); i++ {
@@ -71,6 +72,18 @@ func scrubArgs(msg string, args []string) string {
 		}
 		if a != name && (strings.HasPrefix(name, "dsn=") || strings.HasPrefix(name, "table=")) {
 			continue
+		}
+		if a != name {
+			// A flag: its name is the command's, only a value after "="
+			// is the operator's.
+			_, value, ok := strings.Cut(name, "=")
+			if !ok {
+				continue
+			}
+			a = value
+		}
+		if _, err := os.Lstat(a); err == nil {
+			continue // a path the operator named (scan): it exists on disk
 		}
 		for _, part := range strings.FieldsFunc(a, func(r rune) bool { return r == ',' || r == '=' }) {
 			if !mayEcho(part) {

@@ -108,7 +108,7 @@ func setupScan(fs *flag.FlagSet) action {
 		case len(s.findings) > 0:
 			return &foundError{n: len(s.findings), unreadable: s.stats.unreadable}
 		case s.stats.unreadable > 0:
-			return fmt.Errorf("scan: %d files could not be read; the scan is incomplete", s.stats.unreadable)
+			return fmt.Errorf("scan: %d files or git histories could not be read; the scan is incomplete", s.stats.unreadable)
 		}
 		return nil
 	}
@@ -123,7 +123,7 @@ func (e *foundError) Error() string {
 		msg = "scan: found 1 key"
 	}
 	if e.unreadable > 0 {
-		msg += fmt.Sprintf("; %d files could not be read", e.unreadable)
+		msg += fmt.Sprintf("; %d files or git histories could not be read", e.unreadable)
 	}
 	return msg
 }

@@ -26,7 +26,7 @@ func (s *scanner) gitHistory(ctx context.Context, root string) error {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("scan --git: %w", err)
+		return fmt.Errorf("scan --git: %w", err) // no git: every path would fail
 	}
 	perr := s.parseGitLog(newLineReader(out))
 	werr := cmd.Wait()
@@ -37,7 +37,10 @@ func (s *scanner) gitHistory(ctx context.Context, root string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("scan --git: git log in %s: %v: %s", displayPath(root), werr, strings.TrimSpace(stderr.String()))
+		// Not a repository, or git failed: the history of root was not
+		// scanned, which makes the scan incomplete but not pointless.
+		s.stats.unreadable++
+		fmt.Fprintf(s.stderr, "apikey: scan --git: %s: git log: %v: %s\n", displayPath(root), werr, oneLine(stderr.String()))
 	}
 	return nil
 }
@@ -99,7 +102,8 @@ func gitPath(p string) string {
 			p = u
 		}
 	}
-	return strings.TrimPrefix(p, "b/")
+	// git ends the name with a tab when it holds a space.
+	return strings.TrimPrefix(strings.TrimSuffix(p, "\t"), "b/")
 }
 
 // hunkStart reads the first line of the new file in "@@ -a,b +c,d @@".
