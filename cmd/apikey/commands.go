@@ -268,7 +268,7 @@ func setupCreate(fs *flag.FlagSet) action {
 	newGroup := fs.Bool("new-group", false, "")
 	return func(ctx context.Context, c *cli, args []string) error {
 		if len(args) > 0 {
-			return usageErrorf("create takes no arguments, only flags (did you mean --name %q?)", args[0])
+			return usageErrorf("create takes no arguments, only flags (did you mean --name %s?)", describeArg(args[0]))
 		}
 		if *name == "" {
 			return usageErrorf("create: --name is required")
@@ -282,6 +282,15 @@ func setupCreate(fs *flag.FlagSet) action {
 		}
 		if err := apikey.ValidateName(*createdBy); err != nil {
 			return fmt.Errorf("--created-by: %w", err)
+		}
+		if err := refuseKeyIn("--name", *name); err != nil {
+			return err
+		}
+		if err := refuseKeyIn("--created-by", *createdBy); err != nil {
+			return err
+		}
+		if err := refuseKeyIn("--group", strings.Join(groups, ",")); err != nil {
+			return err
 		}
 		s, err := c.connect(ctx, false)
 		if err != nil {
@@ -458,6 +467,9 @@ func setupRename(fs *flag.FlagSet) action {
 		case len(args) > 2:
 			return usageErrorf("too many arguments (%d); quote a name with spaces", len(args))
 		}
+		if err := refuseKeyIn("the new name", newName); err != nil {
+			return err
+		}
 		return c.withKey(ctx, args[0], func(s *session, k *apikey.Key) error {
 			if err := s.manager.Rename(ctx, k.ID, newName); err != nil {
 				return notFoundAs(err, k)
@@ -478,6 +490,9 @@ func setupGroups(fs *flag.FlagSet) action {
 		}
 		if len(groups) == 0 {
 			return usageErrorf("groups: at least one --group is required")
+		}
+		if err := refuseKeyIn("--group", strings.Join(groups, ",")); err != nil {
+			return err
 		}
 		return c.withKey(ctx, args[0], func(s *session, k *apikey.Key) error {
 			if err := checkKnownGroups(ctx, s, groups, *newGroup); err != nil {

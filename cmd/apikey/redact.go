@@ -62,7 +62,6 @@ func describeArg(s string) string {
 // The values of --dsn (which dsn.Scrub handles) and --table (a name the
 // operator chose, printed on purpose), and paths that exist, are left alone.
 func scrubArgs(msg string, args []string) string {
-	msg = apikey.RedactKeys(msg)
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		name := strings.TrimLeft(a, "-")
@@ -74,9 +73,12 @@ func scrubArgs(msg string, args []string) string {
 			continue
 		}
 		if a != name {
-			// A flag: its name is the command's, only a value after "="
-			// is the operator's.
-			_, value, ok := strings.Cut(name, "=")
+			// A flag: a name the command defines is safe, and so is its
+			// value only if it may be echoed.
+			flagName, value, ok := strings.Cut(name, "=")
+			if !knownFlag(flagName) {
+				msg = scrubPart(msg, flagName)
+			}
 			if !ok {
 				continue
 			}
@@ -86,16 +88,40 @@ func scrubArgs(msg string, args []string) string {
 			continue // a path the operator named (scan): it exists on disk
 		}
 		for _, part := range strings.FieldsFunc(a, func(r rune) bool { return r == ',' || r == '=' }) {
-			if !mayEcho(part) {
-				msg = strings.ReplaceAll(msg, part, "[argument not shown]")
-				if q := fmt.Sprintf("%q", part); len(q) > len(part)+2 {
-					// %q escapes some characters: the escaped form too.
-					msg = strings.ReplaceAll(msg, q[1:len(q)-1], "[argument not shown]")
-				}
-			}
+			msg = scrubPart(msg, part)
 		}
 	}
+	return apikey.RedactKeys(msg)
+}
+
+// scrubPart replaces part in msg, as is and as %q escapes it, unless it may
+// be echoed.
+func scrubPart(msg, part string) string {
+	if mayEcho(part) {
+		return msg
+	}
+	msg = strings.ReplaceAll(msg, part, "[argument not shown]")
+	if q := fmt.Sprintf("%q", part); len(q) > len(part)+2 {
+		msg = strings.ReplaceAll(msg, q[1:len(q)-1], "[argument not shown]")
+	}
 	return msg
+}
+
+// knownFlag reports whether name is a flag of the command or of any
+// subcommand.
+func knownFlag(name string) bool {
+	if name == "h" || name == "help" {
+		return true
+	}
+	for _, cmd := range commands {
+		fs := newFlagSet(cmd.name)
+		(&cli{}).globalFlags(fs)
+		cmd.setup(fs)
+		if fs.Lookup(name) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // validPrefix reports whether apikey.WithPrefix accepts p.
@@ -109,4 +135,16 @@ func validPrefix(p string) bool {
 		}
 	}
 	return true
+}
+
+// refuseKeyIn refuses a name that holds a key: names are shown wherever
+// keys are listed, and a key pasted into the wrong flag would be shown
+// forever.
+func refuseKeyIn(what, name string) error {
+	found := false
+	apikey.FindKeys([]byte(name), func(int, int) { found = true })
+	if found {
+		return usageErrorf("%s holds an API key: choose a name that does not", what)
+	}
+	return nil
 }

@@ -178,7 +178,14 @@ func (s *scanner) warn(path string, err error) {
 func (s *scanner) walk(ctx context.Context, root string) error {
 	info, err := os.Lstat(root)
 	if err != nil {
-		s.warn(root, err)
+		// A path that does not exist may be a key pasted in the wrong
+		// place: described, not echoed, unless it may be.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		s.stats.unreadable++
+		fmt.Fprintf(s.stderr, "apikey: scan: %s: %v\n", strings.Trim(describeArg(root), `"`), err)
 		return nil
 	}
 	if !info.IsDir() {
