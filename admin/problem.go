@@ -24,8 +24,11 @@ type problem struct {
 	Code   string `json:"code"`
 }
 
-// writeProblem answers with a problem document.
+// writeProblem answers with a problem document. A detail may repeat what
+// the client sent (a group name, a field name): a key in it is shown as its
+// preview, so that no answer carries more of a key than its preview.
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {
+	detail = apikey.RedactKeys(detail)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
