@@ -22,7 +22,7 @@ func TestDocumentationSnippetsCompile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles programs")
 	}
-	for _, readme := range []string{"../README.md", "../sqlstore/README.md"} {
+	for _, readme := range []string{"../README.md", "../sqlstore/README.md", "../docs/README-issue15.md"} {
 		text, err := os.ReadFile(readme)
 		if err != nil {
 			t.Fatal(err)
