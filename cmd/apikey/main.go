@@ -47,13 +47,14 @@
 //
 // A <key> is its ID (a UUID), its preview as list shows it (ak_3Fq9…x7Ab, or
 // ak_3Fq9...x7Ab in ASCII), or the full key. An ambiguous preview is an error
-// that lists the matching IDs.
+// that lists the matching IDs. No output repeats more of a key than its
+// preview: an argument that may be part of a key is described, not echoed.
 //
 // The exit status is 0 on success, 1 when the command failed (key not found,
 // ambiguous preview, delete not confirmed, invalid name or group, database
-// unreachable or failing), 2 for a usage error (unknown command or flag,
-// missing or extra argument, unparsable value, no --dsn), and 130 when
-// interrupted.
+// unreachable or failing) or scan found keys, 2 for a usage error (unknown
+// command or flag, missing or extra argument, unparsable value, no --dsn),
+// and 130 when interrupted.
 package main
 
 import (
