@@ -73,7 +73,14 @@ func TestNearKeyArgumentsNeverEchoed(t *testing.T) {
 			} {
 				r := runInProcess(t, "", args...)
 				runs++
-				assertNoKeyMaterial(t, r.stdout+r.stderr, k)
+				out := r.stdout + r.stderr
+				if args[0] == "gitleaks-rule" && validPrefix(arg) {
+					// A truncated key whose characters all fit a prefix
+					// (lowercase and digits): the rule asked for holds the
+					// prefix asked for.
+					out = r.stderr
+				}
+				assertNoKeyMaterial(t, out, k)
 				if t.Failed() {
 					t.Fatalf("%s: apikey %q:\n%s", form, args, r)
 				}
