@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -311,6 +310,3 @@ func (f *finding) where() string {
 	}
 	return w
 }
-
-// newLineReader reads git's output line by line in bounded pieces.
-func newLineReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 64<<10) }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -122,3 +123,6 @@ func hunkStart(h string) int {
 	}
 	return n
 }
+
+// newLineReader reads git's output line by line in pieces of at most 64 KiB.
+func newLineReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 64<<10) }
