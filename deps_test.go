@@ -16,7 +16,7 @@ func TestLibraryDependencies(t *testing.T) {
 		t.Skip("runs go list")
 	}
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}",
-		".", "./memstore", "./sqlstore", "./storetest", "./admin").CombinedOutput()
+		".", "./memstore", "./sqlstore", "./storetest", "./admin", "./secretscan").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
@@ -57,6 +57,7 @@ import (
 	"github.com/apikit/apikey"
 	"github.com/apikit/apikey/admin"
 	"github.com/apikit/apikey/memstore"
+	"github.com/apikit/apikey/secretscan"
 	"github.com/apikit/apikey/sqlstore"
 	"github.com/apikit/apikey/storetest"
 )
@@ -64,6 +65,7 @@ import (
 func main() {
 	m, _ := apikey.New(memstore.New())
 	_, _ = admin.New(m)
+	_, _ = secretscan.NewHandler(m, &secretscan.GitHubKeys{})
 	_ = sqlstore.Postgres
 	_ = storetest.Run
 	_ = testing.Short

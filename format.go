@@ -39,6 +39,9 @@ const (
 	// minSecretBits is the least entropy [WithSecretBits] accepts.
 	minSecretBits = 128
 
+	// maxSecretBits is the largest secret size WithSecretBits accepts.
+	maxSecretBits = 512
+
 	lookupIDLength  = 12
 	checksumLength  = 6
 	previewIDChars  = 4

@@ -76,7 +76,7 @@ func WithSecretBits(bits int) Option {
 		if bits == 0 {
 			bits = defaultSecretBits
 		}
-		if bits < minSecretBits || bits > 512 {
+		if bits < minSecretBits || bits > maxSecretBits {
 			return fmt.Errorf("apikey: WithSecretBits: %d is outside %d to 512", bits, minSecretBits)
 		}
 		c.secretBits = bits

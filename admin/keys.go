@@ -239,6 +239,11 @@ func checkName(w http.ResponseWriter, name string) bool {
 		writeProblem(w, http.StatusUnprocessableEntity, "invalid_name", "Give the key a name.")
 		return false
 	}
+	if apikey.RedactKeys(name) != name {
+		// Names are shown on every page: a key pasted here would be too.
+		writeProblem(w, http.StatusUnprocessableEntity, "invalid_name", "The name holds an API key: choose a name that does not.")
+		return false
+	}
 	return true
 }
 

@@ -12,9 +12,11 @@ import (
 
 // writeProblem answers with an RFC 9457 problem document, with a "code"
 // extension member that programs can switch on. It is the writer of the
-// apikey middleware's responses too.
+// apikey middleware's responses too. A detail may repeat what the client
+// sent (a group name, a field name): a key in it is shown as its preview,
+// so that no answer carries more of a key than its preview.
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {
-	problem.WriteDoc(w, problem.Doc{Status: status, Detail: detail, Code: code})
+	problem.WriteDoc(w, problem.Doc{Status: status, Detail: apikey.RedactKeys(detail), Code: code})
 }
 
 // writeError answers with the problem document for an error of the Manager

@@ -153,6 +153,49 @@ to keep its record.
   --yes   delete without asking`,
 		setup: setupDelete,
 	},
+	{
+		name:     "scan",
+		short:    "scan [path...]",
+		synopsis: "scan [--git] [--json] [--quiet] [--deactivate] [path...]",
+		summary:  "find leaked keys in files and git history",
+		details: `Scans files and directory trees (default: the current directory) for keys of
+github.com/apikit/apikey, of any prefix and secret size: strings that look
+like a key and whose checksum is right, so that it reports practically no
+false positives. For each it prints path:line:column and the key's preview,
+never the key; exits with status 1 if it found any, 0 if not.
+
+Files are read in windows of 256 KiB, never whole; binary files (a NUL byte
+in the first 8000 bytes), symbolic links and special files are skipped, and
+so are .git directories unless --git.
+
+With a database (--dsn or $APIKEY_DSN), it tells for each key found whether
+it is live, expired, inactive or unknown to the database (the secret is
+checked against the stored hash; the key's last-used time is not changed).
+
+  --git          also scan the history of the git repository at each path:
+                 the lines every commit added, on every branch (git log -p
+                 --all), reported as commit:path:line:column; and the plain
+                 files of .git (config, hooks, logs)
+  --json         print a JSON array of findings
+  --quiet        print no summary on standard error
+  --deactivate   deactivate the live and expired keys found (needs the
+                 database); the file where each was found is printed`,
+		setup: setupScan,
+	},
+	{
+		name:     "gitleaks-rule",
+		short:    "gitleaks-rule",
+		synopsis: "gitleaks-rule [--secret-bits N] [--config]",
+		summary:  "print a gitleaks rule for keys of --prefix",
+		details: `Prints a gitleaks rule (TOML) that matches the keys issued with the prefix of
+--prefix (default ak) and the secret size of --secret-bits: the prefix, an
+underscore and exactly the body length of that size.
+
+  --secret-bits N   the value given to apikey.WithSecretBits (default 160)
+  --config          print a whole configuration that also keeps gitleaks'
+                    default rules ([extend] useDefault = true)`,
+		setup: setupGitleaksRule,
+	},
 }
 
 const keyArgumentHelp = `<key> is the key's ID (a UUID), its preview as list shows it (ak_3Fq9…x7Ab, or
@@ -225,7 +268,7 @@ func setupCreate(fs *flag.FlagSet) action {
 	newGroup := fs.Bool("new-group", false, "")
 	return func(ctx context.Context, c *cli, args []string) error {
 		if len(args) > 0 {
-			return usageErrorf("create takes no arguments, only flags (did you mean --name %q?)", args[0])
+			return usageErrorf("create takes no arguments, only flags (did you mean --name %s?)", describeArg(args[0]))
 		}
 		if *name == "" {
 			return usageErrorf("create: --name is required")
@@ -242,6 +285,15 @@ func setupCreate(fs *flag.FlagSet) action {
 		}
 		if err := apikey.ValidateName(*createdBy); err != nil {
 			return fmt.Errorf("--created-by: %w", err)
+		}
+		if err := refuseKeyIn("--name", *name); err != nil {
+			return err
+		}
+		if err := refuseKeyIn("--created-by", *createdBy); err != nil {
+			return err
+		}
+		if err := refuseKeyIn("--group", strings.Join(groups, ",")); err != nil {
+			return err
 		}
 		s, err := c.connect(ctx, false)
 		if err != nil {
@@ -419,6 +471,9 @@ func setupRename(fs *flag.FlagSet) action {
 		case len(args) > 2:
 			return usageErrorf("too many arguments (%d); quote a name with spaces", len(args))
 		}
+		if err := refuseKeyIn("the new name", newName); err != nil {
+			return err
+		}
 		return c.withKey(ctx, args[0], func(s *session, k *apikey.Key) error {
 			if err := s.manager.Rename(ctx, k.ID, newName); err != nil {
 				return notFoundAs(err, k)
@@ -439,6 +494,9 @@ func setupGroups(fs *flag.FlagSet) action {
 		}
 		if len(groups) == 0 {
 			return usageErrorf("groups: at least one --group is required")
+		}
+		if err := refuseKeyIn("--group", strings.Join(groups, ",")); err != nil {
+			return err
 		}
 		return c.withKey(ctx, args[0], func(s *session, k *apikey.Key) error {
 			if err := checkKnownGroups(ctx, s, groups, *newGroup); err != nil {

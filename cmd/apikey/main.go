@@ -28,6 +28,8 @@
 //	rename <key> <new name>       rename a key
 //	groups <key> --group G...     replace the groups of a key
 //	delete <key> [--yes]          delete a key for good, after confirmation
+//	scan [path...]                find leaked keys in files and git history
+//	gitleaks-rule                 print a gitleaks rule for keys of --prefix
 //	help [command]                print help
 //
 // The database is named by --dsn or the environment variable APIKEY_DSN (which
@@ -45,13 +47,14 @@
 //
 // A <key> is its ID (a UUID), its preview as list shows it (ak_3Fq9…x7Ab, or
 // ak_3Fq9...x7Ab in ASCII), or the full key. An ambiguous preview is an error
-// that lists the matching IDs.
+// that lists the matching IDs. No output repeats more of a key than its
+// preview: an argument that may be part of a key is described, not echoed.
 //
 // The exit status is 0 on success, 1 when the command failed (key not found,
 // ambiguous preview, delete not confirmed, invalid name or group, database
-// unreachable or failing), 2 for a usage error (unknown command or flag,
-// missing or extra argument, unparsable value, no --dsn), and 130 when
-// interrupted.
+// unreachable or failing) or scan found keys, 2 for a usage error (unknown
+// command or flag, missing or extra argument, unparsable value, no --dsn),
+// and 130 when interrupted.
 package main
 
 import (
@@ -96,7 +99,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	// Scrub before oneLine too: a password with a line break or a tab
 	// (percent-encoded in the URL) would no longer match after it.
-	fmt.Fprintf(stderr, "apikey: %s\n", c.db.Scrub(oneLine(c.db.Scrub(err.Error()))))
+	// scrubArgs last: no message repeats more of a key than its preview.
+	fmt.Fprintf(stderr, "apikey: %s\n", scrubArgs(c.db.Scrub(oneLine(c.db.Scrub(err.Error()))), args))
 	code := exitCode(err)
 	if code == exitUsage {
 		fmt.Fprintf(stderr, "Run '%s' for usage.\n", strings.TrimSpace("apikey help "+c.command))

@@ -56,24 +56,39 @@ func (s *session) findAnyOwner(ctx context.Context, ref string) (*apikey.Key, er
 		}
 		return k, err
 	}
-	what := fmt.Sprintf("%q", ref)
-	if len(ref) > 45 {
-		// Perhaps a key with a typo: do not print it.
-		what = fmt.Sprintf("the argument (%d characters)", len(ref))
-	}
-	return nil, usageErrorf("%s is not a key ID (UUID), a preview (ak_3Fq9…x7Ab) or a valid key", what)
+	// Perhaps a key with a typo, or a truncated one: never print more of
+	// it than a preview shows.
+	return nil, usageErrorf("%s is not a key ID (UUID), a preview (ak_3Fq9…x7Ab) or a valid key", describeArg(ref))
 }
 
 // normalizePreview returns ref with an ASCII "..." replaced by the "…" of
-// previews, and whether ref looks like a preview at all.
+// previews, and whether ref is a preview: a valid prefix, "_", four base62
+// characters, "…" and four base62 characters. Anything else with an
+// ellipsis (a full key pasted around one) is not a preview, and is not
+// echoed as one.
 func normalizePreview(ref string) (string, bool) {
-	if strings.Contains(ref, "…") {
-		return ref, true
+	p := strings.Replace(ref, "...", "…", 1)
+	head, tail, ok := strings.Cut(p, "…")
+	if !ok || len(tail) != 4 || !allBase62(tail) {
+		return "", false
 	}
-	if strings.Contains(ref, "...") {
-		return strings.Replace(ref, "...", "…", 1), true
+	us := strings.LastIndexByte(head, '_')
+	if us < 1 || len(head)-us-1 != 4 || !allBase62(head[us+1:]) {
+		return "", false
 	}
-	return "", false
+	if !validPrefix(head[:us]) {
+		return "", false
+	}
+	return p, true
+}
+
+func allBase62(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isBase62(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // previewOf returns the preview of a well-formed full key, the way the

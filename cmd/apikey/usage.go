@@ -40,8 +40,9 @@ Bootstrap:
   apikey --owner default create --name admin --group apikeys:admin > admin.key
 
 Exit status: 0 done; 1 failed (key not found, ambiguous preview, delete not
-confirmed, invalid name or group, database unreachable or failing); 2 usage
-error (unknown command or flag, missing or extra argument, bad value).
+confirmed, invalid name or group, database unreachable or failing) or scan
+found keys; 2 usage error (unknown command or flag, missing or extra argument,
+bad value).
 
 Run 'apikey help <command>' for the flags of a command.
 `
