@@ -43,7 +43,7 @@ func TestDisplayWidth(t *testing.T) {
 		{"ｆｕｌｌ", 8}, // fullwidth Latin
 		{"🚀", 2},
 		{"e\u0301", 1}, // e and a combining acute accent
-		{"ﾊﾝｶｸ", 4},   // halfwidth katakana
+		{"ﾊﾝｶｸ", 4},    // halfwidth katakana
 		{"Ünïcödé", 7},
 	} {
 		assert.Equal(t, c.want, displayWidth(c.in), "%q", c.in)
