@@ -39,6 +39,8 @@ type Manager struct {
 	stopFlush chan struct{}
 	flushDone chan struct{}
 	closeErr  error
+
+	flushEvery time.Duration // the background flush interval; 0: none
 }
 
 // New returns a Manager that keeps keys in store. Unless
@@ -63,6 +65,7 @@ func New(store Store, opts ...Option) (*Manager, error) {
 		logger:      c.logger,
 		uses:        usageRecorder{pending: make(map[uuid.UUID]time.Time)},
 		ownerQuota:  c.ownerQuota,
+		flushEvery:  max(c.flushInterval, 0),
 	}
 	m.verifyHashers = append([]Hasher{c.hasher}, c.verifyHashers...)
 	m.verifyHashers = append(m.verifyHashers, SHA256Hasher{}, Argon2idHasher{}, BcryptHasher{})

@@ -116,7 +116,11 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
 		Groups    []string `json:"groups"`
 		Owner     string   `json:"owner"`      // the organization managed, "" with AllOwners
 		AllOwners bool     `json:"all_owners"` // the operator scope: every organization
-	}{a.Name, groups, owner, a.AllOwners})
+
+		// LastUsedInterval is how late a last-used time may be, in
+		// seconds; 0 if the application writes them at other times.
+		LastUsedInterval float64 `json:"last_used_interval"`
+	}{a.Name, groups, owner, a.AllOwners, h.m.LastUsedFlushInterval().Seconds()})
 }
 
 // groupResponse is a permission group as the API shows it.

@@ -87,7 +87,7 @@ func TestAPIAuthentication(t *testing.T) {
 
 	r = e.do(req{method: "GET", path: "/admin/api/me", key: e.limited})
 	require.Equal(t, http.StatusOK, r.StatusCode)
-	assert.Equal(t, map[string]any{"name": "Limited admin", "groups": []any{"apikeys:admin", "reports:read"}, "owner": "default", "all_owners": false}, r.json(t))
+	assert.Equal(t, map[string]any{"name": "Limited admin", "groups": []any{"apikeys:admin", "reports:read"}, "owner": "default", "all_owners": false, "last_used_interval": float64(0)}, r.json(t))
 
 	// A deactivated admin key is refused at once.
 	k, plaintext := e.create("Short-lived admin", "apikeys:admin")
