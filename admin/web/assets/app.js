@@ -92,6 +92,9 @@
   }
 
   function showLogin(message) {
+    // Signed out, the shown-once key goes too, without a question.
+    state.copied = true;
+    $('created-key').textContent = '';
     for (const d of document.querySelectorAll('dialog[open]')) d.close();
     $('login-error').textContent = message || '';
     $('login-key').value = '';
