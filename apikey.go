@@ -47,6 +47,8 @@ type Manager struct {
 	flushCtx    context.Context // cancelled by Close, to cut a flush short
 	cancelFlush context.CancelFunc
 	closeErr    error
+
+	flushEvery time.Duration // the background flush interval; 0: none
 }
 
 // New returns a Manager that keeps keys in store. Unless
@@ -75,6 +77,7 @@ func New(store Store, opts ...Option) (*Manager, error) {
 
 		verifyDeadline: c.verifyDeadline,
 		closeTimeout:   c.closeTimeout,
+		flushEvery:     max(c.flushInterval, 0),
 	}
 	m.flushCtx, m.cancelFlush = context.WithCancel(context.Background())
 	m.verifyHashers = append([]Hasher{c.hasher}, c.verifyHashers...)

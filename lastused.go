@@ -113,6 +113,12 @@ func (u *usageRecorder) drain() (uses uint64, keys int) {
 	return uses, len(ids)
 }
 
+// LastUsedFlushInterval returns how often the Manager writes last-used
+// times in the background (see [WithLastUsedFlushInterval]): a
+// [Key.LastUsedAt] may be up to this late. Zero means no background flush:
+// uses are written only by [Manager.Flush] and [Manager.Close].
+func (m *Manager) LastUsedFlushInterval() time.Duration { return m.flushEvery }
+
 // Flush writes the uses recorded since the last flush to the Store, in one
 // RecordLastUsed call. If the Store fails, the uses are kept for the next
 // flush and the error is returned.

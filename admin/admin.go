@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/apikit/apikey"
 )
@@ -26,6 +27,12 @@ type Handler struct {
 	maxBody int64
 	logger  *slog.Logger
 	root    *http.ServeMux
+
+	// adminGroup is the group of the default actor, "" under WithActor;
+	// adminMu serializes the changes that could leave an organization
+	// without an administrator key (see keepAnAdministrator).
+	adminGroup string
+	adminMu    sync.Mutex
 }
 
 // New returns the admin handler for m. It returns an error if an option is
@@ -44,12 +51,14 @@ func New(m *apikey.Manager, opts ...Option) (*Handler, error) {
 	if c.actor != nil && c.adminGroup != "" {
 		return nil, errors.New("admin: WithAdminGroup applies to the default actor only; the function given to WithActor decides who may act")
 	}
+	adminGroup := ""
 	if c.actor == nil {
 		group := c.adminGroup
 		if group == "" {
 			group = DefaultAdminGroup
 		}
 		c.actor = keyActor(group)
+		adminGroup = group
 		if !c.middlewareOK {
 			auth, err := m.Authenticator(apikey.AuthConfig{})
 			if err != nil {
@@ -72,7 +81,7 @@ func New(m *apikey.Manager, opts ...Option) (*Handler, error) {
 			"Cross-origin requests may not change keys: use the admin page served by this server.")
 	}))
 
-	h := &Handler{m: m, actor: c.actor, maxBody: c.maxBody, logger: c.logger}
+	h := &Handler{m: m, actor: c.actor, maxBody: c.maxBody, logger: c.logger, adminGroup: adminGroup}
 	var api http.Handler = h.apiRoutes()
 	if c.middleware != nil {
 		api = c.middleware(api)

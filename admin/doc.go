@@ -30,28 +30,36 @@
 //
 // Paths are relative to where the handler is mounted. Request bodies are
 // JSON objects (Content-Type: application/json, at most 64 KiB by default,
-// see [WithMaxBodyBytes]); a field the route does not know, such as "hash",
-// "active" or "id", is refused, and so is anything after the object.
+// see [WithMaxBodyBytes]), read strictly so that a proxy or an audit tool
+// reading the same bytes cannot understand another request: a member name
+// must be spelled exactly as documented ("Name" or "NAME" is refused, as is
+// a field the route does not know, such as "hash", "active" or "id"), no
+// object may name a member twice, the body must be valid UTF-8, and
+// nothing may follow the object. Routes that take no body accept an empty
+// one, chunked or not.
 //
 //	GET    /                          the page (index.html)
 //	GET    /assets/{file}             its script, style sheet and icon
 //	GET    /api/me                    the acting administrator: {"name", "groups"}
 //	GET    /api/groups                the registered groups: {"groups": [{"name", "description", "grantable"}]}
 //	GET    /api/keys                  a page of keys: {"keys": [...], "next_cursor"}
-//	                                  query: status=active|inactive, group=NAME, cursor=NEXT_CURSOR, limit=1..500
+//	                                  query: status=active|inactive, group=NAME, name=PART, cursor=NEXT_CURSOR, limit=1..500
 //	POST   /api/keys                  {"name", "groups", "expires_at"?} → 201 {"key", "plaintext"}
 //	GET    /api/keys/{id}             one key
 //	PUT    /api/keys/{id}/name        {"name"} → the key
-//	PUT    /api/keys/{id}/groups      {"groups"} → the key
+//	PUT    /api/keys/{id}/groups      {"groups", "force"?} → the key
 //	POST   /api/keys/{id}/activate    no body, or {} → the key
-//	POST   /api/keys/{id}/deactivate  no body, or {} → the key
-//	DELETE /api/keys/{id}             {"confirm": "<the key's current name>"} → 204
+//	POST   /api/keys/{id}/deactivate  no body, {}, or {"force": true} → the key
+//	DELETE /api/keys/{id}             {"confirm": "<the key's current name>", "force"?} → 204
 //
 // A key is shown as {"id", "name", "status" ("active" or "inactive"),
 // "preview", "groups", "created_at", "created_by", "updated_at",
 // "last_used_at" (null until first use), "expires_at" (null if never),
-// "can_manage"}; "can_manage" tells whether the acting administrator holds
-// all of the key's groups, and so may change or delete it. The hash of a key
+// "can_manage", "self"}; "can_manage" tells whether the acting administrator
+// holds all of the key's groups, and so may change or delete it, and "self"
+// marks the key the request was authenticated with. The name search
+// ("name") matches a part of the name, ASCII letters in any case, "%" and
+// "_" literally, within the administrator's organization. The hash of a key
 // is never in any response, and its plaintext only in the response that
 // creates it, which is marked Cache-Control: no-store (as every API response
 // is).
@@ -60,22 +68,35 @@
 // DELETE without it is refused with 400, one with another name (a stale
 // page, the wrong ID) with 409, and nothing is deleted.
 //
+// # The last administrator key
+//
+// With the default actor, the API refuses with 409 last_administrator to
+// deactivate or delete the last active, unexpired key of an organization
+// that holds the admin group, or to take the admin group from it: nobody
+// could sign in afterwards. The request goes through with "force": true.
+// Within one Handler the check and the change are serialized, so two
+// administrators deactivating each other's keys at once cannot both
+// succeed; Handlers in several processes sharing a database do not share
+// that lock. With [WithActor] the application decides who administers and
+// no such check is made. An organization left without an administrator key
+// recovers with the apikey command (see the README).
+//
 // # Errors
 //
 // Errors are RFC 9457 problem documents (Content-Type:
 // application/problem+json) with "type", "title", "status", a "detail"
 // written for the administrator, and a "code" for programs:
 //
-//	400 invalid_request, invalid_json, unknown_field, invalid_cursor, confirmation_required
+//	400 invalid_request, invalid_json, unknown_field, duplicate_field, invalid_cursor, confirmation_required
 //	401 unauthenticated              (from an ActorFunc; with the default actor, the
 //	                                 middleware answers 401 itself, without a code)
 //	403 forbidden, escalation, cross_origin
 //	404 not_found
 //	405 method_not_allowed
-//	409 confirmation_mismatch
+//	409 confirmation_mismatch, last_administrator, conflict, quota_exceeded
 //	413 body_too_large
 //	415 unsupported_media_type
-//	422 invalid_name, invalid_group, unknown_group, invalid_expiry
+//	422 invalid_utf8, invalid_name, invalid_group, unknown_group, invalid_expiry
 //	503 unavailable                  (the Store failed; no details; Retry-After: 5)
 //	500 internal                     (no details)
 //

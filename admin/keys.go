@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -31,10 +30,23 @@ type keyResponse struct {
 	ExpiresAt  *time.Time `json:"expires_at"`
 	CanManage  bool       `json:"can_manage"`
 
+	// Self marks the key that authenticated the request: the one the
+	// administrator is signed in with.
+	Self bool `json:"self"`
+
 	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
-func newKeyResponse(k *apikey.Key, a apikey.Actor) keyResponse {
+// signedIn returns the ID of the key that authenticated r, or uuid.Nil if
+// no key did (an application's own login, under WithActor).
+func signedIn(r *http.Request) uuid.UUID {
+	if k, ok := apikey.FromContext(r.Context()); ok {
+		return k.ID
+	}
+	return uuid.Nil
+}
+
+func newKeyResponse(k *apikey.Key, a apikey.Actor, self uuid.UUID) keyResponse {
 	status := "inactive"
 	if k.Active {
 		status = "active"
@@ -56,6 +68,7 @@ func newKeyResponse(k *apikey.Key, a apikey.Actor) keyResponse {
 		LastUsedAt: k.LastUsedAt,
 		ExpiresAt:  k.ExpiresAt,
 		CanManage:  len(missing(k.Groups, a.Groups)) == 0,
+		Self:       self != uuid.Nil && k.ID == self,
 		Metadata:   k.Metadata,
 	}
 }
@@ -103,7 +116,11 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
 		Groups    []string `json:"groups"`
 		Owner     string   `json:"owner"`      // the organization managed, "" with AllOwners
 		AllOwners bool     `json:"all_owners"` // the operator scope: every organization
-	}{a.Name, groups, owner, a.AllOwners})
+
+		// LastUsedInterval is how late a last-used time may be, in
+		// seconds; 0 if the application writes them at other times.
+		LastUsedInterval float64 `json:"last_used_interval"`
+	}{a.Name, groups, owner, a.AllOwners, h.m.LastUsedFlushInterval().Seconds()})
 }
 
 // groupResponse is a permission group as the API shows it.
@@ -138,6 +155,7 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, a apikey.Ac
 
 // listKeys answers a page of keys of the acting administrator's owner. The
 // query takes status (active, inactive; empty or "all" for both), group,
+// name (a part of the name, ASCII letters in any case),
 // owner (for an operator acting for every owner; for anyone else another
 // owner's list is empty), cursor and limit.
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
@@ -159,6 +177,13 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a apikey.Acto
 			return
 		}
 		opts.Group = g
+	}
+	if n := q.Get("name"); n != "" {
+		if apikey.ValidateName(n) != nil {
+			writeProblem(w, http.StatusBadRequest, "invalid_request", "The name search is not valid: at most 255 characters, with no control characters.")
+			return
+		}
+		opts.Name = n
 	}
 	if o := q.Get("owner"); o != "" {
 		if apikey.ValidateOwner(o) != nil {
@@ -183,8 +208,9 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a apikey.Acto
 		return
 	}
 	keys := make([]keyResponse, len(page.Keys))
+	self := signedIn(r)
 	for i, k := range page.Keys {
-		keys[i] = newKeyResponse(k, a)
+		keys[i] = newKeyResponse(k, a, self)
 	}
 	var next *string
 	if page.Next != "" {
@@ -229,7 +255,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a apikey.Act
 	writeJSON(w, http.StatusCreated, struct {
 		Key       keyResponse `json:"key"`
 		Plaintext string      `json:"plaintext"`
-	}{newKeyResponse(k, a), plaintext})
+	}{newKeyResponse(k, a, signedIn(r)), plaintext})
 }
 
 // checkName refuses a missing name with a message for the administrator;
@@ -274,7 +300,7 @@ func (h *Handler) writeKey(w http.ResponseWriter, r *http.Request, id uuid.UUID,
 		h.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newKeyResponse(k, a))
+	writeJSON(w, http.StatusOK, newKeyResponse(k, a, signedIn(r)))
 }
 
 func (h *Handler) getKey(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
@@ -307,6 +333,7 @@ func (h *Handler) renameKey(w http.ResponseWriter, r *http.Request, a apikey.Act
 // groupsRequest is the body of PUT /api/keys/{id}/groups.
 type groupsRequest struct {
 	Groups []string `json:"groups"`
+	Force  bool     `json:"force"` // to take the admin group from the last administrator key
 }
 
 func (h *Handler) setGroups(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
@@ -318,7 +345,10 @@ func (h *Handler) setGroups(w http.ResponseWriter, r *http.Request, a apikey.Act
 	if !h.readJSON(w, r, &req, false) || !checkGroups(w, req.Groups) {
 		return
 	}
-	if err := h.m.SetGroups(r.Context(), id, req.Groups); err != nil {
+	err := h.keepAnAdministrator(r.Context(), id, req.Force || slices.Contains(req.Groups, h.adminGroup), func() error {
+		return h.m.SetGroups(r.Context(), id, req.Groups)
+	})
+	if err != nil {
 		// The actor may lack a group they try to grant, or one the key
 		// holds already: the EscalationError says which.
 		h.writeError(w, r, err)
@@ -327,26 +357,42 @@ func (h *Handler) setGroups(w http.ResponseWriter, r *http.Request, a apikey.Act
 	h.writeKey(w, r, id, a)
 }
 
-// emptyRequest is the body of the requests that take no field: none, or {}.
-type emptyRequest struct{}
+// activeRequest is the body of POST /api/keys/{id}/activate and
+// /deactivate: none, {}, or {"force": true} to deactivate the last active
+// administrator key of the organization.
+type activeRequest struct {
+	Force bool `json:"force"`
+}
 
 func (h *Handler) activateKey(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
-	h.setActive(w, r, a, h.m.Activate)
+	h.setActive(w, r, a, true)
 }
 
 func (h *Handler) deactivateKey(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
-	h.setActive(w, r, a, h.m.Deactivate)
+	h.setActive(w, r, a, false)
 }
 
-func (h *Handler) setActive(w http.ResponseWriter, r *http.Request, a apikey.Actor, apply func(context.Context, uuid.UUID) error) {
+func (h *Handler) setActive(w http.ResponseWriter, r *http.Request, a apikey.Actor, active bool) {
 	id, ok := keyID(w, r)
 	if !ok {
 		return
 	}
-	if !h.readJSON(w, r, &emptyRequest{}, true) {
+	var req activeRequest
+	if !h.readJSON(w, r, &req, true) {
 		return
 	}
-	if err := apply(r.Context(), id); err != nil {
+	if active {
+		if err := h.m.Activate(r.Context(), id); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		h.writeKey(w, r, id, a)
+		return
+	}
+	err := h.keepAnAdministrator(r.Context(), id, req.Force, func() error {
+		return h.m.Deactivate(r.Context(), id)
+	})
+	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
@@ -354,9 +400,11 @@ func (h *Handler) setActive(w http.ResponseWriter, r *http.Request, a apikey.Act
 }
 
 // deleteRequest is the body of DELETE /api/keys/{id}: the key's current
-// name, as confirmation that the client means to delete this very key.
+// name, as confirmation that the client means to delete this very key, and
+// force to delete the last active administrator key of the organization.
 type deleteRequest struct {
 	Confirm *string `json:"confirm"`
+	Force   bool    `json:"force"`
 }
 
 func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
@@ -383,7 +431,10 @@ func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request, a apikey.Act
 			"The confirmation is not this key's current name; nothing was deleted. Reload the keys: it may have been renamed.")
 		return
 	}
-	if err := h.m.Delete(r.Context(), id); err != nil {
+	err = h.keepAnAdministrator(r.Context(), id, req.Force, func() error {
+		return h.m.Delete(r.Context(), id)
+	})
+	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}

@@ -50,6 +50,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		writeProblem(w, http.StatusForbidden, "escalation", detail)
 	case errors.Is(err, apikey.ErrEscalation):
 		writeProblem(w, http.StatusForbidden, "escalation", "You cannot grant groups you do not hold, nor change keys that hold them.")
+	case errors.Is(err, errLastAdministrator):
+		writeProblem(w, http.StatusConflict, "last_administrator",
+			"This is the last active key that can administer your organization: without it, nobody could sign in here. "+
+				`Add another administrator key first, or send "force": true to do it anyway.`)
 	case errors.Is(err, apikey.ErrNotFound):
 		writeProblem(w, http.StatusNotFound, "not_found", "There is no API key with this ID. It may have been deleted.")
 	case errors.As(err, &validation):

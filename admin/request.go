@@ -1,23 +1,49 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // readJSON decodes the body of r into dst, a pointer to a struct whose
 // fields are all a request may carry. It answers the request and returns
 // false if the body is not exactly one JSON object of those fields, sent as
 // application/json within the size limit. If optional is set, an empty body
-// is accepted and leaves dst alone.
+// (no body, Content-Length: 0, or a chunked body of no bytes) is accepted
+// and leaves dst alone.
+//
+// The body is read as a strict parser would, so that a proxy or an audit
+// tool reading the same bytes cannot understand another request: a member
+// name must be spelled exactly as documented (encoding/json alone would take
+// "NAME" or a Unicode case-folded "name" for "name"), no object may name a
+// member twice (encoding/json keeps the last), and the body must be valid
+// UTF-8 (encoding/json would turn invalid bytes into U+FFFD).
 func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, dst any, optional bool) bool {
 	if optional && r.ContentLength == 0 {
+		return true
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeProblem(w, http.StatusRequestEntityTooLarge, "body_too_large",
+			fmt.Sprintf("The request body is larger than %d bytes.", h.maxBody))
+		return false
+	case err != nil:
+		writeProblem(w, http.StatusBadRequest, "invalid_json", "The request body could not be read.")
+		return false
+	case optional && len(body) == 0:
 		return true
 	}
 	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
@@ -25,42 +51,53 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, dst any, opti
 			"Send the request body as JSON, with the header Content-Type: application/json.")
 		return false
 	}
-	body := http.MaxBytesReader(w, r.Body, h.maxBody)
-	dec := json.NewDecoder(body)
+	if !utf8.Valid(body) {
+		writeProblem(w, http.StatusUnprocessableEntity, "invalid_utf8",
+			"The request body is not valid UTF-8: send text as UTF-8, with no invalid bytes.")
+		return false
+	}
+	if err := checkMembers(body, fieldNames(dst)); err != nil {
+		var dup *duplicateError
+		var unknown *unknownFieldError
+		switch {
+		case errors.As(err, &dup):
+			writeProblem(w, http.StatusBadRequest, "duplicate_field",
+				fmt.Sprintf("The request body names the field %q more than once.", dup.name))
+			return false
+		case errors.As(err, &unknown):
+			takes := "It takes no field."
+			if fields := fieldList(dst); fields != "" {
+				takes = "It takes only " + fields + ", spelled exactly so."
+			}
+			writeProblem(w, http.StatusBadRequest, "unknown_field",
+				fmt.Sprintf("The request body has a field this request does not take: %q. %s", unknown.name, takes))
+			return false
+		}
+		// A syntax error: the decoder below describes it.
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
+	err = dec.Decode(dst)
 	if err == nil {
 		// One value and nothing after it: "{} {}" or "{}x" is refused.
 		if extra := dec.Decode(&struct{}{}); extra != io.EOF {
 			err = errTrailingData
-			var tooLarge *http.MaxBytesError
-			if errors.As(extra, &tooLarge) {
-				err = extra
-			}
 		}
 	}
 	if err == nil {
 		return true
 	}
 	var (
-		tooLarge  *http.MaxBytesError
 		syntax    *json.SyntaxError
 		typeError *json.UnmarshalTypeError
 		timeError *time.ParseError
 	)
 	switch {
-	case errors.As(err, &tooLarge):
-		writeProblem(w, http.StatusRequestEntityTooLarge, "body_too_large",
-			fmt.Sprintf("The request body is larger than %d bytes.", h.maxBody))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		// encoding/json has no error type for it; the message is stable.
-		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
-		takes := "It takes no field."
-		if fields := fieldList(dst); fields != "" {
-			takes = "It takes only " + fields + "."
-		}
+		// checkMembers finds every unknown field of the top-level object;
+		// this is one in a nested object, which no request has today.
 		writeProblem(w, http.StatusBadRequest, "unknown_field",
-			fmt.Sprintf("The request body has a field this request does not take: %s. %s", field, takes))
+			"The request body has a field this request does not take: "+strings.TrimPrefix(err.Error(), "json: unknown field ")+".")
 	case errors.As(err, &timeError):
 		writeProblem(w, http.StatusBadRequest, "invalid_json",
 			`The field "expires_at" must be an RFC 3339 time, such as "2030-01-31T00:00:00Z".`)
@@ -72,11 +109,106 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, dst any, opti
 	case errors.As(err, &syntax), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		writeProblem(w, http.StatusBadRequest, "invalid_json", "The request body is not a valid JSON object.")
 	default:
-		// The body is a JSON value but not an object, or could not be
-		// read.
+		// The body is a JSON value but not an object.
 		writeProblem(w, http.StatusBadRequest, "invalid_json", "The request body must be a JSON object.")
 	}
 	return false
+}
+
+// duplicateError is a member name that an object of the body has twice.
+type duplicateError struct{ name string }
+
+func (e *duplicateError) Error() string { return "admin: duplicate member " + strconv.Quote(e.name) }
+
+// unknownFieldError is a member of the top-level object that the request
+// does not take, with exactly this spelling.
+type unknownFieldError struct{ name string }
+
+func (e *unknownFieldError) Error() string { return "admin: unknown member " + strconv.Quote(e.name) }
+
+// checkMembers walks the JSON body and returns a *duplicateError if any
+// object, at any depth, names a member twice (after unescaping: "n\u0061me"
+// is "name"), or an *unknownFieldError if the top-level object has a member
+// not in allowed, compared byte for byte. It returns another error if the
+// body is not JSON, and nil if it is not an object: the decoder reports
+// both.
+func checkMembers(body []byte, allowed []string) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	// Each open object has the set of names seen so far; an array has nil.
+	type level struct {
+		names   map[string]bool
+		isObj   bool
+		wantKey bool
+	}
+	var stack []*level
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var top *level
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.isObj && top.wantKey {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:len(stack)-1]
+				if len(stack) == 0 {
+					return nil // the decoder reports anything after the object
+				}
+				continue
+			}
+			name := tok.(string) // the decoder only returns strings as keys
+			if top.names[name] {
+				return &duplicateError{name}
+			}
+			top.names[name] = true
+			if len(stack) == 1 && !slices.Contains(allowed, name) {
+				return &unknownFieldError{name}
+			}
+			top.wantKey = false
+			continue
+		}
+		if top != nil && top.isObj {
+			top.wantKey = true // the value read now completes a member
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &level{names: map[string]bool{}, isObj: true, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, &level{})
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return nil
+			}
+			if t := stack[len(stack)-1]; t.isObj {
+				t.wantKey = true
+			}
+		default:
+			if len(stack) == 0 {
+				return nil // a scalar body: not an object
+			}
+		}
+	}
+}
+
+// fieldNames returns the JSON member names of the struct dst points to, as
+// its tags spell them.
+func fieldNames(dst any) []string {
+	t := reflect.TypeOf(dst).Elem()
+	names := make([]string, 0, t.NumField())
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 var errTrailingData = errors.New("admin: data after the JSON object")
@@ -95,17 +227,7 @@ func isJSON(contentType string) bool {
 // fieldList names the JSON fields of the struct dst points to, for a
 // message: `"name", "groups" and "expires_at"`; "" if it has none.
 func fieldList(dst any) string {
-	var names []string
-	switch dst.(type) {
-	case *createRequest:
-		names = []string{"name", "groups", "expires_at"}
-	case *renameRequest:
-		names = []string{"name"}
-	case *groupsRequest:
-		names = []string{"groups"}
-	case *deleteRequest:
-		names = []string{"confirm"}
-	}
+	names := fieldNames(dst)
 	switch len(names) {
 	case 0:
 		return ""

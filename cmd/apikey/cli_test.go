@@ -105,8 +105,8 @@ func TestLifecycle(t *testing.T) {
 		assert.Equal(t, "tester", keys[1].CreatedBy, "--created-by defaults to $USER")
 		assert.Nil(t, k.LastUsedAt, "flush has not run: never used")
 
-		// list as a table: the header, and a row per key.
-		r = d.mustRun(t, "list")
+		// list --wide: every column, the header, and a row per key.
+		r = d.mustRun(t, "list", "--wide")
 		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
 		require.Len(t, lines, 3, r.stdout)
 		assert.Regexp(t, `^ID +OWNER +NAME +STATUS +KEY +CREATED +LAST USED +CREATED BY +GROUPS$`, lines[0])
@@ -152,7 +152,7 @@ func TestLifecycle(t *testing.T) {
 		require.Len(t, inactive, 1)
 		assert.Equal(t, verified.ID, inactive[0].ID)
 		assert.Len(t, d.listJSON(t, "--status", "active"), 1)
-		assert.Regexp(t, `(?m)^`+id+` .* inactive `, d.mustRun(t, "list").stdout)
+		assert.Regexp(t, `(?m)^`+id+` .* inactive `, d.mustRun(t, "list", "--wide").stdout)
 
 		// activate: it works again.
 		d.mustRun(t, "activate", preview)
@@ -668,7 +668,8 @@ func TestOwners(t *testing.T) {
 		assert.Contains(t, r.stdout, "acme ci")
 		assert.NotContains(t, r.stdout, "globex")
 		assert.NotContains(t, r.stdout, "OWNER", "one owner's list needs no owner column")
-		r = d.mustRun(t, "list")
+		assert.NotContains(t, d.mustRun(t, "list").stdout, "OWNER", "the 80-column table leaves the owner to --wide")
+		r = d.mustRun(t, "list", "--wide")
 		assert.Regexp(t, `(?m)^ID +OWNER +NAME`, r.stdout)
 		assert.Regexp(t, `(?m)^`+acmeID+` +acme +acme ci`, r.stdout)
 		assert.Regexp(t, `(?m)^`+globexID+` +globex +globex ci`, r.stdout)
@@ -685,5 +686,57 @@ func TestOwners(t *testing.T) {
 		assert.Equal(t, "globex ci", k.Name, "unchanged")
 		assert.True(t, k.Active, "unchanged")
 		d.mustRun(t, "--owner", "acme", "deactivate", acmeID)
+	})
+}
+
+// TestListEscapesAndFits: a row written straight into the database by
+// another program, with terminal escape sequences, a newline and a bidi
+// override in its name and creator, reaches the terminal escaped; names in
+// CJK and emoji keep the 80-column table aligned.
+func TestListEscapesAndFits(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, d *testDB) {
+		d.migrate(t)
+		d.create(t, "--owner", "default", "--name", "請求書の同期ジョブ（本番環境）と月次レポート", "--group", "billing:write", "--new-group")
+		d.create(t, "--owner", "default", "--name", "Rocket 🚀🚀 launches", "--group", "reports:read", "--new-group")
+		hostile := "\x1b]0;pwned\x07\x1b[2J\x1b[31mred\nfake row\u202eevil"
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		k := &apikey.Key{
+			ID: uuid.Must(uuid.NewV7()), Owner: apikey.DefaultOwner, Name: hostile, Groups: []string{"g\x1b[0m"}, Active: true,
+			Preview: "ak_Evil…x7Ab", LookupID: "EvilAAAAAAAA", Hash: "$sha256$unused",
+			CreatedAt: now, CreatedBy: "mallory\x1b[8m", UpdatedAt: now,
+		}
+		require.NoError(t, d.store(t).Create(context.Background(), k, 0))
+
+		for _, args := range [][]string{{"list"}, {"list", "--wide"}, {"show", k.ID.String()}} {
+			out := d.mustRun(t, args...).stdout
+			assert.NotContains(t, out, "\x1b", "%v: no escape character reaches the terminal", args)
+			assert.NotContains(t, out, "\u202e", "%v: no bidi override", args)
+			assert.NotContains(t, out, "\x07", "%v", args)
+			assert.Contains(t, out, `\x1b`, "%v: shown escaped", args)
+		}
+		wide := d.mustRun(t, "list", "--wide").stdout
+		assert.Contains(t, wide, `\x1b]0;pwned\x07\x1b[2J\x1b[31mred\x0afake row\u202eevil`)
+		assert.Contains(t, wide, `mallory\x1b[8m`)
+		assert.Contains(t, wide, `g\x1b[0m`)
+		assert.Equal(t, 4, strings.Count(wide, "\n"), "a header and one line per key: the newline is escaped")
+
+		list := d.mustRun(t, "list").stdout
+		lines := strings.Split(strings.TrimSuffix(list, "\n"), "\n")
+		require.Len(t, lines, 4, list)
+		status := displayWidth(lines[0][:strings.Index(lines[0], "STATUS")])
+		for _, line := range lines {
+			assert.LessOrEqual(t, displayWidth(line), 80, "%q", line)
+			// Cut the line at the STATUS column, counted in display
+			// columns: the status is there on every row.
+			cols, i := 0, 0
+			runes := []rune(line)
+			for ; cols < status; i++ {
+				cols += runeWidth(runes[i])
+			}
+			assert.Regexp(t, `^(STATUS|active) `, string(runes[i:]), "%q", line)
+		}
+		assert.Contains(t, list, "請求書の同期", "CJK names are shown")
+		assert.Contains(t, list, "…", "and cut to fit")
+		assert.Contains(t, list, "🚀")
 	})
 }

@@ -66,14 +66,20 @@ be shown again, go to standard error. Only a hash of the key is stored.
 	},
 	{
 		name:     "list",
-		short:    "list [--json]",
-		synopsis: "list [--status active|inactive] [--group GROUP] [--json] [--limit N]",
+		short:    "list [--wide] [--json]",
+		synopsis: "list [--status active|inactive] [--group GROUP] [--wide] [--json] [--limit N]",
 		summary:  "list the keys, all pages, as a table or JSON",
-		details: `Lists the keys in creation order, fetching every page. The table's columns are
-ID, NAME, STATUS (active, inactive, or expired: active but past its expiry),
-KEY (the preview), CREATED, LAST USED ("never" until its first use), CREATED BY
-and GROUPS. Times are RFC 3339, in UTC.
+		details: `Lists the keys in creation order, fetching every page. The table fits in 80
+columns: KEY (the preview, which show, deactivate and delete take), NAME,
+STATUS (active, inactive, or expired: active but past its expiry), CREATED and
+LAST USED (days in UTC; "never" until the first use) and GROUPS; long names
+and groups are cut with "…". Values are aligned by display width (CJK and
+emoji take two columns), and control and bidi characters in them are printed
+escaped (\x1b, \u202e; a backslash as \\).
 
+  --wide            every column in full: ID, OWNER (without --owner), NAME,
+                    STATUS, KEY, CREATED and LAST USED (RFC 3339, UTC),
+                    CREATED BY and GROUPS
   --status STATUS   only active or only inactive keys (default all)
   --group GROUP     only keys holding this group, matched exactly
   --json            print a JSON array of keys instead of the table (no hash,
@@ -368,6 +374,7 @@ func setupList(fs *flag.FlagSet) action {
 	status := fs.String("status", "", "")
 	group := fs.String("group", "", "")
 	asJSON := fs.Bool("json", false, "")
+	wide := fs.Bool("wide", false, "")
 	limit := fs.Int("limit", 0, "")
 	return func(ctx context.Context, c *cli, args []string) error {
 		if len(args) > 0 {
@@ -409,7 +416,7 @@ func setupList(fs *flag.FlagSet) action {
 		if *asJSON {
 			return writeJSON(c.stdout, keys)
 		}
-		return writeTable(c.stdout, keys, time.Now(), c.owner == "")
+		return writeTable(c.stdout, keys, time.Now(), c.owner == "", *wide)
 	}
 }
 

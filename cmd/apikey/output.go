@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,38 +37,117 @@ func status(k *apikey.Key, now time.Time) string {
 	}
 }
 
+// tableWidth is the width of list's table unless --wide: a terminal's
+// default.
+const tableWidth = 80
+
 // writeTable prints keys as the aligned columns of an admin page's "API
-// Keys" tab, with an OWNER column when they are every owner's. Names cannot
-// hold tabs or line breaks (apikey.ValidateName) and owners are
-// [A-Za-z0-9_.:@-], so neither can break the table.
-func writeTable(w io.Writer, keys []*apikey.Key, now time.Time, withOwner bool) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	owner := func(k *apikey.Key) string { return "" }
-	header := "ID\t"
-	if withOwner {
-		header += "OWNER\t"
-		owner = func(k *apikey.Key) string { return k.Owner + "\t" }
+// Keys" tab, every value from the database escaped (escapeText) and the
+// columns aligned by display width.
+//
+// The default table fits in tableWidth columns: the preview identifies the
+// key (show, deactivate and delete take it), dates are days in UTC, and
+// names and groups are cut with "…" when they do not fit. wide prints every
+// column in full: the ID, the owner when withOwner (keys of every owner),
+// times to the second and the creator.
+func writeTable(w io.Writer, keys []*apikey.Key, now time.Time, withOwner, wide bool) error {
+	var header []string
+	var flexible []int // columns that shrink to fit, with their minimum widths
+	var minimum []int
+	row := func(k *apikey.Key) []string { return nil }
+	if wide {
+		header = []string{"ID", "NAME", "STATUS", "KEY", "CREATED", "LAST USED", "CREATED BY", "GROUPS"}
+		if withOwner {
+			header = slices.Insert(header, 1, "OWNER")
+		}
+		row = func(k *apikey.Key) []string {
+			cells := []string{k.ID.String(), escapeText(k.Name), status(k, now), escapeText(k.Preview),
+				formatTime(k.CreatedAt), formatOptionalTime(k.LastUsedAt, "never"), escapeText(k.CreatedBy), joinGroups(k.Groups)}
+			if withOwner {
+				cells = slices.Insert(cells, 1, escapeText(k.Owner))
+			}
+			return cells
+		}
+	} else {
+		header = []string{"KEY", "NAME", "STATUS", "CREATED", "LAST USED", "GROUPS"}
+		flexible, minimum = []int{1, 5}, []int{12, 8}
+		day := func(t *time.Time) string {
+			if t == nil {
+				return "never"
+			}
+			return t.UTC().Format(time.DateOnly)
+		}
+		row = func(k *apikey.Key) []string {
+			return []string{escapeText(k.Preview), escapeText(k.Name), status(k, now),
+				day(&k.CreatedAt), day(k.LastUsedAt), joinGroups(k.Groups)}
+		}
 	}
-	fmt.Fprintln(tw, header+"NAME\tSTATUS\tKEY\tCREATED\tLAST USED\tCREATED BY\tGROUPS")
+	rows := [][]string{header}
 	for _, k := range keys {
-		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			k.ID, owner(k), k.Name, status(k, now), k.Preview, formatTime(k.CreatedAt),
-			formatOptionalTime(k.LastUsedAt, "never"), k.CreatedBy, strings.Join(k.Groups, ","))
+		rows = append(rows, row(k))
 	}
-	return tw.Flush()
+	widths := make([]int, len(header))
+	for _, r := range rows {
+		for i, cell := range r {
+			widths[i] = max(widths[i], displayWidth(cell))
+		}
+	}
+	if len(flexible) > 0 {
+		total := 2 * (len(widths) - 1)
+		for _, n := range widths {
+			total += n
+		}
+		// Take a column at a time from the widest flexible column.
+		for ; total > tableWidth; total-- {
+			widest := -1
+			for j, i := range flexible {
+				if widths[i] > minimum[j] && (widest < 0 || widths[i] > widths[widest]) {
+					widest = i
+				}
+			}
+			if widest < 0 {
+				break // as narrow as the columns may be
+			}
+			widths[widest]--
+		}
+	}
+	bw := bufio.NewWriter(w)
+	for _, r := range rows {
+		var line strings.Builder
+		for i, cell := range r {
+			cell = truncate(cell, widths[i])
+			if i == len(r)-1 {
+				line.WriteString(cell)
+				break
+			}
+			line.WriteString(pad(cell, widths[i]))
+			line.WriteString("  ")
+		}
+		bw.WriteString(strings.TrimRight(line.String(), " "))
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
 }
 
-// writeKey prints one key, a field per line.
+// joinGroups joins groups with commas, escaped (a group written by another
+// program may hold anything).
+func joinGroups(groups []string) string {
+	return escapeText(strings.Join(groups, ","))
+}
+
+// writeKey prints one key, a field per line, every value from the database
+// escaped. (tabwriter aligns the values by bytes; the labels before them
+// are ASCII, so the values line up.)
 func writeKey(w io.Writer, k *apikey.Key, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "ID:\t%s\n", k.ID)
-	fmt.Fprintf(tw, "Owner:\t%s\n", k.Owner)
-	fmt.Fprintf(tw, "Name:\t%s\n", k.Name)
+	fmt.Fprintf(tw, "Owner:\t%s\n", escapeText(k.Owner))
+	fmt.Fprintf(tw, "Name:\t%s\n", escapeText(k.Name))
 	fmt.Fprintf(tw, "Status:\t%s\n", status(k, now))
-	fmt.Fprintf(tw, "Key:\t%s\n", k.Preview)
-	fmt.Fprintf(tw, "Groups:\t%s\n", strings.Join(k.Groups, ","))
+	fmt.Fprintf(tw, "Key:\t%s\n", escapeText(k.Preview))
+	fmt.Fprintf(tw, "Groups:\t%s\n", joinGroups(k.Groups))
 	fmt.Fprintf(tw, "Created:\t%s\n", formatTime(k.CreatedAt))
-	fmt.Fprintf(tw, "Created by:\t%s\n", k.CreatedBy)
+	fmt.Fprintf(tw, "Created by:\t%s\n", escapeText(k.CreatedBy))
 	fmt.Fprintf(tw, "Updated:\t%s\n", formatTime(k.UpdatedAt))
 	fmt.Fprintf(tw, "Last used:\t%s\n", formatOptionalTime(k.LastUsedAt, "never"))
 	fmt.Fprintf(tw, "Expires:\t%s\n", formatOptionalTime(k.ExpiresAt, "never"))

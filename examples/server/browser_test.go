@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -16,14 +18,22 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// screenshotVar names a file to save the screenshot of the admin page to,
-// such as docs/admin.png (relative to this directory: ../../docs/admin.png).
-// Unset, the screenshot goes to a temporary directory.
-const screenshotVar = "APIKEY_SCREENSHOT"
+// screenshotVar names a directory to save the screenshots of the admin page
+// to, admin-390.png and admin-1440.png, such as docs (relative to this
+// directory: ../../docs). Unset, they go to a temporary directory.
+const screenshotVar = "APIKEY_SCREENSHOTS"
+
+// axeSource is axe-core (testdata/axe-core: axe.min.js, MPL-2.0, with its
+// licence), the accessibility checker the test runs on every state of the
+// page. It is vendored, so the test never lacks it.
+//
+//go:embed testdata/axe-core/axe.min.js
+var axeSource string
 
 // chromium returns the path of a Chromium or Chrome binary, or "".
 func chromium() string {
@@ -148,6 +158,86 @@ func adminAPI(t *testing.T, s *server, method, path string, body any) map[string
 	return v
 }
 
+// viewport sets the size of the page's viewport.
+func (b *browser) viewport(width, height int) {
+	b.t.Helper()
+	b.do(fmt.Sprintf("a %d px viewport", width), chromedp.EmulateViewport(int64(width), int64(height)))
+}
+
+// axe runs axe-core on the page as it is, and fails the test with each
+// violation.
+func (b *browser) axe(state string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	// CDP evaluation is not subject to the page's Content-Security-Policy.
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("if (typeof axe === 'undefined') {"+axeSource+"\n}; true"))
+	require.NoError(b.t, err, "load axe-core")
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[json.RawMessage](`axe.run(document, {resultTypes: ['violations']}).then((r) =>
+		r.violations.map((v) => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')))`,
+		chromedp.EvalAwaitPromise))
+	require.NoError(b.t, err, "axe.run")
+	var violations []string
+	require.NoError(b.t, json.Unmarshal(raw, &violations))
+	assert.Empty(b.t, violations, "axe-core violations: %s", state)
+}
+
+// layout checks, at the current viewport width, that the page does not
+// overflow sideways; with rowActions, that every row action is inside the
+// viewport and inside the visible part of the table's card, with no
+// scrolling.
+func (b *browser) layout(width int, rowActions bool) {
+	b.t.Helper()
+	var got struct {
+		ViewportWidth int      `json:"viewportWidth"`
+		PageWidth     int      `json:"pageWidth"`
+		CardOverflow  int      `json:"cardOverflow"`
+		Buttons       int      `json:"buttons"`
+		Outside       []string `json:"outside"`
+	}
+	b.eval(`(() => {
+		const vw = document.documentElement.clientWidth;
+		const card = document.querySelector('.table-card');
+		const box = card.getBoundingClientRect();
+		const outside = [];
+		const buttons = document.querySelectorAll('#keys-body button');
+		for (const btn of buttons) {
+			const r = btn.getBoundingClientRect();
+			if (r.left < 0 || r.right > vw || r.left < box.left || r.right > box.right) outside.push(btn.getAttribute('aria-label') + ' at ' + Math.round(r.left) + '..' + Math.round(r.right));
+		}
+		return {viewportWidth: vw, pageWidth: document.documentElement.scrollWidth,
+			cardOverflow: card.scrollWidth - card.clientWidth, buttons: buttons.length, outside};
+	})()`, &got)
+	assert.LessOrEqual(b.t, got.PageWidth, got.ViewportWidth, "at %d px the page overflows sideways", width)
+	if rowActions {
+		require.NotZero(b.t, got.Buttons, "row actions at %d px", width)
+		assert.Empty(b.t, got.Outside, "at %d px, row actions out of sight", width)
+		assert.LessOrEqual(b.t, got.CardOverflow, 0, "at %d px, the table scrolls sideways", width)
+	}
+}
+
+// centred checks that the open dialog is centred in the viewport and
+// inside it.
+func (b *browser) centred(id string) {
+	b.t.Helper()
+	var got struct{ Left, Right, Top, Bottom, Width, Height float64 }
+	b.eval(`(() => { const r = document.getElementById(`+fmt.Sprintf("%q", id)+`).getBoundingClientRect();
+		return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: document.documentElement.clientWidth, height: window.innerHeight}; })()`, &got)
+	assert.GreaterOrEqual(b.t, got.Left, 0.0, "%s inside the viewport", id)
+	assert.LessOrEqual(b.t, got.Right, got.Width, "%s inside the viewport", id)
+	assert.InDelta(b.t, got.Left, got.Width-got.Right, 2, "%s centred horizontally", id)
+	assert.GreaterOrEqual(b.t, got.Top, 0.0, "%s inside the viewport", id)
+	assert.LessOrEqual(b.t, got.Bottom, got.Height, "%s inside the viewport", id)
+}
+
+// focused returns a description of the element that has the focus.
+func (b *browser) focused() string {
+	b.t.Helper()
+	var s string
+	b.eval(`(() => { const e = document.activeElement; return e ? e.tagName + '#' + e.id + ' ' + (e.getAttribute('aria-label') || e.textContent.trim()) : ''; })()`, &s)
+	return s
+}
+
 // TestBrowser drives the admin page in headless Chromium against the example
 // server: sign in with the bootstrap key, add a key through the dialog, use
 // it, deactivate it, change its groups, delete it; then take a screenshot of
@@ -197,6 +287,7 @@ func TestBrowser(t *testing.T) {
 
 	// Sign in with the bootstrap key.
 	b.do("the login form", chromedp.WaitVisible(chromedp.ID("login-key")))
+	b.axe("the login form")
 	b.do("a wrong key is refused",
 		chromedp.SendKeys(chromedp.ID("login-key"), "ak_wrong"),
 		chromedp.Click(chromedp.ID("login-submit")))
@@ -211,11 +302,27 @@ func TestBrowser(t *testing.T) {
 	assert.Equal(t, "acme", b.text("#org"), "the page shows which organization it manages")
 	assert.Equal(t, "Active", b.text(row("Administrator")+` [data-testid="key-status"]`))
 	assert.Equal(t, "examples/server", b.text(row("Administrator")+` [data-testid="key-created-by"]`))
+	assert.Equal(t, "This is you", b.text(row("Administrator")+` [data-testid="key-self"]`), "the signed-in key is marked")
+	assert.Contains(t, b.text(`[data-testid="danger-note"]`), "Anyone who has a key can act within its permissions")
+	assert.Contains(t, b.text(`[data-testid="danger-note"]`), "replace it in the integrations")
+	assert.Contains(t, b.text("#last-used-hint"), "recorded in batches")
+	b.axe("the list")
 
 	// Add a key through the dialog; the dialog checks name and groups.
 	b.do("open the add dialog", chromedp.Click(chromedp.ID("add-key")), chromedp.WaitVisible(chromedp.ID("add-dialog")))
 	b.do("add without a name", chromedp.Click(chromedp.ID("add-submit")))
 	b.until("the missing name", `document.getElementById('add-error').textContent === 'Give the key a name.'`)
+	var field struct {
+		Invalid     string `json:"invalid"`
+		DescribedBy string `json:"describedBy"`
+		Focused     bool   `json:"focused"`
+	}
+	b.eval(`(() => { const f = document.getElementById('add-name');
+		return {invalid: f.getAttribute('aria-invalid'), describedBy: f.getAttribute('aria-describedby'), focused: document.activeElement === f}; })()`, &field)
+	assert.Equal(t, "true", field.Invalid, "the name is marked invalid")
+	assert.Equal(t, "add-error", field.DescribedBy, "and described by its error")
+	assert.True(t, field.Focused, "and focused")
+	b.axe("the add dialog with an error")
 	b.do("add without a group",
 		chromedp.SendKeys(chromedp.ID("add-name"), "Reporting job"),
 		chromedp.Click(chromedp.ID("add-submit")))
@@ -229,13 +336,29 @@ func TestBrowser(t *testing.T) {
 	plaintext := b.text("#created-key")
 	require.True(t, strings.HasPrefix(plaintext, "ak_"), "shown key %q", plaintext)
 	assert.Contains(t, b.text("#created-dialog"), "cannot be shown again")
+	assert.Contains(t, b.text("#created-dialog"), "Anyone who has it can act within its permissions")
+	b.axe("the created dialog")
+	// Escape before copying asks first, and keeps the key.
+	b.do("Escape", chromedp.KeyEvent(kb.Escape))
+	b.do("the question", chromedp.WaitVisible(chromedp.ID("discard-confirm")))
+	assert.Contains(t, b.text("#discard-confirm"), "Have you copied the key?")
+	assert.Equal(t, plaintext, b.text("#created-key"), "the key is still there")
+	b.until("the dialog stays open", `document.getElementById('created-dialog').open`)
+	b.axe("the have-you-copied-it question")
+	b.do("go back", chromedp.Click(chromedp.ID("discard-back")), chromedp.WaitNotVisible(chromedp.ID("discard-confirm")))
+	b.do("Done before copying", chromedp.Click(chromedp.ID("created-done")), chromedp.WaitVisible(chromedp.ID("discard-confirm")))
+	b.do("go back", chromedp.Click(chromedp.ID("discard-back")), chromedp.WaitNotVisible(chromedp.ID("discard-confirm")))
 	b.do("copy", chromedp.Click(chromedp.ID("copy-key")))
-	b.until("the copy status", `document.getElementById('copy-status').textContent !== ''`)
+	b.until("the copy status", `document.getElementById('copy-status').textContent === 'Copied to the clipboard.'`)
 	b.do("close", chromedp.Click(chromedp.ID("created-done")), chromedp.WaitNotVisible(chromedp.ID("created-dialog")))
+	assert.Contains(t, b.focused(), "add-key", "the focus returns to Add key")
 	b.until("the plaintext leaves the page with the dialog", `document.getElementById('created-key').textContent === ''`)
 	b.do("the new row", chromedp.WaitVisible(chromedp.CSS(row("Reporting job"))))
 	assert.Equal(t, "never", b.text(row("Reporting job")+` [data-testid="key-last-used"]`))
 	assert.Equal(t, "Administrator", b.text(row("Reporting job")+` [data-testid="key-created-by"]`))
+	var label string
+	b.eval(rowJS("Reporting job")+`.querySelector('button[data-action="deactivate"]').getAttribute('aria-label')`, &label)
+	assert.Equal(t, "Deactivate Reporting job", label, "row buttons are named with their key")
 
 	// The key works on the route its group allows, and on no other.
 	assert.Equal(t, http.StatusOK, callAPI(t, s, "GET", "/api/reports", plaintext))
@@ -246,6 +369,7 @@ func TestBrowser(t *testing.T) {
 	b.until("the inactive status", rowJS("Reporting job")+`.querySelector('[data-testid="key-status"]').textContent === 'Inactive'`)
 	assert.Equal(t, http.StatusUnauthorized, callAPI(t, s, "GET", "/api/reports", plaintext))
 	assert.Contains(t, b.text("#notice"), "deactivated")
+	b.until("the focus on the row's new button", `document.activeElement.getAttribute('aria-label') === 'Activate Reporting job'`)
 
 	// Change its groups (and name) in the edit dialog, and activate it.
 	b.do("open the edit dialog",
@@ -280,6 +404,8 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitNotVisible(chromedp.ID("delete-dialog")),
 		chromedp.WaitNotPresent(chromedp.CSS(row("Invoicing job"))))
 	assert.Equal(t, http.StatusUnauthorized, callAPI(t, s, "POST", "/api/invoices", plaintext))
+	b.until("the focus after a delete is on a row or Add key, not the body",
+		`document.activeElement !== document.body && (document.activeElement.id === 'add-key' || document.getElementById('keys-body').contains(document.activeElement))`)
 
 	// A name with HTML in it is shown as text.
 	hostile := `<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>`
@@ -291,7 +417,11 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("add-submit")),
 		chromedp.WaitVisible(chromedp.ID("created-dialog")),
 		chromedp.Click(chromedp.ID("created-done")),
+		chromedp.WaitVisible(chromedp.ID("discard-confirm")),
+		chromedp.Click(chromedp.ID("discard-close")),
+		chromedp.WaitNotVisible(chromedp.ID("created-dialog")),
 		chromedp.WaitVisible(chromedp.CSS(row(hostile))))
+	b.until("the plaintext leaves the page once the loss is accepted", `document.getElementById('created-key').textContent === ''`)
 	assert.Equal(t, hostile, b.text(row(hostile)+` [data-testid="key-name"]`))
 	var injected struct {
 		Pwned  bool `json:"pwned"`
@@ -306,25 +436,106 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
-	// A few keys for the screenshot: used, unused, inactive.
+	// A few keys for the screenshots: used, unused, inactive.
 	screenshotKeys(t, s)
 	b.do("reload", chromedp.Navigate(s.base+"/admin/"), chromedp.WaitVisible(chromedp.CSS(row("Nightly revenue report"))))
 	b.until("last used dates", rowJS("Nightly revenue report")+`.querySelector('[data-testid="key-last-used"] time') !== null`)
+	var title string
+	b.eval(rowJS("Nightly revenue report")+`.querySelector('[data-testid="key-last-used"] time').title`, &title)
+	assert.Regexp(t, `\d{1,2}:\d\d:\d\d`, title, "the exact local time on hover")
+	assert.Equal(t, "just now", b.text(row("Nightly revenue report")+` [data-testid="key-last-used"]`), "relative")
+
+	// Search by name, on the server; an empty result offers to clear.
+	b.do("search", chromedp.SendKeys(chromedp.ID("filter-name"), "BILLING"))
+	b.until("the search result", `document.querySelectorAll('#keys-body tr').length === 1 && document.querySelector('#keys-body tr').dataset.keyName === 'Billing sync (ERP)'`)
+	b.do("search for nothing", chromedp.SendKeys(chromedp.ID("filter-name"), " nothing"))
+	b.do("no match", chromedp.WaitVisible(chromedp.ID("empty-filtered")))
+	assert.False(t, b.visible("#empty-none"), "one empty state at a time")
+	b.axe("no key matches")
+	b.do("clear filters", chromedp.Click(chromedp.ID("clear-filters")), chromedp.WaitVisible(chromedp.CSS(row("Nightly revenue report"))))
+	assert.Equal(t, "", b.value("#filter-name"))
+
+	// Every width: no sideways overflow; from 1280 px, every row action in
+	// sight; below, cards.
+	for _, width := range []int{390, 1280, 1440} {
+		b.viewport(width, 900)
+		b.layout(width, width >= 1280)
+		b.axe(fmt.Sprintf("the list at %d px", width))
+	}
+	b.viewport(360, 740)
+	b.layout(360, false)
+	b.viewport(390, 844)
+	b.do("open the add dialog at 390 px", chromedp.Click(chromedp.ID("add-key")), chromedp.WaitVisible(chromedp.ID("add-dialog")))
+	b.centred("add-dialog")
+	b.do("cancel", chromedp.Click(chromedp.ID("add-cancel")), chromedp.WaitNotVisible(chromedp.ID("add-dialog")))
+	b.viewport(1440, 900)
+
+	// Deactivating one's own key asks first, then signs out. Another
+	// administrator key exists, so the API allows it.
+	second := adminAPI(t, s, "POST", "keys", map[string]any{"name": "Second admin", "groups": []string{"apikeys:admin", "reports:read", "billing:read", "billing:write"}})
+	b.do("reload", chromedp.Click(chromedp.ID("refresh")), chromedp.WaitVisible(chromedp.CSS(row("Second admin"))))
+	b.do("deactivate my own key", chromedp.Click(chromedp.CSS(row("Administrator")+` button[data-action="deactivate"]`)), chromedp.WaitVisible(chromedp.ID("self-dialog")))
+	assert.Contains(t, b.text("#self-dialog"), "signs you out")
+	b.centred("self-dialog")
+	b.axe("the self-deactivation confirmation")
+	b.do("cancel", chromedp.Click(chromedp.ID("self-cancel")), chromedp.WaitNotVisible(chromedp.ID("self-dialog")))
+	assert.Equal(t, "Active", b.text(row("Administrator")+` [data-testid="key-status"]`), "cancel changes nothing")
+	assert.Equal(t, http.StatusOK, callAPI(t, s, "GET", "/admin/api/me", s.adminKey))
+	b.do("deactivate my own key",
+		chromedp.Click(chromedp.CSS(row("Administrator")+` button[data-action="deactivate"]`)),
+		chromedp.WaitVisible(chromedp.ID("self-dialog")),
+		chromedp.Click(chromedp.ID("self-submit")),
+		chromedp.WaitVisible(chromedp.ID("login-view")))
+	assert.Contains(t, b.text("#login-error"), "the key you were signed in with")
+	assert.Equal(t, http.StatusUnauthorized, callAPI(t, s, "GET", "/admin/api/me", s.adminKey))
+	b.do("sign in as the second administrator",
+		chromedp.SendKeys(chromedp.ID("login-key"), second["plaintext"].(string)),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.CSS(row("Administrator"))))
+	b.do("activate the first", chromedp.Click(chromedp.CSS(row("Administrator")+` button[data-action="activate"]`)))
+	b.until("active again", rowJS("Administrator")+`.querySelector('[data-testid="key-status"]').textContent === 'Active'`)
+	assert.Equal(t, http.StatusOK, callAPI(t, s, "GET", "/admin/api/me", s.adminKey))
+	// The example's screenshots show the bootstrap administrator signed in.
+	b.do("sign out", chromedp.Click(chromedp.ID("sign-out")), chromedp.WaitVisible(chromedp.ID("login-view")))
+	b.do("sign in again",
+		chromedp.SendKeys(chromedp.ID("login-key"), s.adminKey),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.CSS(row("Nightly revenue report"))))
+	for _, k := range adminAPI(t, s, "GET", "keys", nil)["keys"].([]any) {
+		if k := k.(map[string]any); k["name"] == "Second admin" {
+			adminAPI(t, s, "DELETE", "keys/"+k["id"].(string), map[string]any{"confirm": "Second admin"})
+		}
+	}
+	b.do("reload", chromedp.Click(chromedp.ID("refresh")), chromedp.WaitNotPresent(chromedp.CSS(row("Second admin"))))
 
 	var violations []string
 	b.eval(`window.__csp`, &violations)
 	assert.Empty(t, violations, "Content-Security-Policy violations")
 
-	ctxShot, cancelShot := context.WithTimeout(ctx, stepTimeout)
-	defer cancelShot()
-	png, err := chromedp.Run(ctxShot, chromedp.FullScreenshot(100))
-	require.NoError(t, err, "screenshot")
-	path := os.Getenv(screenshotVar)
-	if path == "" {
-		path = filepath.Join(t.TempDir(), "admin.png")
+	dir := os.Getenv(screenshotVar)
+	if dir == "" {
+		dir = t.TempDir()
 	}
-	require.NoError(t, os.WriteFile(path, png, 0o644))
-	t.Logf("screenshot of the admin page: %s", path)
+	for _, width := range []int{390, 1440} {
+		b.viewport(width, 900)
+		b.layout(width, width >= 1280)
+		ctxShot, cancelShot := context.WithTimeout(ctx, stepTimeout)
+		png, err := chromedp.Run(ctxShot, chromedp.FullScreenshot(100))
+		cancelShot()
+		require.NoError(t, err, "screenshot")
+		path := filepath.Join(dir, fmt.Sprintf("admin-%d.png", width))
+		require.NoError(t, os.WriteFile(path, png, 0o644))
+		t.Logf("screenshot of the admin page at %d px: %s", width, path)
+	}
+}
+
+// visible reports whether the element matching a CSS selector is shown.
+func (b *browser) visible(sel string) bool {
+	b.t.Helper()
+	var v bool
+	q, _ := json.Marshal(sel)
+	b.eval(`(() => { const e = document.querySelector(`+string(q)+`); return e !== null && e.offsetParent !== null; })()`, &v)
+	return v
 }
 
 // screenshotKeys adds keys as an administrator would, uses some, and waits

@@ -87,7 +87,7 @@ func TestAPIAuthentication(t *testing.T) {
 
 	r = e.do(req{method: "GET", path: "/admin/api/me", key: e.limited})
 	require.Equal(t, http.StatusOK, r.StatusCode)
-	assert.Equal(t, map[string]any{"name": "Limited admin", "groups": []any{"apikeys:admin", "reports:read"}, "owner": "default", "all_owners": false}, r.json(t))
+	assert.Equal(t, map[string]any{"name": "Limited admin", "groups": []any{"apikeys:admin", "reports:read"}, "owner": "default", "all_owners": false, "last_used_interval": float64(0)}, r.json(t))
 
 	// A deactivated admin key is refused at once.
 	k, plaintext := e.create("Short-lived admin", "apikeys:admin")
@@ -114,7 +114,7 @@ func TestCreate(t *testing.T) {
 
 	// The columns of the tab, in snake_case, and nothing else.
 	assert.ElementsMatch(t, []string{"id", "owner", "name", "status", "preview", "groups", "created_at", "created_by",
-		"updated_at", "last_used_at", "expires_at", "can_manage"}, keys(k))
+		"updated_at", "last_used_at", "expires_at", "can_manage", "self"}, keys(k))
 	assert.Equal(t, "CI deploy", k["name"])
 	assert.Equal(t, "active", k["status"])
 	assert.Equal(t, []any{"billing:read", "reports:read"}, k["groups"])
@@ -456,7 +456,7 @@ func TestDelete(t *testing.T) {
 	stillThere()
 	e.do(req{method: "DELETE", path: path, key: e.root, body: `{"confirm": ""}`}).problem(t, 409, "confirmation_mismatch")
 	stillThere()
-	e.do(req{method: "DELETE", path: path, key: e.root, body: `{"confirm": "doomed", "force": true}`}).problem(t, 400, "unknown_field")
+	e.do(req{method: "DELETE", path: path, key: e.root, body: `{"confirm": "doomed", "hash": "x"}`}).problem(t, 400, "unknown_field")
 	stillThere()
 	e.do(req{method: "DELETE", path: path, key: e.root, body: `{"confirm": "doomed"}`, contentType: "text/plain"}).problem(t, 415, "unsupported_media_type")
 	stillThere()

@@ -16,6 +16,9 @@
     page: 0,
     next: null,
     noticeTimer: 0,
+    searchTimer: 0,
+    copied: false, // whether the shown-once key was copied (or its loss accepted)
+    refocus: null, // {id, action} of the button to focus after the next reload
   };
 
   const $ = (id) => document.getElementById(id);
@@ -89,6 +92,9 @@
   }
 
   function showLogin(message) {
+    // Signed out, the shown-once key goes too, without a question.
+    state.copied = true;
+    $('created-key').textContent = '';
     for (const d of document.querySelectorAll('dialog[open]')) d.close();
     $('login-error').textContent = message || '';
     $('login-key').value = '';
@@ -114,6 +120,10 @@
     const filter = $('filter-group');
     filter.replaceChildren(el('option', { value: '', textContent: 'All groups' }));
     for (const g of state.groups) filter.append(el('option', { value: g.name, textContent: g.name }));
+    const every = state.me.last_used_interval;
+    $('last-used-hint').textContent = every > 0
+      ? 'Last used is recorded in batches, every ' + duration(every) + ': a use can take that long to show. Refresh to see the latest.'
+      : 'Last used is recorded in batches: a use can take a while to show. Refresh to see the latest.';
     show('keys-view');
     await reload(true);
   }
@@ -128,18 +138,43 @@
 
   // The table
 
-  const dateFormat = new Intl.DateTimeFormat(undefined, {
-    year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
-  });
+  // Dates are shown relative ("5 minutes ago"), with the exact local time
+  // and its zone on hover; they are written again every minute.
+  const exactFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'long' });
+  const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+  const units = [['year', 365 * 86400], ['month', 30 * 86400], ['week', 7 * 86400], ['day', 86400], ['hour', 3600], ['minute', 60]];
 
-  function dateCell(iso, testid, ifNull) {
-    const td = el('td', { className: 'date', dataset: { testid } });
+  function relative(date) {
+    const seconds = (date.getTime() - Date.now()) / 1000;
+    for (const [unit, size] of units) {
+      if (Math.abs(seconds) >= size) return relativeFormat.format(Math.round(seconds / size), unit);
+    }
+    return Math.abs(seconds) < 45 ? 'just now' : relativeFormat.format(Math.round(seconds / 60), 'minute');
+  }
+
+  function duration(seconds) {
+    if (seconds >= 3600 && seconds % 3600 === 0) return seconds / 3600 + (seconds === 3600 ? ' hour' : ' hours');
+    if (seconds >= 60 && seconds % 60 === 0) return seconds / 60 + (seconds === 60 ? ' minute' : ' minutes');
+    return seconds + (seconds === 1 ? ' second' : ' seconds');
+  }
+
+  function timeElement(iso) {
+    const d = new Date(iso);
+    return el('time', { dateTime: iso, title: exactFormat.format(d), textContent: relative(d) });
+  }
+
+  function refreshTimes() {
+    for (const t of document.querySelectorAll('#keys-body time')) t.textContent = relative(new Date(t.dateTime));
+  }
+
+  function dateCell(label, iso, testid, ifNull, extra) {
+    const td = el('td', { className: 'date', dataset: { testid, label } });
     if (!iso) {
       td.append(el('span', { className: 'muted', textContent: ifNull }));
-      return td;
+    } else {
+      td.append(timeElement(iso));
     }
-    const d = new Date(iso);
-    td.append(el('time', { dateTime: iso, title: d.toISOString(), textContent: dateFormat.format(d) }));
+    if (extra) td.append(extra);
     return td;
   }
 
@@ -153,27 +188,38 @@
 
   function keyRow(k) {
     const active = k.status === 'active';
-    const status = el('td', { dataset: { testid: 'key-status' } },
+    const status = el('td', { dataset: { testid: 'key-status', label: 'Status' } },
       el('span', { className: 'badge ' + (active ? 'active' : 'inactive'), textContent: active ? 'Active' : 'Inactive' }));
     if (isExpired(k)) status.append(' ', el('span', { className: 'badge expired', textContent: 'Expired' }));
 
     const denied = k.can_manage ? '' : 'You do not hold all of this key\'s groups, so you cannot change it.';
+    // Each button is named with its key for screen readers: "Deactivate
+    // Billing sync", of which the visible label is the start.
     const button = (action, label, extra) => el('button', {
       type: 'button', className: 'small' + (extra ? ' ' + extra : ''), textContent: label, disabled: !k.can_manage,
-      title: denied, dataset: { action, testid: 'action-' + action, id: k.id },
+      title: denied, attrs: { 'aria-label': label + ' ' + k.name }, dataset: { action, testid: 'action-' + action, id: k.id },
     });
     const toggle = active ? button('deactivate', 'Deactivate') : button('activate', 'Activate');
 
+    const name = el('td', { className: 'name', dataset: { label: 'Name' } },
+      el('span', { className: 'key-name', textContent: k.name, dataset: { testid: 'key-name' } }));
+    if (k.self) name.append(' ', el('span', { className: 'badge you', textContent: 'This is you', dataset: { testid: 'key-self' } }));
+    name.append(el('code', { className: 'preview', textContent: k.preview, dataset: { testid: 'key-preview' } }));
+
+    const creator = el('span', { className: 'creator' }, 'by ', el('span', { textContent: k.created_by, dataset: { testid: 'key-created-by' } }));
     return el('tr', { className: active ? 'active' : 'inactive', dataset: { testid: 'key-row', keyId: k.id, keyName: k.name } },
-      el('td', { className: 'name', textContent: k.name, dataset: { testid: 'key-name' } }),
+      name,
       status,
-      el('td', { className: 'preview' }, el('code', { textContent: k.preview, dataset: { testid: 'key-preview' } })),
-      dateCell(k.created_at, 'key-created', ''),
-      dateCell(k.last_used_at, 'key-last-used', 'never'),
-      el('td', { className: 'creator', textContent: k.created_by, dataset: { testid: 'key-created-by' } }),
-      el('td', { dataset: { testid: 'key-groups' } }, chips(k.groups)),
+      dateCell('Created', k.created_at, 'key-created', '', creator),
+      dateCell('Last used', k.last_used_at, 'key-last-used', 'never'),
+      // Expires: the expiry cell goes here, with the key lifecycle issue.
+      el('td', { dataset: { testid: 'key-groups', label: 'Groups' } }, chips(k.groups)),
       el('td', { className: 'row-actions' }, toggle, button('edit', 'Edit'), button('delete', 'Delete', 'danger-text')),
     );
+  }
+
+  function filtered() {
+    return $('filter-name').value.trim() !== '' || $('filter-status').value !== '' || $('filter-group').value !== '';
   }
 
   // reload shows the current page again (or the first, if reset is set).
@@ -185,6 +231,8 @@
     const q = new URLSearchParams({ limit: String(PAGE_SIZE) });
     const status = $('filter-status').value;
     const group = $('filter-group').value;
+    const name = $('filter-name').value.trim();
+    if (name) q.set('name', name);
     if (status) q.set('status', status);
     if (group) q.set('group', group);
     if (state.cursors[state.page]) q.set('cursor', state.cursors[state.page]);
@@ -207,13 +255,39 @@
     $('keys-body').replaceChildren(...data.keys.map(keyRow));
     const empty = data.keys.length === 0;
     $('keys-table').hidden = empty;
-    $('empty-state').hidden = !empty;
-    $('empty-hint').textContent = status || group
-      ? 'No key matches these filters.'
-      : 'Add a key to let a program call the API.';
+    // One empty state at a time: none yet, or none matching.
+    $('empty-none').hidden = !empty || filtered();
+    $('empty-filtered').hidden = !empty || !filtered();
     $('prev-page').disabled = state.page === 0;
     $('next-page').disabled = !state.next;
-    $('page-info').textContent = empty && state.page === 0 ? '' : 'Page ' + (state.page + 1);
+    let info = empty && state.page === 0 ? '' : 'Page ' + (state.page + 1);
+    if (typeof data.total === 'number') info = data.total + (data.total === 1 ? ' key' : ' keys') + (info ? ' · ' + info : '');
+    $('page-info').textContent = info;
+    if (state.refocus) {
+      const { id, action } = state.refocus;
+      state.refocus = null;
+      focusAfter(id, action);
+    }
+  }
+
+  // focusAfter puts the focus back where the administrator was: on a
+  // button of the key's row (the same action, or its replacement), on the
+  // row that took a deleted key's place, or on "Add key".
+  function focusAfter(id, action) {
+    const rows = Array.from($('keys-body').rows);
+    const row = rows.find((r) => r.dataset.keyId === id);
+    if (row) {
+      const swap = { activate: 'deactivate', deactivate: 'activate' };
+      const b = row.querySelector('button[data-action="' + action + '"]:not(:disabled)') ||
+        row.querySelector('button[data-action="' + (swap[action] || action) + '"]:not(:disabled)') ||
+        row.querySelector('button:not(:disabled)');
+      if (b) {
+        b.focus();
+        return;
+      }
+    }
+    const next = rows.map((r) => r.querySelector('button[data-action="' + action + '"]:not(:disabled)') || r.querySelector('button:not(:disabled)')).find(Boolean);
+    (next || $('add-key')).focus();
   }
 
   // Group checkboxes, for the add and edit dialogs
@@ -240,11 +314,36 @@
     return Array.from(container.querySelectorAll('input[type=checkbox]:checked'), (b) => b.value);
   }
 
-  // validate returns what is wrong with a name and groups, or ''.
+  // validate returns what is wrong with a name and groups, and which
+  // field it is about, or null.
   function validate(name, groups) {
-    if (name === '') return 'Give the key a name.';
-    if (groups.length === 0) return 'Choose at least one group.';
-    return '';
+    if (name === '') return { field: 'name', message: 'Give the key a name.' };
+    if (groups.length === 0) return { field: 'groups', message: 'Choose at least one group.' };
+    return null;
+  }
+
+  // fieldOf tells which field of a dialog an API error is about.
+  function fieldOf(code) {
+    if (code === 'invalid_name') return 'name';
+    if (['invalid_group', 'unknown_group', 'escalation', 'last_administrator'].includes(code)) return 'groups';
+    return null;
+  }
+
+  // showError writes a dialog's error and marks the field it is about as
+  // invalid (aria-invalid), described by the error (aria-describedby, in
+  // the page). field is 'name', 'groups' or null.
+  function showError(form, message, field) {
+    $(form + '-error').textContent = message || '';
+    $(form + '-name').setAttribute('aria-invalid', String(field === 'name'));
+    for (const box of $(form + '-groups').querySelectorAll('input[type=checkbox]')) {
+      if (field === 'groups') box.setAttribute('aria-invalid', 'true');
+      else box.removeAttribute('aria-invalid');
+    }
+    if (field === 'name') $(form + '-name').focus();
+    else if (field === 'groups') {
+      const first = $(form + '-groups').querySelector('input:not(:disabled)');
+      if (first) first.focus();
+    }
   }
 
   async function pending(button, f) {
@@ -260,8 +359,8 @@
 
   function openAdd() {
     $('add-form').reset();
-    $('add-error').textContent = '';
     groupOptions($('add-groups'), 'add', []);
+    showError('add', '', null);
     $('add-dialog').showModal();
     $('add-name').focus();
   }
@@ -271,14 +370,17 @@
     const name = $('add-name').value.trim();
     const groups = checkedGroups($('add-groups'));
     const problem = validate(name, groups);
-    $('add-error').textContent = problem;
-    if (problem) return;
+    if (problem) {
+      showError('add', problem.message, problem.field);
+      return;
+    }
+    showError('add', '', null);
     await pending($('add-submit'), async () => {
       let created;
       try {
         created = await api('POST', 'api/keys', { name, groups });
       } catch (e) {
-        $('add-error').textContent = e.message;
+        showError('add', e.message, fieldOf(e.code));
         return;
       }
       $('add-dialog').close();
@@ -293,8 +395,30 @@
     $('created-name').textContent = created.key.name;
     $('created-key').textContent = created.plaintext;
     $('copy-status').textContent = '';
+    state.copied = false;
+    $('discard-confirm').hidden = true;
+    $('created-actions').hidden = false;
     $('created-dialog').showModal();
     $('copy-key').focus();
+  }
+
+  // closeCreated closes the shown-once dialog, after asking "have you
+  // copied it?" unless the key was copied.
+  function closeCreated() {
+    if (!state.copied) {
+      $('created-actions').hidden = true;
+      $('discard-confirm').hidden = false;
+      $('discard-back').focus();
+      return;
+    }
+    forgetPlaintext();
+    $('created-dialog').close();
+    $('add-key').focus();
+  }
+
+  function forgetPlaintext() {
+    $('created-key').textContent = '';
+    window.getSelection().removeAllRanges();
   }
 
   async function copyKey() {
@@ -302,11 +426,13 @@
     try {
       await navigator.clipboard.writeText(secret.textContent);
       $('copy-status').textContent = 'Copied to the clipboard.';
+      state.copied = true;
     } catch (e) {
       // No clipboard API (or no permission): copy the selection.
       window.getSelection().selectAllChildren(secret);
       const ok = document.execCommand && document.execCommand('copy');
       $('copy-status').textContent = ok ? 'Copied to the clipboard.' : 'Copying failed: select the key and copy it by hand.';
+      state.copied = Boolean(ok);
     }
   }
 
@@ -321,7 +447,35 @@
       $('list-error').hidden = false;
       return;
     }
+    state.refocus = { id: k.id, action: active ? 'activate' : 'deactivate' };
     await reload(false);
+  }
+
+  // Deactivating the key one is signed in with signs one out: it asks
+  // first. The API makes the same checks as for any other key.
+  let selfKey = null;
+
+  function openSelf(k) {
+    selfKey = k;
+    $('self-name').textContent = k.name;
+    $('self-error').textContent = '';
+    $('self-dialog').showModal();
+    $('self-cancel').focus();
+  }
+
+  async function submitSelf(ev) {
+    ev.preventDefault();
+    const k = selfKey;
+    await pending($('self-submit'), async () => {
+      try {
+        await api('POST', 'api/keys/' + encodeURIComponent(k.id) + '/deactivate');
+      } catch (e) {
+        $('self-error').textContent = e.message;
+        return;
+      }
+      $('self-dialog').close();
+      signOut('You deactivated “' + k.name + '”, the key you were signed in with. Sign in with another administrator key.');
+    });
   }
 
   let editing = null;
@@ -329,8 +483,8 @@
   function openEdit(k) {
     editing = k;
     $('edit-name').value = k.name;
-    $('edit-error').textContent = '';
     groupOptions($('edit-groups'), 'edit', k.groups);
+    showError('edit', '', null);
     $('edit-dialog').showModal();
     $('edit-name').focus();
   }
@@ -341,8 +495,11 @@
     const name = $('edit-name').value.trim();
     const groups = checkedGroups($('edit-groups'));
     const problem = validate(name, groups);
-    $('edit-error').textContent = problem;
-    if (problem) return;
+    if (problem) {
+      showError('edit', problem.message, problem.field);
+      return;
+    }
+    showError('edit', '', null);
     const sameGroups = groups.length === k.groups.length && groups.every((g) => k.groups.includes(g));
     await pending($('edit-submit'), async () => {
       const base = 'api/keys/' + encodeURIComponent(k.id);
@@ -350,12 +507,13 @@
         if (name !== k.name) await api('PUT', base + '/name', { name });
         if (!sameGroups) await api('PUT', base + '/groups', { groups });
       } catch (e) {
-        $('edit-error').textContent = e.message;
+        showError('edit', e.message, fieldOf(e.code));
         await reload(false);
         return;
       }
       $('edit-dialog').close();
       notice('Key “' + name + '” saved.');
+      state.refocus = { id: k.id, action: 'edit' };
       await reload(false);
     });
   }
@@ -367,6 +525,8 @@
     $('delete-name').textContent = k.name;
     $('delete-preview').textContent = k.preview;
     $('delete-error').textContent = '';
+    $('delete-self-note').hidden = !k.self;
+    $('delete-submit').textContent = k.self ? 'Delete and sign out' : 'Delete key';
     $('delete-dialog').showModal();
     $('delete-cancel').focus();
   }
@@ -383,7 +543,13 @@
         return;
       }
       $('delete-dialog').close();
+      if (k.self) {
+        signOut('You deleted “' + k.name + '”, the key you were signed in with. Sign in with another administrator key.');
+        return;
+      }
       notice('Key “' + k.name + '” deleted.');
+      // The focus goes to the row that takes its place.
+      state.refocus = { id: k.id, action: 'delete' };
       await reload(false);
     });
   }
@@ -418,27 +584,69 @@
     $('add-form').addEventListener('submit', submitAdd);
     $('add-cancel').addEventListener('click', () => $('add-dialog').close());
     $('copy-key').addEventListener('click', copyKey);
-    // The plaintext leaves the page with the dialog, however it closes
-    // (Done, or Escape).
-    const forgetPlaintext = () => {
-      $('created-key').textContent = '';
-      window.getSelection().removeAllRanges();
-    };
-    $('created-done').addEventListener('click', () => {
-      forgetPlaintext();
-      $('created-dialog').close();
+    // Copying by hand counts as copying.
+    $('created-key').addEventListener('copy', () => { state.copied = true; });
+    // The plaintext leaves the page with the dialog; Done and Escape ask
+    // first if it was not copied.
+    $('created-done').addEventListener('click', closeCreated);
+    $('created-dialog').addEventListener('cancel', (ev) => {
+      ev.preventDefault();
+      closeCreated();
     });
-    $('created-dialog').addEventListener('close', forgetPlaintext);
+    $('discard-back').addEventListener('click', () => {
+      $('discard-confirm').hidden = true;
+      $('created-actions').hidden = false;
+      $('copy-key').focus();
+    });
+    $('discard-close').addEventListener('click', () => {
+      state.copied = true;
+      closeCreated();
+    });
+    $('created-dialog').addEventListener('close', () => {
+      if (state.copied || $('created-key').textContent === '') {
+        forgetPlaintext();
+        return;
+      }
+      // Closed without asking (a browser that does not let the page
+      // cancel Escape twice in a row): show it again, and ask.
+      $('created-dialog').showModal();
+      closeCreated();
+    });
     // An error message goes once the administrator changes the form.
     for (const form of ['add', 'edit']) {
-      $(form + '-form').addEventListener('input', () => { $(form + '-error').textContent = ''; });
+      $(form + '-form').addEventListener('input', () => showError(form, '', null));
+    }
+    // Dialogs give the focus back to the button that opened them (a
+    // change that reloads the list does so once the list is shown).
+    for (const [dialog, opener] of [['add-dialog', null], ['edit-dialog', 'edit'], ['delete-dialog', 'delete'], ['self-dialog', 'deactivate']]) {
+      $(dialog).addEventListener('close', () => {
+        if ($('keys-view').hidden || $('created-dialog').open || state.refocus) return;
+        const k = { 'edit-dialog': editing, 'delete-dialog': deleting, 'self-dialog': selfKey }[dialog];
+        if (opener && k) focusAfter(k.id, opener);
+        else $('add-key').focus();
+      });
     }
     $('edit-form').addEventListener('submit', submitEdit);
     $('edit-cancel').addEventListener('click', () => $('edit-dialog').close());
     $('delete-form').addEventListener('submit', submitDelete);
     $('delete-cancel').addEventListener('click', () => $('delete-dialog').close());
+    $('self-form').addEventListener('submit', submitSelf);
+    $('self-cancel').addEventListener('click', () => $('self-dialog').close());
     $('filter-status').addEventListener('change', () => reload(true));
     $('filter-group').addEventListener('change', () => reload(true));
+    // The search runs on the server, a moment after the last keystroke.
+    $('filter-name').addEventListener('input', () => {
+      clearTimeout(state.searchTimer);
+      state.searchTimer = setTimeout(() => reload(true), 250);
+    });
+    $('clear-filters').addEventListener('click', () => {
+      $('filter-name').value = '';
+      $('filter-status').value = '';
+      $('filter-group').value = '';
+      reload(true).then(() => $('filter-name').focus());
+    });
+    $('refresh').addEventListener('click', () => reload(false));
+    setInterval(refreshTimes, 60000);
     $('prev-page').addEventListener('click', () => {
       if (state.page > 0) {
         state.page--;
@@ -459,7 +667,7 @@
       if (!k) return;
       switch (button.dataset.action) {
         case 'activate': setActive(k, true); break;
-        case 'deactivate': setActive(k, false); break;
+        case 'deactivate': if (k.self) openSelf(k); else setActive(k, false); break;
         case 'edit': openEdit(k); break;
         case 'delete': openDelete(k); break;
       }
