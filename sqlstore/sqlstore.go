@@ -335,19 +335,18 @@ func (s *Store) readError(op string, err error) error {
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }
 
-// List returns at most q.Limit keys (at least one) matching q's filters,
-// ordered by CreatedAt then ID, starting strictly after q.After. It is one
-// SELECT using the (created_at, id) or (active, created_at, id) index; the
-// group filter is an EXISTS on the groups table, an exact, case-sensitive
-// comparison.
-func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Key, err error) {
+// ListSQL returns the query and arguments List runs for q: one fixed
+// query per combination of filters, whose access path the package
+// documentation states. An operator may run it under EXPLAIN to see the
+// database's plan.
+func (s *Store) ListSQL(q apikey.ListQuery) (query string, args []any) {
 	limit := max(q.Limit, 1)
 	status := q.Status == apikey.StatusActive || q.Status == apikey.StatusInactive
 	group := q.Group != ""
 	after := !q.After.IsZero()
 	owner := q.Owner != ""
 	name := q.Name != ""
-	args := make([]any, 0, 7)
+	args = make([]any, 0, 7)
 	if owner {
 		args = append(args, q.Owner)
 	}
@@ -376,7 +375,17 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 	}
 	args = append(args, limit)
 
-	rows, err := s.db.QueryContext(ctx, s.q.list[listIndex(owner, status, group, name, after)], args...)
+	return s.q.list[listIndex(owner, status, group, name, after)], args
+}
+
+// List returns at most q.Limit keys (at least one) matching q's filters,
+// ordered by CreatedAt then ID, starting strictly after q.After. It is one
+// SELECT using the (created_at, id) or (active, created_at, id) index; the
+// group filter is an EXISTS on the groups table, an exact, case-sensitive
+// comparison.
+func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Key, err error) {
+	query, args := s.ListSQL(q)
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list keys: %w", err)
 	}
@@ -385,7 +394,7 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 			keys, err = nil, fmt.Errorf("sqlstore: list keys: %w", cerr)
 		}
 	}()
-	keys = make([]*apikey.Key, 0, min(limit, 100))
+	keys = make([]*apikey.Key, 0, min(max(q.Limit, 1), 100))
 	for rows.Next() {
 		row := s.dialect.newKeyRow()
 		if err := rows.Scan(row.dest[:]...); err != nil {
