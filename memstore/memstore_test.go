@@ -2,6 +2,7 @@ package memstore_test
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -177,6 +178,66 @@ func BenchmarkGetByLookupIDParallelBaseline(b *testing.B) {
 					i += 7
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkListAtScale lists a 50-key page of 1,000,000 keys for each
+// combination of filters, in the shapes of the sqlstore benchmark of the
+// same name: every tenth key inactive, 1,000 owners, a group held by the
+// newest 1,000 keys, one spread through time, one held by one key in
+// eight. Compare every case with "none", the unfiltered page. It also
+// reports the heap each key takes, indexes included.
+func BenchmarkListAtScale(b *testing.B) {
+	const n = 1_000_000
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s := memstore.New()
+	for i := range n {
+		k := benchKey(i)
+		k.CreatedAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond)
+		k.Owner = fmt.Sprintf("org-%d", i%1000)
+		k.Active = i%10 != 0
+		k.Groups = []string{"read"}
+		if i >= n-1000 {
+			k.Groups = append(k.Groups, "newest")
+		}
+		if i%1000 == 0 {
+			k.Groups = append(k.Groups, "spread")
+		}
+		if i%8 == 0 {
+			k.Groups = append(k.Groups, "eighth")
+		}
+		if err := s.Create(b.Context(), k, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	middle := apikey.Cursor{CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(n / 2 * time.Millisecond)}
+	for _, tc := range []struct {
+		name string
+		q    apikey.ListQuery
+	}{
+		{"none", apikey.ListQuery{}},
+		{"status", apikey.ListQuery{Status: apikey.StatusInactive}},
+		{"owner+status", apikey.ListQuery{Owner: "org-7", Status: apikey.StatusActive}},
+		{"group-newest", apikey.ListQuery{Group: "newest"}},
+		{"group-spread", apikey.ListQuery{Group: "spread"}},
+		{"group-eighth+status", apikey.ListQuery{Group: "eighth", Status: apikey.StatusInactive}},
+		{"owner+group-eighth+status", apikey.ListQuery{Owner: "org-8", Group: "eighth", Status: apikey.StatusActive}},
+		{"deep/group-newest", apikey.ListQuery{Group: "newest", After: middle}},
+	} {
+		tc.q.Limit = 50
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.List(b.Context(), tc.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/key")
 		})
 	}
 }
