@@ -481,36 +481,12 @@ func (m *Manager) List(ctx context.Context, opts ListOptions) (Page, error) {
 	case limit < 0 || limit > MaxListLimit:
 		return Page{}, fmt.Errorf("apikey: list limit must be 1 to %d", MaxListLimit)
 	}
-	if opts.Status < StatusAny || opts.Status > StatusInactive {
-		return Page{}, fmt.Errorf("apikey: invalid status filter %d", opts.Status)
+	q, none, err := m.query(ctx, opts)
+	if err != nil || none {
+		return Page{Keys: []*Key{}}, err
 	}
-	if opts.Group != "" {
-		if err := ValidateGroup(opts.Group); err != nil {
-			return Page{}, err
-		}
-	}
-	if opts.Owner != "" {
-		if err := ValidateOwner(opts.Owner); err != nil {
-			return Page{}, err
-		}
-	}
-	if opts.Name != "" {
-		if err := ValidateName(opts.Name); err != nil {
-			return Page{}, err
-		}
-	}
-	after, err := decodeCursor(opts.Cursor)
-	if err != nil {
-		return Page{}, err
-	}
-	owner := opts.Owner
-	if scope := ownerScope(ctx); scope != "" {
-		if owner != "" && owner != scope {
-			return Page{Keys: []*Key{}}, nil
-		}
-		owner = scope
-	}
-	keys, err := m.store.List(ctx, ListQuery{Owner: owner, Status: opts.Status, Group: opts.Group, Name: opts.Name, After: after, Limit: limit + 1})
+	q.Limit = limit + 1
+	keys, err := m.store.List(ctx, q)
 	if err != nil {
 		return Page{}, m.storeError("list", err)
 	}
@@ -522,6 +498,66 @@ func (m *Manager) List(ctx context.Context, opts ListOptions) (Page, error) {
 	}
 	page.Keys = keys
 	return page, nil
+}
+
+// Count returns how many keys List pages through with opts (Cursor and
+// Limit aside), within the owner of the actor in ctx, as List does. Its
+// cost grows with the keys counted: the admin tab counts one owner's. The
+// error wraps errors.ErrUnsupported if the Store cannot count (see the
+// Store contract), or the errors of List.
+func (m *Manager) Count(ctx context.Context, opts ListOptions) (int, error) {
+	counter, ok := m.store.(interface {
+		Count(ctx context.Context, q ListQuery) (int, error)
+	})
+	if !ok {
+		return 0, fmt.Errorf("apikey: the Store cannot count keys: %w", errors.ErrUnsupported)
+	}
+	opts.Cursor = ""
+	q, none, err := m.query(ctx, opts)
+	if err != nil || none {
+		return 0, err
+	}
+	n, err := counter.Count(ctx, q)
+	if err != nil {
+		return 0, m.storeError("count", err)
+	}
+	return n, nil
+}
+
+// query checks opts and returns the Store query for them, scoped to the
+// owner of the actor in ctx; none reports that the actor may see no key
+// (they asked for another owner's).
+func (m *Manager) query(ctx context.Context, opts ListOptions) (q ListQuery, none bool, err error) {
+	if opts.Status < StatusAny || opts.Status > StatusInactive {
+		return q, false, fmt.Errorf("apikey: invalid status filter %d", opts.Status)
+	}
+	if opts.Group != "" {
+		if err := ValidateGroup(opts.Group); err != nil {
+			return q, false, err
+		}
+	}
+	if opts.Owner != "" {
+		if err := ValidateOwner(opts.Owner); err != nil {
+			return q, false, err
+		}
+	}
+	if opts.Name != "" {
+		if err := ValidateName(opts.Name); err != nil {
+			return q, false, err
+		}
+	}
+	after, err := decodeCursor(opts.Cursor)
+	if err != nil {
+		return q, false, err
+	}
+	owner := opts.Owner
+	if scope := ownerScope(ctx); scope != "" {
+		if owner != "" && owner != scope {
+			return q, true, nil
+		}
+		owner = scope
+	}
+	return ListQuery{Owner: owner, Status: opts.Status, Group: opts.Group, Name: opts.Name, After: after}, false, nil
 }
 
 // encodeCursor writes c as 24 bytes (Unix microseconds, ID) in URL-safe

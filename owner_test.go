@@ -249,3 +249,24 @@ func TestForeignAndMissingKeysLookAlike(t *testing.T) {
 			strings.ReplaceAll(foreign.Error(), tt.keyB.ID.String(), "ID"), name)
 	}
 }
+
+// TestCountIsOwnerScoped: an administrator counts only their owner's keys.
+func TestCountIsOwnerScoped(t *testing.T) {
+	tt := newTenants(t)
+	for range 3 {
+		_, _, err := tt.m.Issue(tt.adminB, apikey.IssueRequest{Name: "b", Groups: []string{"reports:read"}})
+		require.NoError(t, err)
+	}
+	n, err := tt.m.Count(tt.adminA, apikey.ListOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	n, err = tt.m.Count(tt.adminA, apikey.ListOptions{Owner: "org-b"})
+	require.NoError(t, err)
+	assert.Equal(t, 0, n, "another owner's count is nothing")
+	n, err = tt.m.Count(tt.adminB, apikey.ListOptions{Group: "reports:read"})
+	require.NoError(t, err)
+	assert.Equal(t, 4, n)
+	n, err = tt.m.Count(context.Background(), apikey.ListOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 5, n, "trusted code counts every owner")
+}

@@ -38,6 +38,10 @@ import (
 //     Manager then calls GetByLookupID directly, without the verification
 //     deadline's timer or the sharing of concurrent lookups, which serve a
 //     Store that can be slow.
+//   - A Store may count: a method Count(ctx, q ListQuery) (int, error)
+//     returns how many keys match q's filters (After and Limit ignored),
+//     for [Manager.Count]; without it, Manager.Count returns an error
+//     wrapping errors.ErrUnsupported. memstore and sqlstore count.
 //   - Owners: every key has one (Owner, never empty), set by Create and
 //     never changed. Owners compare byte for byte. An owner guard (see
 //     [Guard]) makes a key of another owner indistinguishable from a key

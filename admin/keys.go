@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -216,10 +217,22 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a apikey.Acto
 	if page.Next != "" {
 		next = &page.Next
 	}
+	// The total of the filters, of the administrator's organization only;
+	// left out for a Store that cannot count.
+	var total *int
+	n, err := h.m.Count(r.Context(), opts)
+	switch {
+	case err == nil:
+		total = &n
+	case !errors.Is(err, errors.ErrUnsupported):
+		h.writeError(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, struct {
 		Keys       []keyResponse `json:"keys"`
 		NextCursor *string       `json:"next_cursor"`
-	}{keys, next})
+		Total      *int          `json:"total,omitempty"`
+	}{keys, next, total})
 }
 
 // createRequest is the body of POST /api/keys.

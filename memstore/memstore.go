@@ -169,6 +169,24 @@ func (s *Store) List(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, erro
 	return out, nil
 }
 
+// Count returns how many keys match q's filters (After and Limit ignored):
+// the length of one list, or, with a name search, the names compared in it.
+func (s *Store) Count(_ context.Context, q apikey.ListQuery) (int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	keys := s.list(q)
+	if q.Name == "" {
+		return len(keys), nil
+	}
+	name, n := strings.ToLower(q.Name), 0
+	for _, k := range keys {
+		if strings.Contains(strings.ToLower(k.Name), name) {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // Delete removes the key with the given ID, or returns [apikey.ErrNotFound];
 // with a non-nil guard, only if the key passes it (see [apikey.Guard]).
 func (s *Store) Delete(_ context.Context, id uuid.UUID, guard *apikey.Guard) error {

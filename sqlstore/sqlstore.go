@@ -147,6 +147,7 @@ type queries struct {
 	insertOwner, lockOwner, countOwner                   string
 	createVersions, selectVersions, insertVersion        string
 	list                                                 [32]string // indexed by listIndex
+	count                                                [32]string // indexed by listIndex, without a cursor
 }
 
 // listIndex returns the index in queries.list of the query for a
@@ -214,6 +215,9 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 	for i := range s.q.list {
 		owner, status, group, name, after := i&8 != 0, i&1 != 0, i&2 != 0, i&16 != 0, i&4 != 0
 		s.q.list[i] = r.Replace(t.list(owner, status, group, name, after))
+		if !after {
+			s.q.count[i] = countQuery(s.q.list[i])
+		}
 	}
 	return s, nil
 }
@@ -333,6 +337,29 @@ func (s *Store) readError(op string, err error) error {
 		return fmt.Errorf("sqlstore: %s: %w", op, apikey.ErrNotFound)
 	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// countQuery turns a query of List without a cursor into the query that
+// counts its rows: the same tables and conditions, no order, no limit.
+func countQuery(list string) string {
+	from := strings.Index(list, " FROM ")
+	order := strings.LastIndex(list, " ORDER BY ")
+	return "SELECT COUNT(*)" + list[from:order]
+}
+
+// Count returns how many keys match q's filters (After and Limit ignored),
+// with the conditions of List on the same indexes; its cost grows with the
+// keys counted.
+func (s *Store) Count(ctx context.Context, q apikey.ListQuery) (int, error) {
+	q.After, q.Limit = apikey.Cursor{}, 1
+	_, args := s.ListSQL(q)
+	args = args[:len(args)-1] // the limit
+	i := listIndex(q.Owner != "", q.Status == apikey.StatusActive || q.Status == apikey.StatusInactive, q.Group != "", q.Name != "", false)
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.q.count[i], args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count keys: %w", err)
+	}
+	return n, nil
 }
 
 // ListSQL returns the query and arguments List runs for q: one fixed

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -408,5 +409,46 @@ func testListFiltersAfterChanges(t *testing.T, s apikey.Store) {
 	} {
 		got := listAll(t, s, tc.q, 1, len(keys))
 		check.Equal(t, ids(tc.want), ids(got), "List(%+v) after SetActive and SetGroups", tc.q)
+	}
+}
+
+// testCount checks Count, for a store that has it (see apikey.Store): for
+// every combination of filters, the number of keys List pages through.
+func testCount(t *testing.T, s apikey.Store) {
+	counter, ok := s.(interface {
+		Count(ctx context.Context, q apikey.ListQuery) (int, error)
+	})
+	if !ok {
+		t.Skip("the store does not count (optional)")
+	}
+	owners := []string{"org-1", "org-2"}
+	var keys []*apikey.Key
+	for i := range 12 {
+		k := newKey(at(time.Duration(i) * time.Second))
+		k.Owner = owners[i%2]
+		k.Active = i%3 != 0
+		if i%4 == 0 {
+			k.Groups = []string{"billing"}
+		}
+		if i%5 == 0 {
+			k.Name = "Billing job"
+		}
+		create(t, s, k)
+		keys = append(keys, k)
+	}
+	for _, owner := range []string{"", "org-1", "org-3"} {
+		for _, status := range []apikey.Status{apikey.StatusAny, apikey.StatusActive, apikey.StatusInactive} {
+			for _, group := range []string{"", "billing", "read"} {
+				for _, name := range []string{"", "billing"} {
+					q := apikey.ListQuery{Owner: owner, Status: status, Group: group, Name: name}
+					want := len(listAll(t, s, q, 5, len(keys)))
+					q.After, q.Limit = cursorOf(keys[5]), 1 // ignored
+					got, err := counter.Count(t.Context(), q)
+					if check.NoError(t, err, "Count(%+v)", q) {
+						check.Equal(t, want, got, "Count(%+v)", q)
+					}
+				}
+			}
+		}
 	}
 }

@@ -78,6 +78,8 @@ var mutants = []mutant{
 	{bug: "quota-check-then-insert", caughtBy: []string{"ConcurrentOwnerQuota"}},
 	{bug: "group-status-stale", caughtBy: []string{"ListFiltersAfterChanges"}},
 	{bug: "filtered-cursor-by-key", caughtBy: []string{"FilteredListWhileKeysChange"}},
+	{bug: "count-ignores-owner", caughtBy: []string{"Count"}},
+	{bug: "count-honours-cursor", caughtBy: []string{"Count"}},
 	{bug: "name-ignored", caughtBy: []string{"ListNameFilter"}},
 	{bug: "name-case-sensitive", caughtBy: []string{"ListNameFilter"}},
 	{bug: "name-prefix", caughtBy: []string{"ListNameFilter"}},

@@ -92,6 +92,7 @@ func suite() []subtest {
 		{"ListWhileKeysChange", testListWhileKeysChange},
 		{"FilteredListWhileKeysChange", testFilteredListWhileKeysChange},
 		{"ListFiltersAfterChanges", testListFiltersAfterChanges},
+		{"Count", testCount},
 
 		// Owners: owner.go
 		{"ListOwnerFilter", testListOwnerFilter},

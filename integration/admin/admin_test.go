@@ -264,7 +264,8 @@ func TestList(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.StatusCode, "body: %s", r.body)
 		assert.Equal(t, "no-store", r.Header.Get("Cache-Control"))
 		v := r.json(t)
-		assert.ElementsMatch(t, []string{"keys", "next_cursor"}, keys(v))
+		assert.ElementsMatch(t, []string{"keys", "next_cursor", "total"}, keys(v))
+		assert.Equal(t, 9.0, v["total"], "the total of every page is the whole list's")
 		page := v["keys"].([]any)
 		assert.LessOrEqual(t, len(page), 2)
 		for _, k := range page {
@@ -291,6 +292,13 @@ func TestList(t *testing.T) {
 		return out
 	}
 	assert.Equal(t, []string{"billing"}, list("?status=inactive"))
+	total := func(query string) any {
+		t.Helper()
+		return e.do(req{method: "GET", path: "/admin/api/keys" + query, key: e.root}).json(t)["total"]
+	}
+	assert.Equal(t, 1.0, total("?status=inactive"))
+	assert.Equal(t, 2.0, total("?group=billing:write&limit=1"))
+	assert.Equal(t, 0.0, total("?group=nobody:holds"))
 	assert.Len(t, list("?status=active"), 8)
 	assert.Len(t, list("?status=all"), 9)
 	assert.Equal(t, []string{"Root admin", "billing"}, list("?group=billing:write"))
