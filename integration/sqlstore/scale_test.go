@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,7 +40,7 @@ func BenchmarkListAtScale(b *testing.B) {
 	forEachBackendB(b, func(b *testing.B, be backend) {
 		db := be.open(b)
 		s := unmigratedStore(b, db, be.dialect)
-		createVersion2(b, db, be.dialect, s)
+		createVersion(b, db, be.dialect, s, 2)
 		start := time.Now()
 		bulkLoadVersion(b, db, be.dialect, s.Table(), n, scaleShape(n), 2)
 		b.Logf("%s: %d keys loaded in %v", be.dialect, n, time.Since(start).Round(time.Second))
@@ -97,13 +98,18 @@ func benchmarkPage(b *testing.B, s *sqlstore.Store, q apikey.ListQuery) {
 	b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
 }
 
-// createVersion2 makes the store's tables as version 2 made them: the
-// statements of migrations 0001 and 0002, and their version rows.
-func createVersion2(tb testing.TB, db *sql.DB, dialect sqlstore.Dialect, s *sqlstore.Store) {
+// createVersion makes the store's tables as version upTo made them: the
+// statements of migrations 1 to upTo, read from their files, and their
+// version rows.
+func createVersion(tb testing.TB, db *sql.DB, dialect sqlstore.Dialect, s *sqlstore.Store, upTo int) {
 	tb.Helper()
 	ctx := context.Background()
-	for _, file := range []string{"0001_init.sql", "0002_owners.sql"} {
-		text, err := os.ReadFile(filepath.Join("..", "..", "sqlstore", "migrations", dialect.String(), file))
+	files, err := filepath.Glob(filepath.Join("..", "..", "sqlstore", "migrations", dialect.String(), "*.sql"))
+	require.NoError(tb, err)
+	slices.Sort(files)
+	require.GreaterOrEqual(tb, len(files), upTo)
+	for _, file := range files[:upTo] {
+		text, err := os.ReadFile(file)
 		require.NoError(tb, err)
 		for _, stmt := range splitSQL(strings.ReplaceAll(string(text), "{{table}}", s.Table())) {
 			_, err := db.ExecContext(ctx, stmt)
@@ -115,7 +121,6 @@ func createVersion2(tb testing.TB, db *sql.DB, dialect sqlstore.Dialect, s *sqls
 		q = "`"
 	}
 	versions := q + s.Table() + "_schema_migrations" + q
-	var err error
 	switch dialect {
 	case sqlstore.Postgres:
 		_, err = db.ExecContext(ctx, "CREATE TABLE "+versions+" (version bigint NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL)")
@@ -125,8 +130,8 @@ func createVersion2(tb testing.TB, db *sql.DB, dialect sqlstore.Dialect, s *sqls
 		_, err = db.ExecContext(ctx, "CREATE TABLE "+versions+" (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT")
 	}
 	require.NoError(tb, err)
-	for _, v := range []string{"1", "2"} {
-		_, err = db.ExecContext(ctx, "INSERT INTO "+versions+" (version, applied_at) VALUES ("+v+", "+timeLiteral(dialect, time.Now())+")")
+	for v := 1; v <= upTo; v++ {
+		_, err = db.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (version, applied_at) VALUES (%d, %s)", versions, v, timeLiteral(dialect, time.Now())))
 		require.NoError(tb, err)
 	}
 }

@@ -2,8 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,28 +25,11 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		s := unmigratedStore(t, db, b.dialect)
 
 		// Version 1, by hand: its statements and its version row.
-		text, err := os.ReadFile(filepath.Join("..", "..", "sqlstore", "migrations", b.dialect.String(), "0001_init.sql"))
-		require.NoError(t, err)
-		for _, stmt := range splitSQL(strings.ReplaceAll(string(text), "{{table}}", s.Table())) {
-			_, err := db.ExecContext(ctx, stmt)
-			require.NoError(t, err, stmt)
-		}
+		createVersion(t, db, b.dialect, s, 1)
 		q := `"`
 		if b.dialect == sqlstore.MySQL {
 			q = "`"
 		}
-		versions := q + s.Table() + "_schema_migrations" + q
-		switch b.dialect {
-		case sqlstore.Postgres:
-			_, err = db.ExecContext(ctx, "CREATE TABLE "+versions+" (version bigint NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL)")
-		case sqlstore.MySQL:
-			_, err = db.ExecContext(ctx, "CREATE TABLE "+versions+" (version BIGINT NOT NULL PRIMARY KEY, applied_at DATETIME(6) NOT NULL) ENGINE=InnoDB")
-		default:
-			_, err = db.ExecContext(ctx, "CREATE TABLE "+versions+" (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT")
-		}
-		require.NoError(t, err)
-		_, err = db.ExecContext(ctx, "INSERT INTO "+versions+" (version, applied_at) VALUES (1, "+timeLiteral(b.dialect, time.Now())+")")
-		require.NoError(t, err)
 
 		// A key as the first release stored it: made by a Manager, its row
 		// written with version 1's columns.
