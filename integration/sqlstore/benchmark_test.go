@@ -191,7 +191,9 @@ func BenchmarkListOwner(b *testing.B) {
 			owners int
 		}{{"one-owner", 1}, {"1000-owners", owners}} {
 			s := newStore(b, db, be.dialect)
-			bulkInsert(b, db, be.dialect, s.Table(), owners*perOwner, tc.owners)
+			bulkLoad(b, db, be.dialect, s.Table(), owners*perOwner, func(i int) (string, []string, bool) {
+				return fmt.Sprintf("org-%d", i%tc.owners), []string{"read"}, true
+			})
 			ctx := context.Background()
 			q := apikey.ListQuery{Owner: "org-7", Limit: 51}
 			if tc.owners == 1 {
@@ -208,42 +210,6 @@ func BenchmarkListOwner(b *testing.B) {
 			})
 		}
 	})
-}
-
-// bulkInsert writes n keys to table with multi-row INSERTs, key i owned by
-// "org-<i mod owners>" and created i microseconds after the first.
-func bulkInsert(b *testing.B, db *sql.DB, dialect sqlstore.Dialect, table string, n, owners int) {
-	b.Helper()
-	const batch = 500
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	q := `"`
-	if dialect == sqlstore.MySQL {
-		q = "`"
-	}
-	for first := 0; first < n; first += batch {
-		var sb strings.Builder
-		sb.WriteString("INSERT INTO " + q + table + q +
-			" (id, lookup_id, name, groups_json, active, preview, hash, created_at, created_by, updated_at, owner) VALUES ")
-		for i := first; i < min(first+batch, n); i++ {
-			if i > first {
-				sb.WriteString(", ")
-			}
-			id := uuid.Must(uuid.NewV7())
-			at := timeLiteral(dialect, start.Add(time.Duration(i)*time.Microsecond))
-			active := "true"
-			if dialect == sqlstore.SQLite {
-				active = "1"
-			}
-			fmt.Fprintf(&sb, "('%s', 'L%011d', 'key %d', '[\"read\"]', %s, 'ak_x…y', '$sha256$x', %s, 'bench', %s, 'org-%d')",
-				id, i, i, active, at, at, i%owners)
-		}
-		_, err := db.ExecContext(context.Background(), sb.String())
-		require.NoError(b, err)
-	}
-	if dialect == sqlstore.Postgres {
-		_, err := db.ExecContext(context.Background(), "ANALYZE "+q+table+q)
-		require.NoError(b, err)
-	}
 }
 
 // BenchmarkVerifyConcurrent runs 8 concurrent verifiers (b.SetParallelism
