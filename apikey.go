@@ -671,8 +671,12 @@ func (m *Manager) Activate(ctx context.Context, id uuid.UUID) error {
 }
 
 // Deactivate stops a key from authenticating requests: once it returns, no
-// verification by this Manager that starts later succeeds (other Managers
-// with a verification cache: within its TTL). The error wraps ErrNotFound,
+// verification by this Manager that starts later succeeds. Another Manager
+// (another instance, the command line) learns it from its Store: with a
+// verification cache within its TTL, and without one at its next lookup; a
+// verification there that joins a lookup already in flight (see Verify)
+// shares what that lookup read, so the lag is at most that lookup's time,
+// which the verification deadline bounds. The error wraps ErrNotFound,
 // ErrEscalation, ErrConflict or ErrStoreFailure.
 func (m *Manager) Deactivate(ctx context.Context, id uuid.UUID) error {
 	return m.update(ctx, id, "deactivate", func(guard *Guard) error {

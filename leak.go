@@ -61,12 +61,12 @@ func (m *Manager) Identify(ctx context.Context, plaintext string) (*Key, error) 
 	if err != nil {
 		return nil, err
 	}
-	k, err := m.store.GetByLookupID(ctx, parts.LookupID)
+	k, err := m.callStore(ctx, parts.LookupID) // under the verification deadline
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("%w: unknown key", ErrInvalidKey)
 		}
-		return nil, m.storeError("identify", err)
+		return nil, wrapStoreError("identify", err) // counted by callStore
 	}
 	_, ok, err := m.verifyHash(plaintext, k.Hash)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 // sent (a group name, a field name): a key in it is shown as its preview,
 // so that no answer carries more of a key than its preview.
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {
-	problem.WriteDoc(w, problem.Doc{Status: status, Detail: apikey.RedactKeys(detail), Code: code})
+	problem.WriteDoc(w, problem.Doc{Status: status, Detail: redactNearKeys(apikey.RedactKeys(detail)), Code: code})
 }
 
 // writeError answers with the problem document for an error of the Manager
@@ -110,4 +110,51 @@ func colon(why string) string {
 		return "."
 	}
 	return ": " + strings.TrimSuffix(why, ".") + "."
+}
+
+// redactNearKeys replaces, in a detail, every word in which an underscore is
+// followed by more than four letters and digits (the part of a lookup ID a
+// preview shows) with "[…]": a key with a typo or a missing character fails
+// its checksum, so RedactKeys does not see it, yet it is almost the key. The
+// details' own words have no such underscore.
+func redactNearKeys(detail string) string {
+	var b strings.Builder
+	word := func(c byte) bool {
+		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
+	}
+	for i := 0; i < len(detail); {
+		if !word(detail[i]) {
+			b.WriteByte(detail[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(detail) && word(detail[j]) {
+			j++
+		}
+		if nearKey(detail[i:j]) {
+			b.WriteString("[…]")
+		} else {
+			b.WriteString(detail[i:j])
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// nearKey reports whether w has an underscore followed by more than four
+// letters and digits.
+func nearKey(w string) bool {
+	run, afterUnderscore := 0, false
+	for i := 0; i < len(w); i++ {
+		if w[i] == '_' {
+			run, afterUnderscore = 0, true
+			continue
+		}
+		run++
+		if afterUnderscore && run > 4 {
+			return true
+		}
+	}
+	return false
 }

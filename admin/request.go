@@ -51,9 +51,9 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, dst any, opti
 			"Send the request body as JSON, with the header Content-Type: application/json.")
 		return false
 	}
-	if !utf8.Valid(body) {
+	if !utf8.Valid(body) || hasLoneSurrogate(body) {
 		writeProblem(w, http.StatusUnprocessableEntity, "invalid_utf8",
-			"The request body is not valid UTF-8: send text as UTF-8, with no invalid bytes.")
+			"The request body is not valid UTF-8: send text as UTF-8, with no invalid bytes and no unpaired \\u surrogate escapes.")
 		return false
 	}
 	if err := checkMembers(body, fieldNames(dst)); err != nil {
@@ -257,4 +257,59 @@ func kindName(kind string) string {
 		return "a number"
 	}
 	return "of another type"
+}
+
+// hasLoneSurrogate reports whether body escapes a UTF-16 surrogate that is
+// not half of a pair ("\ud800"): encoding/json would quietly turn it into
+// U+FFFD, so that what is stored is not what was sent (RFC 7493 refuses
+// it). Backslashes occur only in JSON strings, so every escape is found.
+func hasLoneSurrogate(body []byte) bool {
+	hex4 := func(b []byte) (rune, bool) {
+		if len(b) < 4 {
+			return 0, false
+		}
+		var r rune
+		for _, c := range b[:4] {
+			switch {
+			case '0' <= c && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case 'a' <= c && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case 'A' <= c && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, false
+			}
+		}
+		return r, true
+	}
+	for i := 0; i+1 < len(body); i++ {
+		if body[i] != '\\' {
+			continue
+		}
+		if body[i+1] != 'u' {
+			i++ // an escaped character, perhaps a backslash
+			continue
+		}
+		r, ok := hex4(body[i+2:])
+		if !ok {
+			continue // malformed: the decoder refuses it
+		}
+		switch {
+		case 0xDC00 <= r && r <= 0xDFFF:
+			return true // a low half alone
+		case 0xD800 <= r && r <= 0xDBFF:
+			next := body[i+6:]
+			if len(next) < 6 || next[0] != '\\' || next[1] != 'u' {
+				return true
+			}
+			if low, ok := hex4(next[2:]); !ok || low < 0xDC00 || low > 0xDFFF {
+				return true
+			}
+			i += 11 // the pair
+		default:
+			i += 5
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package secretscan
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -85,8 +86,14 @@ func (g *GitHubKeys) PublicKey(ctx context.Context, keyID string) (*ecdsa.Public
 	_, known := g.keys[keyID]
 	stale := g.keys == nil || !within(now, g.fetchedAt, orDefault(g.TTL, DefaultKeysTTL))
 	if (stale || !known) && !within(now, g.attemptedAt, orDefault(g.MinRefetch, DefaultMinRefetch)) {
+		// The fetch outlives the request that caused it: a client that
+		// disconnects (anyone can send an unsigned request naming an
+		// unknown key) must not cancel it and so keep GitHub's new keys
+		// out for MinRefetch. It has a bound of its own.
+		fetchCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), defaultKeysTimeout)
 		g.attemptedAt = now
-		g.lastErr = g.fetch(ctx, now)
+		g.lastErr = g.fetch(fetchCtx, now)
+		cancel()
 	}
 	if g.keys == nil {
 		return nil, g.lastErr
@@ -192,7 +199,9 @@ func parseKeysDocument(body []byte) (map[string]*ecdsa.PublicKey, error) {
 		if err != nil {
 			continue
 		}
-		if ec, ok := pub.(*ecdsa.PublicKey); ok {
+		// GitHub signs with ECDSA P-256 and SHA-256: a key on another
+		// curve is not GitHub's, whatever the document says.
+		if ec, ok := pub.(*ecdsa.PublicKey); ok && ec.Curve == elliptic.P256() {
 			keys[k.KeyIdentifier] = ec
 		}
 	}

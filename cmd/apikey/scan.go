@@ -156,8 +156,10 @@ func (s *scanner) add(path, commit string, m match) {
 }
 
 // displayPath is a path as printed: a file named after a key is shown with
-// the key's preview.
-func displayPath(p string) string { return apikey.RedactKeys(p) }
+// the key's preview, and control and bidi characters are escaped, so that a
+// file name from a scanned tree cannot rewrite the operator's terminal or
+// forge a line of the report.
+func displayPath(p string) string { return escapeText(apikey.RedactKeys(p)) }
 
 // warn reports a file that could not be read, and goes on.
 func (s *scanner) warn(path string, err error) {
@@ -272,6 +274,10 @@ func (c *cli) checkFindings(ctx context.Context, findings []finding, deactivate 
 				r.status = statusUnknown
 			case err != nil:
 				return err
+			case sess.owner != "" && k.Owner != sess.owner:
+				// With --owner another owner's key does not exist for
+				// the command, as everywhere else.
+				r.status = statusUnknown
 			case !k.Active:
 				r.k, r.status = k, statusInactive
 			case k.Expired(time.Now()):
@@ -294,7 +300,7 @@ func (c *cli) checkFindings(ctx context.Context, findings []finding, deactivate 
 		}
 		f.Status = r.status
 		if r.k != nil {
-			f.KeyID, f.Name = r.k.ID.String(), r.k.Name
+			f.KeyID, f.Name = r.k.ID.String(), escapeText(r.k.Name)
 			f.Deactivated = r.deactivated
 		}
 	}
