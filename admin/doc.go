@@ -93,10 +93,11 @@
 //	403 forbidden, escalation, cross_origin
 //	404 not_found
 //	405 method_not_allowed
-//	409 confirmation_mismatch, last_administrator, conflict, quota_exceeded
+//	409 confirmation_mismatch, last_administrator, conflict, quota_exceeded, already_rolled, inactive
 //	413 body_too_large
 //	415 unsupported_media_type
-//	422 invalid_utf8, invalid_name, invalid_group, unknown_group, invalid_expiry
+//	422 invalid_utf8, invalid_name, invalid_group, unknown_group, invalid_expiry, expiry_policy, invalid_grace
+//	501 unsupported                  (roll, expiry or prune on a Store that is not an apikey.LifecycleStore)
 //	503 unavailable                  (the Store failed; no details; Retry-After: 5)
 //	500 internal                     (no details)
 //
