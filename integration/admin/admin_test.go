@@ -114,7 +114,8 @@ func TestCreate(t *testing.T) {
 
 	// The columns of the tab, in snake_case, and nothing else.
 	assert.ElementsMatch(t, []string{"id", "owner", "name", "status", "preview", "groups", "created_at", "created_by",
-		"updated_at", "last_used_at", "expires_at", "can_manage", "self"}, keys(k))
+		"updated_at", "last_used_at", "expires_at", "can_manage", "self",
+		"rolled_from", "rolled_to", "rolled_at", "grace_ends_at"}, keys(k))
 	assert.Equal(t, "CI deploy", k["name"])
 	assert.Equal(t, "active", k["status"])
 	assert.Equal(t, []any{"billing:read", "reports:read"}, k["groups"])
