@@ -87,7 +87,8 @@ func TestAPIAuthentication(t *testing.T) {
 
 	r = e.do(req{method: "GET", path: "/admin/api/me", key: e.limited})
 	require.Equal(t, http.StatusOK, r.StatusCode)
-	assert.Equal(t, map[string]any{"name": "Limited admin", "groups": []any{"apikeys:admin", "reports:read"}, "owner": "default", "all_owners": false, "last_used_interval": float64(0)}, r.json(t))
+	assert.Equal(t, map[string]any{"name": "Limited admin", "groups": []any{"apikeys:admin", "reports:read"}, "owner": "default", "all_owners": false, "last_used_interval": float64(0),
+		"expiry_policy": map[string]any{"default_lifetime": float64(0), "max_lifetime": float64(0), "description": "no expiry policy"}}, r.json(t))
 
 	// A deactivated admin key is refused at once.
 	k, plaintext := e.create("Short-lived admin", "apikeys:admin")
