@@ -50,6 +50,8 @@
 //	PUT    /api/keys/{id}/groups      {"groups", "force"?} → the key
 //	POST   /api/keys/{id}/activate    no body, or {} → the key
 //	POST   /api/keys/{id}/deactivate  no body, {}, or {"force": true} → the key
+//	POST   /api/keys/{id}/roll        {"grace": "24h" or seconds, "expires_at"?} → 201 {"key", "plaintext", "rolled"}
+//	PUT    /api/keys/{id}/expiry      {"expires_at": time or null} → the key
 //	DELETE /api/keys/{id}             {"confirm": "<the key's current name>", "force"?} → 204
 //
 // A key is shown as {"id", "name", "status" ("active" or "inactive"),
