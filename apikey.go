@@ -39,6 +39,7 @@ type Manager struct {
 
 	verifyDeadline time.Duration // negative: none
 	closeTimeout   time.Duration
+	expiryPolicy   func(owner string) ExpiryPolicy // nil: none
 
 	closed      atomic.Bool
 	closeOnce   sync.Once
@@ -77,6 +78,7 @@ func New(store Store, opts ...Option) (*Manager, error) {
 
 		verifyDeadline: c.verifyDeadline,
 		closeTimeout:   c.closeTimeout,
+		expiryPolicy:   c.expiryPolicy,
 		flushEvery:     max(c.flushInterval, 0),
 	}
 	m.flushCtx, m.cancelFlush = context.WithCancel(context.Background())
@@ -119,7 +121,10 @@ type IssueRequest struct {
 	// instead; otherwise it is required.
 	CreatedBy string
 
-	// ExpiresAt, if not zero, is when the key stops working.
+	// ExpiresAt, if not zero, is when the key stops working: after now and
+	// no later than [MaxExpiry] (see [ValidateExpiry]), and within the
+	// owner's expiry policy (see [WithExpiryPolicy]). Zero gives the key
+	// the policy's default lifetime, or no expiry if the policy has none.
 	ExpiresAt time.Time
 
 	// Owner is the owner of the key (see [ValidateOwner]). With an actor in
@@ -140,7 +145,7 @@ type IssueRequest struct {
 //
 // Errors wrap ErrInvalidName, ErrInvalidGroup, ErrUnknownGroup,
 // ErrInvalidOwner, ErrInvalidMetadata, ErrEscalation, ErrInvalidExpiry,
-// ErrQuotaExceeded or ErrStoreFailure. A refused value is a
+// ErrExpiryPolicy, ErrQuotaExceeded or ErrStoreFailure. A refused value is a
 // [*ValidationError] that names the field, and a refused escalation an
 // [*EscalationError] that names the groups.
 func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, error) {
@@ -182,41 +187,25 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 		return nil, "", err
 	}
 	now := m.now()
-	var expiresAt *time.Time
-	if !req.ExpiresAt.IsZero() {
-		t := req.ExpiresAt.UTC().Truncate(time.Microsecond)
-		if !t.After(now) {
-			return nil, "", &ValidationError{Field: "ExpiresAt", Err: ErrInvalidExpiry}
-		}
-		expiresAt = &t
+	expiresAt, err := m.resolveExpiry(expiryRequest{owner: owner, requested: req.ExpiresAt, useDefault: true, createdAt: now, now: now})
+	if err != nil {
+		return nil, "", err
 	}
 	// A lookup ID collision (72 random bits) is all but impossible, but a
 	// duplicate must never be silently overwritten: draw again.
 	for attempt := 0; ; attempt++ {
-		id, err := uuid.NewV7()
+		k, plaintext, err := m.newSecret()
 		if err != nil {
-			return nil, "", fmt.Errorf("apikey: new ID: %w", err)
+			return nil, "", err
 		}
-		plaintext, lookupID := generateKey(m.prefix, m.secretChars)
-		hash, err := m.hasher.Hash(plaintext)
-		if err != nil {
-			return nil, "", fmt.Errorf("apikey: hash: %w", err)
-		}
-		k := &Key{
-			ID:        id,
-			Owner:     owner,
-			Name:      req.Name,
-			Groups:    groups,
-			Active:    true,
-			Preview:   preview(plaintext, len(m.prefix)),
-			LookupID:  lookupID,
-			Hash:      hash,
-			CreatedAt: now,
-			CreatedBy: createdBy,
-			UpdatedAt: now,
-			ExpiresAt: expiresAt,
-			Metadata:  maps.Clone(req.Metadata),
-		}
+		k.Owner = owner
+		k.Name = req.Name
+		k.Groups = groups
+		k.Active = true
+		k.CreatedAt, k.UpdatedAt = now, now
+		k.CreatedBy = createdBy
+		k.ExpiresAt = expiresAt
+		k.Metadata = maps.Clone(req.Metadata)
 		err = m.store.Create(ctx, k, m.ownerQuota)
 		if errors.Is(err, ErrDuplicate) && attempt < 2 {
 			continue

@@ -3,7 +3,9 @@ package apikey
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -58,6 +60,21 @@ type AuthConfig struct {
 	// error level to the Manager's logger (see [WithLogger]) and others are
 	// not reported.
 	OnFailure func(r *http.Request, err *AuthError)
+
+	// DeprecationWindow is how long before a key's expiry the responses
+	// to requests it authenticates start to carry Deprecation and Sunset
+	// headers (see [Authenticator.SetDeprecationHeaders]). A rolled key in
+	// its grace period carries them whatever the window. Default: zero, no
+	// headers before the expiry of a key that was not rolled. It may not be
+	// negative.
+	DeprecationWindow time.Duration
+
+	// DeprecationLink, if set, is sent with the Deprecation header as
+	// `Link: <DeprecationLink>; rel="deprecation"` (RFC 9745 section 3):
+	// the application's documentation on rotating keys. It must be an
+	// absolute http or https URL without spaces, quotes or angle brackets.
+	// Default: none.
+	DeprecationLink string
 }
 
 // Defaults of AuthConfig.
@@ -73,6 +90,8 @@ type authSettings struct {
 	errorHandler func(http.ResponseWriter, *http.Request, *AuthError)
 	hook         func(*http.Request, *AuthError)
 	responses    *responses
+	window       time.Duration
+	link         string // the whole Link header value, "" for none
 }
 
 // settings checks c and returns it with its defaults filled in.
@@ -112,6 +131,18 @@ func (c AuthConfig) settings() (*authSettings, error) {
 	}
 	if c.VerifyTimeout < 0 {
 		return nil, fmt.Errorf("apikey: AuthConfig.VerifyTimeout: negative duration %v", c.VerifyTimeout)
+	}
+	if c.DeprecationWindow < 0 {
+		return nil, fmt.Errorf("apikey: AuthConfig.DeprecationWindow: negative duration %v", c.DeprecationWindow)
+	}
+	s.window = c.DeprecationWindow
+	if c.DeprecationLink != "" {
+		u, err := url.Parse(c.DeprecationLink)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			strings.ContainsFunc(c.DeprecationLink, func(r rune) bool { return r <= ' ' || r >= 0x7f || strings.ContainsRune(`<>"`, r) }) {
+			return nil, fmt.Errorf("apikey: AuthConfig.DeprecationLink: %q is not an absolute http or https URL of printable ASCII without spaces, quotes or angle brackets", c.DeprecationLink)
+		}
+		s.link = "<" + c.DeprecationLink + `>; rel="deprecation"`
 	}
 	s.responses = newResponses(realm, retryAfter, s.headers)
 	return s, nil

@@ -73,8 +73,20 @@ var (
 	// [Manager.List] or has been tampered with.
 	ErrInvalidCursor = errors.New("apikey: invalid cursor")
 
-	// ErrInvalidExpiry means an expiry time is not in the future.
-	ErrInvalidExpiry = errors.New("apikey: expiry must be in the future")
+	// ErrInvalidExpiry means an expiry time is not in the future, or is
+	// outside what every store and JSON can hold: the zero instant, or
+	// after [MaxExpiry].
+	ErrInvalidExpiry = errors.New("apikey: invalid expiry")
+
+	// ErrExpiryPolicy means an expiry, or the lack of one, breaks the
+	// expiry policy of the key's owner (see [WithExpiryPolicy]): the
+	// [*ValidationError] names the policy in its Reason.
+	ErrExpiryPolicy = errors.New("apikey: expiry outside the expiry policy")
+
+	// ErrAlreadyRolled means a key was rolled already (see
+	// [Manager.Roll]): it has a successor, and is in its grace period or
+	// past it. Roll the successor instead.
+	ErrAlreadyRolled = errors.New("apikey: key already rolled")
 
 	// ErrUnsupportedHash is returned by a [Hasher] asked to verify an encoded
 	// hash of another algorithm or parameters it cannot read.
@@ -143,8 +155,8 @@ type ValidationError struct {
 	Reason string
 
 	// Err is the sentinel: ErrInvalidName, ErrInvalidGroup,
-	// ErrUnknownGroup, ErrInvalidExpiry, ErrInvalidOwner or
-	// ErrInvalidMetadata.
+	// ErrUnknownGroup, ErrInvalidExpiry, ErrExpiryPolicy, ErrInvalidOwner
+	// or ErrInvalidMetadata.
 	Err error
 }
 

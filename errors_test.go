@@ -52,7 +52,7 @@ func TestErrorsCarryData(t *testing.T) {
 		{apikey.IssueRequest{Name: "n", Groups: []string{"reports:read"}, CreatedBy: " "}, "CreatedBy", apikey.ErrInvalidName, "must not be blank"},
 		{apikey.IssueRequest{Name: "n", Groups: []string{"bad group"}, CreatedBy: "a"}, "Groups", apikey.ErrInvalidGroup, `"bad group" may contain only`},
 		{apikey.IssueRequest{Name: "n", Groups: []string{"billing:wirte"}, CreatedBy: "a"}, "Groups", apikey.ErrUnknownGroup, `"billing:wirte" is not a registered group`},
-		{apikey.IssueRequest{Name: "n", Groups: []string{"reports:read"}, CreatedBy: "a", ExpiresAt: time.Unix(1, 0)}, "ExpiresAt", apikey.ErrInvalidExpiry, ""},
+		{apikey.IssueRequest{Name: "n", Groups: []string{"reports:read"}, CreatedBy: "a", ExpiresAt: time.Unix(1, 0)}, "ExpiresAt", apikey.ErrInvalidExpiry, "must be in the future"},
 	} {
 		_, _, err := m.Issue(ctx, tc.req)
 		require.True(t, errors.As(err, &v), "%v", err)

@@ -60,6 +60,24 @@ type Key struct {
 	// ExpiresAt is when the key stops working (UTC), nil if it never does.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 
+	// RolledFrom is the key this one succeeded when it was issued by
+	// [Manager.Roll], uuid.Nil otherwise.
+	RolledFrom uuid.UUID `json:"rolled_from,omitzero"`
+
+	// RolledTo is the successor that [Manager.Roll] issued for this key,
+	// uuid.Nil until the key is rolled. A key is rolled at most once.
+	RolledTo uuid.UUID `json:"rolled_to,omitzero"`
+
+	// RolledAt is when the key was rolled (UTC), nil until it is: the
+	// moment it became deprecated.
+	RolledAt *time.Time `json:"rolled_at,omitempty"`
+
+	// GraceEndsAt is when a rolled key stops working (UTC): the end of the
+	// grace period chosen when it was rolled, nil for a key not rolled.
+	// From then on it is refused exactly as an expired key, with
+	// ErrExpired. See [Key.EndsAt].
+	GraceEndsAt *time.Time `json:"grace_ends_at,omitempty"`
+
 	// Metadata is the application's own data about the key (see
 	// [ValidateMetadata] for its bounds), returned verbatim. The library
 	// never uses it to authorize anything and never logs it.
@@ -69,14 +87,16 @@ type Key struct {
 // keyWithStorage holds a Key together with room for its groups and times, so
 // that Clone costs one allocation for a key with up to four groups.
 type keyWithStorage struct {
-	key        Key
-	groups     [4]string
-	lastUsedAt time.Time
-	expiresAt  time.Time
+	key         Key
+	groups      [4]string
+	lastUsedAt  time.Time
+	expiresAt   time.Time
+	rolledAt    time.Time
+	graceEndsAt time.Time
 }
 
-// smallKeyWithStorage is the same for the common key with at most two groups
-// and no expiry: 256 bytes instead of 320. Clone is on the path of every
+// smallKeyWithStorage is the same for the common key with at most two groups,
+// no expiry and not rolled: 288 bytes instead of 400. Clone is on the path of every
 // verification, and with a million keys in memory the garbage collector's
 // cost grows with every byte it allocates.
 type smallKeyWithStorage struct {
@@ -96,13 +116,16 @@ func (k *Key) Clone() *Key {
 		groups           []string
 		lastUsedAt       *time.Time
 		expiresAtStorage *time.Time
+		rolledAt         *time.Time
+		graceEndsAt      *time.Time
 	)
-	if len(k.Groups) <= 2 && k.ExpiresAt == nil {
+	if len(k.Groups) <= 2 && k.ExpiresAt == nil && k.RolledAt == nil && k.GraceEndsAt == nil {
 		s := &smallKeyWithStorage{key: *k}
 		c, groups, lastUsedAt = &s.key, s.groups[:], &s.lastUsedAt
 	} else {
 		s := &keyWithStorage{key: *k}
 		c, groups, lastUsedAt, expiresAtStorage = &s.key, s.groups[:], &s.lastUsedAt, &s.expiresAt
+		rolledAt, graceEndsAt = &s.rolledAt, &s.graceEndsAt
 	}
 	switch {
 	case k.Groups == nil:
@@ -121,6 +144,14 @@ func (k *Key) Clone() *Key {
 		*expiresAtStorage = *k.ExpiresAt
 		c.ExpiresAt = expiresAtStorage
 	}
+	if k.RolledAt != nil {
+		*rolledAt = *k.RolledAt
+		c.RolledAt = rolledAt
+	}
+	if k.GraceEndsAt != nil {
+		*graceEndsAt = *k.GraceEndsAt
+		c.GraceEndsAt = graceEndsAt
+	}
 	if k.Metadata != nil {
 		c.Metadata = maps.Clone(k.Metadata)
 	}
@@ -137,9 +168,63 @@ func (k *Key) HasGroup(group string) bool {
 	return false
 }
 
-// Expired reports whether the key has an expiry time at or before now.
+// Expired reports whether the key has stopped working by now: its expiry
+// time or the end of its grace period (see [Key.EndsAt]) is at or before
+// now.
 func (k *Key) Expired(now time.Time) bool {
-	return k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)
+	end, ok := k.EndsAt()
+	return ok && !now.Before(end)
+}
+
+// EndsAt returns when the key stops working: the earlier of its expiry time
+// and, for a rolled key, the end of its grace period. ok is false for a key
+// that never stops by itself. An application can warn its clients with it;
+// the [Authenticator] does, with Deprecation and Sunset headers.
+func (k *Key) EndsAt() (end time.Time, ok bool) {
+	switch {
+	case k.ExpiresAt != nil && k.GraceEndsAt != nil:
+		if k.GraceEndsAt.Before(*k.ExpiresAt) {
+			return *k.GraceEndsAt, true
+		}
+		return *k.ExpiresAt, true
+	case k.ExpiresAt != nil:
+		return *k.ExpiresAt, true
+	case k.GraceEndsAt != nil:
+		return *k.GraceEndsAt, true
+	}
+	return time.Time{}, false
+}
+
+// Rolled reports whether the key has a successor (see [Manager.Roll]).
+func (k *Key) Rolled() bool { return k.RolledTo != uuid.Nil }
+
+// Deprecation tells whether a working key is deprecated at now, and since
+// when: a rolled key is deprecated from the moment it was rolled, and a
+// key that stops working within window of now (an expiring key) from the
+// start of that window. sunset is when it stops working (see
+// [Key.EndsAt]). ok is false for a key that is not deprecated at now, and
+// for a key that has already stopped working. These are the facts the
+// Authenticator sends as Deprecation (RFC 9745) and Sunset (RFC 8594)
+// headers (see [AuthConfig.DeprecationWindow]).
+func (k *Key) Deprecation(now time.Time, window time.Duration) (since, sunset time.Time, ok bool) {
+	end, ends := k.EndsAt()
+	if ends && !now.Before(end) {
+		return time.Time{}, time.Time{}, false
+	}
+	if k.RolledAt != nil {
+		return *k.RolledAt, end, true
+	}
+	if !ends || window <= 0 {
+		return time.Time{}, time.Time{}, false
+	}
+	start := end.Add(-window)
+	if now.Before(start) {
+		return time.Time{}, time.Time{}, false
+	}
+	if start.Before(k.CreatedAt) {
+		start = k.CreatedAt
+	}
+	return start, end, true
 }
 
 // LogValue implements slog.LogValuer so that logging a Key never prints its

@@ -134,7 +134,9 @@ func (a *Authenticator) Optional(next http.Handler) http.Handler {
 //	}
 //	// k is nil for an anonymous request.
 //
-// Authenticate puts nothing in the request's context.
+// Authenticate puts nothing in the request's context, and sets no
+// response header: call [Authenticator.SetDeprecationHeaders] with the key
+// to tell its client to rotate it, as the middleware does.
 func (a *Authenticator) Authenticate(r *http.Request) (*Key, error) {
 	k, kind, err := a.authenticate(r)
 	if err != nil {
@@ -172,6 +174,7 @@ func (h *authHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.a.fail(w, r, kind, err, k, nil)
 		return
 	}
+	h.a.SetDeprecationHeaders(w.Header(), k)
 	h.next.ServeHTTP(w, r.WithContext(&keyContext{Context: r.Context(), key: k}))
 }
 

@@ -25,6 +25,7 @@ type config struct {
 	ownerQuota     int
 	verifyDeadline time.Duration // negative: none
 	closeTimeout   time.Duration
+	expiryPolicy   func(owner string) ExpiryPolicy // nil: none
 }
 
 // defaultFlushInterval is how often a Manager writes last-used times to its

@@ -156,6 +156,8 @@ func (h *Handler) apiRoutes() *http.ServeMux {
 		{http.MethodPut, "/api/keys/{id}/groups", h.setGroups},
 		{http.MethodPost, "/api/keys/{id}/activate", h.activateKey},
 		{http.MethodPost, "/api/keys/{id}/deactivate", h.deactivateKey},
+		{http.MethodPost, "/api/keys/{id}/roll", h.rollKey},
+		{http.MethodPut, "/api/keys/{id}/expiry", h.setExpiry},
 	}
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}

@@ -50,6 +50,8 @@
 //	PUT    /api/keys/{id}/groups      {"groups", "force"?} → the key
 //	POST   /api/keys/{id}/activate    no body, or {} → the key
 //	POST   /api/keys/{id}/deactivate  no body, {}, or {"force": true} → the key
+//	POST   /api/keys/{id}/roll        {"grace": "24h" or seconds, "expires_at"?} → 201 {"key", "plaintext", "rolled"}
+//	PUT    /api/keys/{id}/expiry      {"expires_at": time or null} → the key
 //	DELETE /api/keys/{id}             {"confirm": "<the key's current name>", "force"?} → 204
 //
 // A key is shown as {"id", "name", "status" ("active" or "inactive"),
@@ -93,10 +95,11 @@
 //	403 forbidden, escalation, cross_origin
 //	404 not_found
 //	405 method_not_allowed
-//	409 confirmation_mismatch, last_administrator, conflict, quota_exceeded
+//	409 confirmation_mismatch, last_administrator, conflict, quota_exceeded, already_rolled, inactive
 //	413 body_too_large
 //	415 unsupported_media_type
-//	422 invalid_utf8, invalid_name, invalid_group, unknown_group, invalid_expiry
+//	422 invalid_utf8, invalid_name, invalid_group, unknown_group, invalid_expiry, expiry_policy, invalid_grace
+//	501 unsupported                  (roll, expiry or prune on a Store that is not an apikey.LifecycleStore)
 //	503 unavailable                  (the Store failed; no details; Retry-After: 5)
 //	500 internal                     (no details)
 //

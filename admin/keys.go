@@ -31,6 +31,13 @@ type keyResponse struct {
 	ExpiresAt  *time.Time `json:"expires_at"`
 	CanManage  bool       `json:"can_manage"`
 
+	// The key's roll: its predecessor and successor (null for none), when
+	// it was rolled and when its grace period ends.
+	RolledFrom  *uuid.UUID `json:"rolled_from"`
+	RolledTo    *uuid.UUID `json:"rolled_to"`
+	RolledAt    *time.Time `json:"rolled_at"`
+	GraceEndsAt *time.Time `json:"grace_ends_at"`
+
 	// Self marks the key that authenticated the request: the one the
 	// administrator is signed in with.
 	Self bool `json:"self"`
@@ -56,21 +63,32 @@ func newKeyResponse(k *apikey.Key, a apikey.Actor, self uuid.UUID) keyResponse {
 	if groups == nil {
 		groups = []string{}
 	}
+	var from, to *uuid.UUID
+	if k.RolledFrom != uuid.Nil {
+		from = &k.RolledFrom
+	}
+	if k.RolledTo != uuid.Nil {
+		to = &k.RolledTo
+	}
 	return keyResponse{
-		ID:         k.ID,
-		Owner:      k.Owner,
-		Name:       k.Name,
-		Status:     status,
-		Preview:    k.Preview,
-		Groups:     groups,
-		CreatedAt:  k.CreatedAt,
-		CreatedBy:  k.CreatedBy,
-		UpdatedAt:  k.UpdatedAt,
-		LastUsedAt: k.LastUsedAt,
-		ExpiresAt:  k.ExpiresAt,
-		CanManage:  len(missing(k.Groups, a.Groups)) == 0,
-		Self:       self != uuid.Nil && k.ID == self,
-		Metadata:   k.Metadata,
+		RolledFrom:  from,
+		RolledTo:    to,
+		RolledAt:    k.RolledAt,
+		GraceEndsAt: k.GraceEndsAt,
+		ID:          k.ID,
+		Owner:       k.Owner,
+		Name:        k.Name,
+		Status:      status,
+		Preview:     k.Preview,
+		Groups:      groups,
+		CreatedAt:   k.CreatedAt,
+		CreatedBy:   k.CreatedBy,
+		UpdatedAt:   k.UpdatedAt,
+		LastUsedAt:  k.LastUsedAt,
+		ExpiresAt:   k.ExpiresAt,
+		CanManage:   len(missing(k.Groups, a.Groups)) == 0,
+		Self:        self != uuid.Nil && k.ID == self,
+		Metadata:    k.Metadata,
 	}
 }
 
@@ -121,7 +139,10 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
 		// LastUsedInterval is how late a last-used time may be, in
 		// seconds; 0 if the application writes them at other times.
 		LastUsedInterval float64 `json:"last_used_interval"`
-	}{a.Name, groups, owner, a.AllOwners, h.m.LastUsedFlushInterval().Seconds()})
+
+		// ExpiryPolicy bounds the expiry of the organization's keys.
+		ExpiryPolicy policyResponse `json:"expiry_policy"`
+	}{a.Name, groups, owner, a.AllOwners, h.m.LastUsedFlushInterval().Seconds(), h.policy(owner)})
 }
 
 // groupResponse is a permission group as the API shows it.
@@ -257,6 +278,9 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a apikey.Act
 	// it from the actor, whatever the request says.
 	issue := apikey.IssueRequest{Name: req.Name, Groups: req.Groups, Metadata: req.Metadata}
 	if req.ExpiresAt != nil {
+		if !checkExplicitExpiry(w, *req.ExpiresAt) {
+			return
+		}
 		issue.ExpiresAt = *req.ExpiresAt
 	}
 	k, plaintext, err := h.m.Issue(r.Context(), issue)

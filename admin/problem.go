@@ -66,6 +66,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		writeProblem(w, http.StatusUnprocessableEntity, "unknown_group", "There is no such group. Choose among the available groups.")
 	case errors.Is(err, apikey.ErrInvalidExpiry):
 		writeProblem(w, http.StatusUnprocessableEntity, "invalid_expiry", "The expiry time must be in the future.")
+	case errors.Is(err, apikey.ErrAlreadyRolled):
+		writeProblem(w, http.StatusConflict, "already_rolled",
+			"This key was rolled already: roll its successor, or deactivate this key to end its grace period now.")
+	case errors.Is(err, apikey.ErrInactive):
+		writeProblem(w, http.StatusConflict, "inactive", "This key is deactivated: activate it before you roll it, or add a new key.")
+	case errors.Is(err, errors.ErrUnsupported):
+		writeProblem(w, http.StatusNotImplemented, "unsupported", "The key store of this server cannot do this.")
 	case errors.Is(err, apikey.ErrQuotaExceeded):
 		writeProblem(w, http.StatusConflict, "quota_exceeded", "Your organization has as many API keys as it may have: delete one before you add another.")
 	case errors.Is(err, apikey.ErrConflict):
@@ -98,8 +105,12 @@ func (h *Handler) writeValidation(w http.ResponseWriter, e *apikey.ValidationErr
 		code, detail = "invalid_metadata", "The metadata is not valid"+colon(e.Reason)
 	case errors.Is(e, apikey.ErrInvalidOwner):
 		code, detail = "invalid_owner", "The organization is not valid"+colon(e.Reason)
+	case errors.Is(e, apikey.ErrExpiryPolicy):
+		code, detail = "expiry_policy", "The expiry time breaks your organization's expiry policy"+colon(e.Reason)
+	case e.Field == "Grace":
+		code, detail = "invalid_grace", "The grace period is not valid"+colon(e.Reason)
 	default:
-		code, detail = "invalid_expiry", "The expiry time must be in the future."
+		code, detail = "invalid_expiry", "The expiry time is not valid"+colon(e.Reason)
 	}
 	writeProblem(w, http.StatusUnprocessableEntity, code, detail)
 }

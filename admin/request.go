@@ -98,6 +98,8 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, dst any, opti
 		// this is one in a nested object, which no request has today.
 		writeProblem(w, http.StatusBadRequest, "unknown_field",
 			"The request body has a field this request does not take: "+strings.TrimPrefix(err.Error(), "json: unknown field ")+".")
+	case errors.Is(err, errGrace):
+		writeProblem(w, http.StatusUnprocessableEntity, "invalid_grace", "The grace period is not valid: "+errGrace.Error()+".")
 	case errors.As(err, &timeError):
 		writeProblem(w, http.StatusBadRequest, "invalid_json",
 			`The field "expires_at" must be an RFC 3339 time, such as "2030-01-31T00:00:00Z".`)

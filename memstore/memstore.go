@@ -59,15 +59,7 @@ func (s *Store) Create(_ context.Context, k *apikey.Key, maxPerOwner int) error 
 	if k == nil {
 		return fmt.Errorf("memstore: create: nil key")
 	}
-	c := k.Clone()
-	c.CreatedAt = c.CreatedAt.UTC()
-	c.UpdatedAt = c.UpdatedAt.UTC()
-	if c.LastUsedAt != nil {
-		*c.LastUsedAt = c.LastUsedAt.UTC()
-	}
-	if c.ExpiresAt != nil {
-		*c.ExpiresAt = c.ExpiresAt.UTC()
-	}
+	c := utcCopy(k)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

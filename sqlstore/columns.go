@@ -9,7 +9,16 @@ import (
 	"time"
 
 	"github.com/apikit/apikey"
+	"github.com/google/uuid"
 )
+
+// nullUUIDArg is the column value of an optional key ID: NULL for uuid.Nil.
+func nullUUIDArg(id uuid.UUID) any {
+	if id == uuid.Nil {
+		return nil
+	}
+	return id.String()
+}
 
 // mysqlTimeLayout is how times are written to and read from MySQL DATETIME(6)
 // columns: as UTC wall-clock text, so that neither the driver's parseTime
@@ -187,9 +196,12 @@ type keyRow struct {
 	groupsJSON                     string
 	groups                         [4]string
 	created, updated, used, expiry timeColumn
+	rolled, grace                  timeColumn
 	lastUsedAt, expiresAt          time.Time
+	rolledAt, graceEndsAt          time.Time
+	rolledFrom, rolledTo           uuid.NullUUID
 	metadata                       sql.NullString
-	dest                           [14]any
+	dest                           [18]any
 }
 
 // newKeyRow returns a keyRow whose dest receives one row of columns.
@@ -201,8 +213,11 @@ func (d Dialect) newKeyRow() *keyRow {
 	row.updated = timeColumn{dst: &k.UpdatedAt, wall: wall}
 	row.used = timeColumn{dst: &row.lastUsedAt, wall: wall}
 	row.expiry = timeColumn{dst: &row.expiresAt, wall: wall}
-	row.dest = [14]any{&k.ID, &k.LookupID, &k.Name, &row.groupsJSON, &k.Active, &k.Preview, &k.Hash,
-		&row.created, &k.CreatedBy, &row.updated, &row.used, &row.expiry, &k.Owner, &row.metadata}
+	row.rolled = timeColumn{dst: &row.rolledAt, wall: wall}
+	row.grace = timeColumn{dst: &row.graceEndsAt, wall: wall}
+	row.dest = [18]any{&k.ID, &k.LookupID, &k.Name, &row.groupsJSON, &k.Active, &k.Preview, &k.Hash,
+		&row.created, &k.CreatedBy, &row.updated, &row.used, &row.expiry, &k.Owner, &row.metadata,
+		&row.rolledFrom, &row.rolledTo, &row.rolled, &row.grace}
 	return row
 }
 
@@ -218,6 +233,18 @@ func (row *keyRow) finish() (*apikey.Key, error) {
 	}
 	if row.expiry.valid {
 		k.ExpiresAt = &row.expiresAt
+	}
+	if row.rolled.valid {
+		k.RolledAt = &row.rolledAt
+	}
+	if row.grace.valid {
+		k.GraceEndsAt = &row.graceEndsAt
+	}
+	if row.rolledFrom.Valid {
+		k.RolledFrom = row.rolledFrom.UUID
+	}
+	if row.rolledTo.Valid {
+		k.RolledTo = row.rolledTo.UUID
 	}
 	if row.metadata.Valid {
 		if err := json.Unmarshal([]byte(row.metadata.String), &k.Metadata); err != nil {

@@ -36,7 +36,8 @@ func (d Dialect) valid() bool {
 // columns are the columns of the keys table, in the order of every SELECT
 // and of the INSERT. Dialect.newKeyRow depends on this order.
 const columns = "id, lookup_id, name, groups_json, active, preview, hash, " +
-	"created_at, created_by, updated_at, last_used_at, expires_at, owner, metadata_json"
+	"created_at, created_by, updated_at, last_used_at, expires_at, owner, metadata_json, " +
+	"rolled_from, rolled_to, rolled_at, grace_ends_at"
 
 // queryTemplates are the fixed query texts of one dialect. {{table}} stands
 // for the (validated, unquoted) table name; the dialect's identifier quotes
@@ -57,6 +58,14 @@ type queryTemplates struct {
 	lockGuard       string // (id); reads and locks a key's owner and groups, see Store.changeRow
 	recordLastUsed  string // see Store.RecordLastUsed for the arguments
 
+	// Lifecycle (see lifecycle.go): lockRoll reads and locks what Roll
+	// checks (id); setRolled (rolled_to, rolled_at, grace_ends_at,
+	// updated_at, id); setExpiresAt (expires_at, updated_at, id);
+	// pruneSelect[owner] (cut-off, cut-off, [owner,] after, limit);
+	// pruneDelete (id, cut-off, cut-off).
+	lockRoll, setRolled, setExpiresAt, pruneDelete string
+	pruneSelect                                    [2]string
+
 	// Per-owner quota (see Store.Create): insertOwner makes sure the owner
 	// has a row in the owners table, lockOwner locks it until the
 	// transaction ends, countOwner counts the owner's keys.
@@ -74,7 +83,7 @@ type queryTemplates struct {
 
 var postgresQueries = queryTemplates{
 	insert: `INSERT INTO "{{table}}" (` + columns + `) ` +
-		`VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		`VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name, owner, created_at, active) ` +
 		`SELECT k.id, g, k.owner, k.created_at, k.active FROM "{{table}}" AS k, json_array_elements_text($1::json) AS g WHERE k.id = $2`,
 	get:             `SELECT ` + columns + ` FROM "{{table}}" WHERE id = $1`,
@@ -88,9 +97,17 @@ var postgresQueries = queryTemplates{
 	setHash:         `UPDATE "{{table}}" SET hash = $1 WHERE id = $2`,
 	exists:          `SELECT 1 FROM "{{table}}" WHERE id = $1`,
 	lockGuard:       `SELECT owner, groups_json FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
-	insertOwner:     `INSERT INTO "{{table}}_owners" (owner) VALUES ($1) ON CONFLICT DO NOTHING`,
-	lockOwner:       `SELECT owner FROM "{{table}}_owners" WHERE owner = $1 FOR UPDATE`,
-	countOwner:      `SELECT count(*) FROM "{{table}}" WHERE owner = $1`,
+	lockRoll:        `SELECT owner, groups_json, active, rolled_to FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
+	setRolled:       `UPDATE "{{table}}" SET rolled_to = $1, rolled_at = $2, grace_ends_at = $3, updated_at = $4 WHERE id = $5`,
+	setExpiresAt:    `UPDATE "{{table}}" SET expires_at = $1, updated_at = $2 WHERE id = $3`,
+	pruneSelect: [2]string{
+		`SELECT ` + columns + ` FROM "{{table}}" WHERE (expires_at < $1 OR grace_ends_at < $2) AND id > $3 ORDER BY id LIMIT $4`,
+		`SELECT ` + columns + ` FROM "{{table}}" WHERE (expires_at < $1 OR grace_ends_at < $2) AND owner = $3 AND id > $4 ORDER BY id LIMIT $5`,
+	},
+	pruneDelete: `DELETE FROM "{{table}}" WHERE id = $1 AND (expires_at < $2 OR grace_ends_at < $3)`,
+	insertOwner: `INSERT INTO "{{table}}_owners" (owner) VALUES ($1) ON CONFLICT DO NOTHING`,
+	lockOwner:   `SELECT owner FROM "{{table}}_owners" WHERE owner = $1 FOR UPDATE`,
+	countOwner:  `SELECT count(*) FROM "{{table}}" WHERE owner = $1`,
 	// $1 and $2 are array literals ('{id,...}', '{"ts",...}'), passed as
 	// text so that any driver can send them. The rows to change are locked
 	// first, in the order of their IDs, so that concurrent batches cannot
@@ -112,7 +129,7 @@ var postgresQueries = queryTemplates{
 
 var mysqlQueries = queryTemplates{
 	insert: "INSERT INTO `{{table}}` (" + columns + ") " +
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	insertGroups: "INSERT INTO `{{table}}_groups` (key_id, group_name, owner, created_at, active) " +
 		"SELECT k.id, g.name, k.owner, k.created_at, k.active FROM JSON_TABLE(?, '$[*]' COLUMNS (" +
 		"name VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$' ERROR ON EMPTY)) AS g " +
@@ -128,6 +145,14 @@ var mysqlQueries = queryTemplates{
 	setHash:         "UPDATE `{{table}}` SET hash = ? WHERE id = ?",
 	exists:          "SELECT 1 FROM `{{table}}` WHERE id = ?",
 	lockGuard:       "SELECT owner, groups_json FROM `{{table}}` WHERE id = ? FOR UPDATE",
+	lockRoll:        "SELECT owner, groups_json, active, rolled_to FROM `{{table}}` WHERE id = ? FOR UPDATE",
+	setRolled:       "UPDATE `{{table}}` SET rolled_to = ?, rolled_at = ?, grace_ends_at = ?, updated_at = ? WHERE id = ?",
+	setExpiresAt:    "UPDATE `{{table}}` SET expires_at = ?, updated_at = ? WHERE id = ?",
+	pruneSelect: [2]string{
+		"SELECT " + columns + " FROM `{{table}}` WHERE (expires_at < ? OR grace_ends_at < ?) AND id > ? ORDER BY id LIMIT ?",
+		"SELECT " + columns + " FROM `{{table}}` WHERE (expires_at < ? OR grace_ends_at < ?) AND owner = ? AND id > ? ORDER BY id LIMIT ?",
+	},
+	pruneDelete: "DELETE FROM `{{table}}` WHERE id = ? AND (expires_at < ? OR grace_ends_at < ?)",
 	// ON DUPLICATE KEY UPDATE takes the row's exclusive lock at once;
 	// INSERT IGNORE would take a shared one, and two transactions that
 	// both then asked for the exclusive lock would deadlock.
@@ -152,7 +177,7 @@ var mysqlQueries = queryTemplates{
 
 var sqliteQueries = queryTemplates{
 	insert: `INSERT INTO "{{table}}" (` + columns + `) ` +
-		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name, owner, created_at, active) ` +
 		`SELECT k.id, g.value, k.owner, k.created_at, k.active FROM json_each(?) AS g JOIN "{{table}}" AS k ON k.id = ?`,
 	get:             `SELECT ` + columns + ` FROM "{{table}}" WHERE id = ?`,
@@ -167,7 +192,15 @@ var sqliteQueries = queryTemplates{
 	exists:          `SELECT 1 FROM "{{table}}" WHERE id = ?`,
 	// SQLite has no FOR UPDATE: a no-op UPDATE takes the database's write
 	// lock first, so no other writer comes between the check and the change.
-	lockGuard:   `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING owner, groups_json`,
+	lockGuard:    `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING owner, groups_json`,
+	lockRoll:     `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING owner, groups_json, active, rolled_to`,
+	setRolled:    `UPDATE "{{table}}" SET rolled_to = ?, rolled_at = ?, grace_ends_at = ?, updated_at = ? WHERE id = ?`,
+	setExpiresAt: `UPDATE "{{table}}" SET expires_at = ?, updated_at = ? WHERE id = ?`,
+	pruneSelect: [2]string{
+		`SELECT ` + columns + ` FROM "{{table}}" WHERE (expires_at < ? OR grace_ends_at < ?) AND id > ? ORDER BY id LIMIT ?`,
+		`SELECT ` + columns + ` FROM "{{table}}" WHERE (expires_at < ? OR grace_ends_at < ?) AND owner = ? AND id > ? ORDER BY id LIMIT ?`,
+	},
+	pruneDelete: `DELETE FROM "{{table}}" WHERE id = ? AND (expires_at < ? OR grace_ends_at < ?)`,
 	insertOwner: `INSERT OR IGNORE INTO "{{table}}_owners" (owner) VALUES (?)`,
 	lockOwner:   `UPDATE "{{table}}_owners" SET owner = owner WHERE owner = ? RETURNING owner`,
 	countOwner:  `SELECT count(*) FROM "{{table}}" WHERE owner = ?`,

@@ -144,6 +144,8 @@ type queries struct {
 	setName, setGroups, deleteGroups, setActive, setHash string
 	setGroupsActive                                      string
 	exists, lockGuard, recordLastUsed                    string
+	lockRoll, setRolled, setExpiresAt, pruneDelete       string
+	pruneSelect                                          [2]string
 	insertOwner, lockOwner, countOwner                   string
 	createVersions, selectVersions, insertVersion        string
 	list                                                 [32]string // indexed by listIndex
@@ -208,6 +210,11 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 		lockOwner:       r.Replace(t.lockOwner),
 		countOwner:      r.Replace(t.countOwner),
 		recordLastUsed:  r.Replace(t.recordLastUsed),
+		lockRoll:        r.Replace(t.lockRoll),
+		setRolled:       r.Replace(t.setRolled),
+		setExpiresAt:    r.Replace(t.setExpiresAt),
+		pruneDelete:     r.Replace(t.pruneDelete),
+		pruneSelect:     [2]string{r.Replace(t.pruneSelect[0]), r.Replace(t.pruneSelect[1])},
 		createVersions:  r.Replace(t.createVersions),
 		selectVersions:  r.Replace(t.selectVersions),
 		insertVersion:   r.Replace(t.insertVersion),
@@ -253,30 +260,37 @@ func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) erro
 	if err != nil {
 		return err
 	}
-	d := s.dialect
 	return s.inTx(ctx, "create key "+k.ID.String(), func(tx *sql.Tx) error {
 		if maxPerOwner > 0 {
 			if err := s.checkQuota(ctx, tx, k.Owner, maxPerOwner); err != nil {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, s.q.insert,
-			k.ID.String(), k.LookupID, k.Name, groupsJSON, k.Active, k.Preview, k.Hash,
-			d.timeArg(k.CreatedAt), k.CreatedBy, d.timeArg(k.UpdatedAt),
-			d.nullTimeArg(k.LastUsedAt), d.nullTimeArg(k.ExpiresAt), k.Owner, metadata)
-		if err != nil {
-			if d.isUniqueViolation(err) {
-				return fmt.Errorf("%w: %w", apikey.ErrDuplicate, err)
-			}
-			return err
-		}
-		if len(k.Groups) > 0 {
-			if _, err := tx.ExecContext(ctx, s.q.insertGroups, groupSet, k.ID.String()); err != nil {
-				return fmt.Errorf("groups: %w", err)
-			}
-		}
-		return nil
+		return s.insertKey(ctx, tx, k, groupsJSON, groupSet, metadata)
 	})
+}
+
+// insertKey inserts the row of k and its rows in the groups table, in the
+// caller's transaction.
+func (s *Store) insertKey(ctx context.Context, tx *sql.Tx, k *apikey.Key, groupsJSON, groupSet string, metadata any) error {
+	d := s.dialect
+	_, err := tx.ExecContext(ctx, s.q.insert,
+		k.ID.String(), k.LookupID, k.Name, groupsJSON, k.Active, k.Preview, k.Hash,
+		d.timeArg(k.CreatedAt), k.CreatedBy, d.timeArg(k.UpdatedAt),
+		d.nullTimeArg(k.LastUsedAt), d.nullTimeArg(k.ExpiresAt), k.Owner, metadata,
+		nullUUIDArg(k.RolledFrom), nullUUIDArg(k.RolledTo), d.nullTimeArg(k.RolledAt), d.nullTimeArg(k.GraceEndsAt))
+	if err != nil {
+		if d.isUniqueViolation(err) {
+			return fmt.Errorf("%w: %w", apikey.ErrDuplicate, err)
+		}
+		return err
+	}
+	if len(k.Groups) > 0 {
+		if _, err := tx.ExecContext(ctx, s.q.insertGroups, groupSet, k.ID.String()); err != nil {
+			return fmt.Errorf("groups: %w", err)
+		}
+	}
+	return nil
 }
 
 // checkQuota locks the owner's row and returns ErrQuotaExceeded if the

@@ -142,6 +142,10 @@ func assertKey(t *testing.T, want, got *apikey.Key, format string, args ...any) 
 	ok = assertTime(t, want.UpdatedAt, got.UpdatedAt, "UpdatedAt, %s", where) && ok
 	ok = assertTimePtr(t, want.LastUsedAt, got.LastUsedAt, "LastUsedAt, %s", where) && ok
 	ok = assertTimePtr(t, want.ExpiresAt, got.ExpiresAt, "ExpiresAt, %s", where) && ok
+	ok = check.Equal(t, want.RolledFrom.String(), got.RolledFrom.String(), "RolledFrom, "+where) && ok
+	ok = check.Equal(t, want.RolledTo.String(), got.RolledTo.String(), "RolledTo, "+where) && ok
+	ok = assertTimePtr(t, want.RolledAt, got.RolledAt, "RolledAt, %s", where) && ok
+	ok = assertTimePtr(t, want.GraceEndsAt, got.GraceEndsAt, "GraceEndsAt, %s", where) && ok
 	return ok
 }
 

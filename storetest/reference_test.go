@@ -74,6 +74,14 @@ func (s *refStore) copyIn(k *apikey.Key) *apikey.Key {
 		c.Metadata = nil
 	case s.has("metadata-shared"):
 		c.Metadata = k.Metadata
+	case s.has("lifecycle-dropped"):
+		c.RolledTo, c.GraceEndsAt = uuid.Nil, nil
+	}
+	if c.RolledAt != nil {
+		*c.RolledAt = s.utc(*c.RolledAt)
+	}
+	if c.GraceEndsAt != nil {
+		*c.GraceEndsAt = s.utc(*c.GraceEndsAt)
 	}
 	return c
 }

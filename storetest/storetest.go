@@ -14,7 +14,11 @@
 // a store keeps and hands out copies, that hostile names and groups are
 // stored verbatim and matched literally, that each update changes one field
 // atomically, that last-used times never move backwards, and that paging
-// through List visits every key exactly once while keys come and go. Run it
+// through List visits every key exactly once while keys come and go; and,
+// for a store that implements [apikey.LifecycleStore], that a roll is
+// atomic and guarded, and that pruning deletes exactly the keys that
+// stopped working before the cut-off (a store without it skips those
+// subtests). Run it
 // with -race: several tests call the store from many goroutines.
 //
 // It does not test context cancellation, which a store may ignore when it
@@ -100,6 +104,14 @@ func suite() []subtest {
 		{"OwnerQuota", testOwnerQuota},
 		{"ConcurrentOwnerIsolation", testConcurrentOwnerIsolation},
 		{"ConcurrentOwnerQuota", testConcurrentOwnerQuota},
+
+		// LifecycleStore, for stores that implement it: lifecycle.go
+		{"LifecycleFields", lifecycle(testLifecycleFields)},
+		{"Roll", lifecycle(testRoll)},
+		{"RollRefused", lifecycle(testRollRefused)},
+		{"SetExpiresAt", lifecycle(testSetExpiresAt)},
+		{"Prune", lifecycle(testPrune)},
+		{"ConcurrentRolls", lifecycle(testConcurrentRolls)},
 
 		// Many goroutines at once: concurrency.go
 		{"ConcurrentUpdates", testConcurrentUpdates},

@@ -31,6 +31,8 @@ type keyJSON struct {
 	UpdatedAt  time.Time  `json:"updated_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
 	ExpiresAt  *time.Time `json:"expires_at"`
+	RolledFrom uuid.UUID  `json:"rolled_from"`
+	RolledTo   uuid.UUID  `json:"rolled_to"`
 }
 
 func (d *testDB) listJSON(t *testing.T, args ...string) []keyJSON {
@@ -109,8 +111,8 @@ func TestLifecycle(t *testing.T) {
 		r = d.mustRun(t, "list", "--wide")
 		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
 		require.Len(t, lines, 3, r.stdout)
-		assert.Regexp(t, `^ID +OWNER +NAME +STATUS +KEY +CREATED +LAST USED +CREATED BY +GROUPS$`, lines[0])
-		assert.Regexp(t, `^`+id+` +default +CI deploy +active +`+regexp.QuoteMeta(preview)+` +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ +never +alice@example.com +deploy:write,reports:read$`, lines[1])
+		assert.Regexp(t, `^ID +OWNER +NAME +STATUS +KEY +CREATED +LAST USED +EXPIRES +CREATED BY +GROUPS$`, lines[0])
+		assert.Regexp(t, `^`+id+` +default +CI deploy +active +`+regexp.QuoteMeta(preview)+` +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ +never +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ +alice@example.com +deploy:write,reports:read$`, lines[1])
 		assert.Equal(t, strings.Index(lines[0], "NAME"), strings.Index(lines[1], "CI deploy"), "columns are aligned")
 
 		// Last used shows once a server has flushed a use.
@@ -306,7 +308,7 @@ func TestInvalidInput(t *testing.T) {
 
 		r = d.run(t, "create", "--name", "k", "--group", "g", "--expires", "2001-01-01T00:00:00Z")
 		assert.Equal(t, 1, r.code, r.String())
-		assert.Equal(t, "apikey: expiry must be in the future\n", r.stderr)
+		assert.Equal(t, "apikey: --expires 2001-01-01T00:00:00Z: invalid expiry: must be in the future\n", r.stderr)
 		assert.Empty(t, d.listJSON(t), "nothing was created")
 
 		d.create(t, "--name", "k", "--group", "g")

@@ -59,7 +59,8 @@ be shown again, go to standard error. Only a hash of the key is stored.
                      (the first key of an empty database may hold any group)
   --expires WHEN     when the key stops working: a duration from now (720h,
                      90d) or an RFC 3339 time (2026-01-31T00:00:00Z) or date
-                     (2026-01-31, midnight UTC); default never
+                     (2026-01-31, midnight UTC), at most 9999-12-31; default
+                     never, or the default lifetime of the expiry policy
   --created-by WHO   the administrator recorded as creator (default $USER,
                      or "cli")`,
 		setup: setupCreate,
@@ -78,8 +79,8 @@ emoji take two columns), and control and bidi characters in them are printed
 escaped (\x1b, \u202e; a backslash as \\).
 
   --wide            every column in full: ID, OWNER (without --owner), NAME,
-                    STATUS, KEY, CREATED and LAST USED (RFC 3339, UTC),
-                    CREATED BY and GROUPS
+                    STATUS, KEY, CREATED, LAST USED and EXPIRES (RFC 3339,
+                    UTC; "(grace)" when a roll ends it), CREATED BY, GROUPS
   --status STATUS   only active or only inactive keys (default all)
   --group GROUP     only keys holding this group, matched exactly
   --json            print a JSON array of keys instead of the table (no hash,
@@ -158,6 +159,39 @@ to keep its record.
 
   --yes   delete without asking`,
 		setup: setupDelete,
+	},
+	{
+		name:     "roll",
+		short:    "roll <key> --grace D",
+		synopsis: "roll <key> --grace DURATION [--expires WHEN] [--created-by WHO]",
+		summary:  "replace a key with a new one; the old works for a grace",
+		details: `Issues the successor of a key (same owner, name, groups and metadata) and
+prints it on standard output, once, as create does. The old key keeps working
+for the grace period, then is refused as expired; servers answer its requests
+meanwhile with Deprecation and Sunset headers. A key is rolled once: roll its
+successor next time. For a leaked key, use --grace 0s.
+` + keyArgumentHelp + `
+  --grace DURATION   how long the old key keeps working: 24h, 90m, 7d, or 0s
+                     to stop it at once (required)
+  --expires WHEN     the successor's expiry, as for create; default the old
+                     key's expiry (never a later one), or the expiry policy's
+  --created-by WHO   the administrator recorded as creator (default $USER,
+                     or "cli")`,
+		setup: setupRoll,
+	},
+	{
+		name:     "prune",
+		short:    "prune [--dry-run]",
+		synopsis: "prune [--dry-run] [--older-than DURATION] [--batch N]",
+		summary:  "delete keys that stopped working long ago",
+		details: `Deletes, for good, the keys that expired or whose grace period after a roll
+ended more than --older-than ago, in batches (one transaction each), and
+prints them. With --owner, only that organization's keys.
+  --dry-run               list the keys that would be deleted; delete none
+  --older-than DURATION   how long ago they stopped: 720h, 30d (default 30d;
+                          0s for every key that has stopped)
+  --batch N               keys per transaction (default 100, at most 1000)`,
+		setup: setupPrune,
 	},
 	{
 		name:     "scan",
@@ -348,26 +382,64 @@ func defaultCreatedBy() string {
 }
 
 // parseExpiry reads --expires: a duration from now (Go syntax, or whole days
-// such as 90d), an RFC 3339 time, or a date (midnight UTC). "" is never.
+// such as 90d), an RFC 3339 time, or a date (midnight UTC). "" is never. A
+// time that is well formed but not a valid expiry (the zero time, after
+// 9999-12-31T23:59:59.999999Z, in the past) is an error wrapping
+// apikey.ErrInvalidExpiry (exit status 1), and so is a number of days too
+// large for any expiry: it never overflows.
 func parseExpiry(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
+	t, err := parseWhen(s, now)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if err := apikey.ValidateExpiry(t, now); err != nil {
+		return time.Time{}, fmt.Errorf("--expires %s: %w", s, err)
+	}
+	return t, nil
+}
+
+// maxDays bounds the days of --expires Nd and of durations: more than from
+// year 1 to 9999, so that any larger number is out of range, and small
+// enough that no arithmetic overflows.
+const maxDays = 10000 * 366
+
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
 	}
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
 	}
 	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.Atoi(days); err == nil {
-			return now.Add(time.Duration(n) * 24 * time.Hour), nil
+		if n, err := strconv.ParseInt(days, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+			if n > maxDays || n < -maxDays {
+				return time.Time{}, fmt.Errorf("--expires %s: %w", s, &apikey.ValidationError{Field: "ExpiresAt",
+					Reason: "must be no later than 9999-12-31T23:59:59.999999Z", Err: apikey.ErrInvalidExpiry})
+			}
+			return now.AddDate(0, 0, int(n)), nil
 		}
 	}
 	if d, err := time.ParseDuration(s); err == nil {
 		return now.Add(d), nil
 	}
 	return time.Time{}, usageErrorf("--expires %q is neither a duration (720h, 90d) nor an RFC 3339 time (2026-01-31T00:00:00Z) or date (2026-01-31)", s)
+}
+
+// parseGrace reads --grace: a duration (24h, 90m, 0s) or whole days (7d),
+// from zero to a year.
+func parseGrace(s string) (time.Duration, error) {
+	const year = 366 * 24 * time.Hour
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 0 && n <= 366 {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(s); err == nil && d >= 0 && d <= year {
+		return d, nil
+	}
+	return 0, usageErrorf("--grace %q is not a duration from 0s to 366d (24h, 90m, 7d; 0s stops the old key at once)", s)
 }
 
 func setupList(fs *flag.FlagSet) action {

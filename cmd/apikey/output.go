@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apikit/apikey"
+	"github.com/google/uuid"
 )
 
 // formatTime writes times as RFC 3339 in UTC, to the second: what --expires
@@ -37,6 +38,20 @@ func status(k *apikey.Key, now time.Time) string {
 	}
 }
 
+// expires is when a key stops working, as list --wide shows it: its expiry,
+// or the end of its grace period after a roll, marked "(grace)"; "never".
+func expires(k *apikey.Key) string {
+	end, ok := k.EndsAt()
+	switch {
+	case !ok:
+		return "never"
+	case k.GraceEndsAt != nil && end.Equal(*k.GraceEndsAt):
+		return formatTime(end) + " (grace)"
+	default:
+		return formatTime(end)
+	}
+}
+
 // tableWidth is the width of list's table unless --wide: a terminal's
 // default.
 const tableWidth = 80
@@ -56,13 +71,13 @@ func writeTable(w io.Writer, keys []*apikey.Key, now time.Time, withOwner, wide 
 	var minimum []int
 	row := func(k *apikey.Key) []string { return nil }
 	if wide {
-		header = []string{"ID", "NAME", "STATUS", "KEY", "CREATED", "LAST USED", "CREATED BY", "GROUPS"}
+		header = []string{"ID", "NAME", "STATUS", "KEY", "CREATED", "LAST USED", "EXPIRES", "CREATED BY", "GROUPS"}
 		if withOwner {
 			header = slices.Insert(header, 1, "OWNER")
 		}
 		row = func(k *apikey.Key) []string {
 			cells := []string{k.ID.String(), escapeText(k.Name), status(k, now), escapeText(k.Preview),
-				formatTime(k.CreatedAt), formatOptionalTime(k.LastUsedAt, "never"), escapeText(k.CreatedBy), joinGroups(k.Groups)}
+				formatTime(k.CreatedAt), formatOptionalTime(k.LastUsedAt, "never"), expires(k), escapeText(k.CreatedBy), joinGroups(k.Groups)}
 			if withOwner {
 				cells = slices.Insert(cells, 1, escapeText(k.Owner))
 			}
@@ -151,6 +166,13 @@ func writeKey(w io.Writer, k *apikey.Key, now time.Time) error {
 	fmt.Fprintf(tw, "Updated:\t%s\n", formatTime(k.UpdatedAt))
 	fmt.Fprintf(tw, "Last used:\t%s\n", formatOptionalTime(k.LastUsedAt, "never"))
 	fmt.Fprintf(tw, "Expires:\t%s\n", formatOptionalTime(k.ExpiresAt, "never"))
+	if k.RolledFrom != uuid.Nil {
+		fmt.Fprintf(tw, "Rolled from:\t%s\n", k.RolledFrom)
+	}
+	if k.Rolled() {
+		fmt.Fprintf(tw, "Rolled to:\t%s\n", k.RolledTo)
+		fmt.Fprintf(tw, "Grace ends:\t%s\n", formatOptionalTime(k.GraceEndsAt, "never"))
+	}
 	return tw.Flush()
 }
 

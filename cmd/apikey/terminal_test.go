@@ -104,7 +104,7 @@ func TestTableFits80Columns(t *testing.T) {
 	b.Reset()
 	require.NoError(t, writeTable(&b, keys, now, true, true))
 	lines = strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
-	assert.Regexp(t, `^ID +OWNER +NAME +STATUS +KEY +CREATED +LAST USED +CREATED BY +GROUPS$`, lines[0])
+	assert.Regexp(t, `^ID +OWNER +NAME +STATUS +KEY +CREATED +LAST USED +EXPIRES +CREATED BY +GROUPS$`, lines[0])
 	for i, k := range keys {
 		assert.Contains(t, lines[i+1], k.ID.String())
 		assert.Contains(t, lines[i+1], k.Name, "whole")

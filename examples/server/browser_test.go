@@ -436,6 +436,52 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
+	// Roll a key in the page: the new key is shown once, in the same
+	// dialog; both work during the grace period, and the old one says so.
+	rotation := adminAPI(t, s, "POST", "keys", map[string]any{"name": "Rotation job", "groups": []string{"reports:read"}})
+	oldPlaintext := rotation["plaintext"].(string)
+	b.do("reload", chromedp.Navigate(s.base+"/admin/"), chromedp.WaitVisible(chromedp.CSS(row("Rotation job"))))
+	b.do("open the roll dialog",
+		chromedp.Click(chromedp.CSS(row("Rotation job")+` button[data-action="roll"]`)),
+		chromedp.WaitVisible(chromedp.ID("roll-dialog")))
+	assert.Equal(t, "Rotation job", b.text("#roll-name"))
+	assert.Equal(t, "24h", b.value("#roll-grace"), "a day of grace unless chosen otherwise")
+	b.axe("the roll dialog")
+	b.do("cancel", chromedp.Click(chromedp.ID("roll-cancel")), chromedp.WaitNotVisible(chromedp.ID("roll-dialog")))
+	b.do("roll with an hour of grace",
+		chromedp.Click(chromedp.CSS(row("Rotation job")+` button[data-action="roll"]`)),
+		chromedp.WaitVisible(chromedp.ID("roll-dialog")),
+		chromedp.SetValue(chromedp.ID("roll-grace"), "1h"),
+		chromedp.Click(chromedp.ID("roll-submit")),
+		chromedp.WaitNotVisible(chromedp.ID("roll-dialog")),
+		chromedp.WaitVisible(chromedp.ID("created-dialog")))
+	assert.Equal(t, "Key rolled", b.text("#created-title"))
+	rolledPlaintext := b.text("#created-key")
+	assert.NotEqual(t, oldPlaintext, rolledPlaintext)
+	// The copy is asynchronous: close only once it is done, or the page
+	// rightly asks whether the key was copied.
+	b.do("copy", chromedp.Click(chromedp.ID("copy-key")))
+	b.until("the copy status", `document.getElementById('copy-status').textContent !== ''`)
+	b.do("close", chromedp.Click(chromedp.ID("created-done")), chromedp.WaitNotVisible(chromedp.ID("created-dialog")))
+	b.until("the plaintext leaves the page with the dialog", `document.getElementById('created-key').textContent === ''`)
+	b.until("two rows, the old one in grace and without Roll",
+		`document.querySelectorAll('tr[data-key-name="Rotation job"]').length === 2 && `+
+			`document.querySelectorAll('tr[data-key-name="Rotation job"] [data-testid="key-grace"]').length === 1 && `+
+			`document.querySelectorAll('tr[data-key-name="Rotation job"] button[data-action="roll"]').length === 1`)
+	assert.Equal(t, http.StatusOK, callAPI(t, s, "GET", "/api/reports", oldPlaintext), "the old key works during its grace")
+	assert.Equal(t, http.StatusOK, callAPI(t, s, "GET", "/api/reports", rolledPlaintext), "the new key works")
+	b.do("expiring soon", chromedp.SetValue(chromedp.ID("filter-status"), "expiring"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('filter-status').dispatchEvent(new Event('change'))`))
+	b.until("only the key in grace", `document.querySelectorAll('#keys-body tr').length === 1 && document.querySelector('#keys-body [data-testid="key-grace"]') !== null`)
+	b.do("all keys", chromedp.SetValue(chromedp.ID("filter-status"), ""),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('filter-status').dispatchEvent(new Event('change'))`))
+	b.until("every key again", `document.querySelectorAll('tr[data-key-name="Rotation job"]').length === 2`)
+	for _, k := range adminAPI(t, s, "GET", "keys", nil)["keys"].([]any) {
+		if k := k.(map[string]any); k["name"] == "Rotation job" {
+			adminAPI(t, s, "DELETE", "keys/"+k["id"].(string), map[string]any{"confirm": "Rotation job"})
+		}
+	}
+
 	// A few keys for the screenshots: used, unused, inactive.
 	screenshotKeys(t, s)
 	b.do("reload", chromedp.Navigate(s.base+"/admin/"), chromedp.WaitVisible(chromedp.CSS(row("Nightly revenue report"))))

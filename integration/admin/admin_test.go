@@ -87,7 +87,8 @@ func TestAPIAuthentication(t *testing.T) {
 
 	r = e.do(req{method: "GET", path: "/admin/api/me", key: e.limited})
 	require.Equal(t, http.StatusOK, r.StatusCode)
-	assert.Equal(t, map[string]any{"name": "Limited admin", "groups": []any{"apikeys:admin", "reports:read"}, "owner": "default", "all_owners": false, "last_used_interval": float64(0)}, r.json(t))
+	assert.Equal(t, map[string]any{"name": "Limited admin", "groups": []any{"apikeys:admin", "reports:read"}, "owner": "default", "all_owners": false, "last_used_interval": float64(0),
+		"expiry_policy": map[string]any{"default_lifetime": float64(0), "max_lifetime": float64(0), "description": "no expiry policy"}}, r.json(t))
 
 	// A deactivated admin key is refused at once.
 	k, plaintext := e.create("Short-lived admin", "apikeys:admin")
@@ -114,7 +115,8 @@ func TestCreate(t *testing.T) {
 
 	// The columns of the tab, in snake_case, and nothing else.
 	assert.ElementsMatch(t, []string{"id", "owner", "name", "status", "preview", "groups", "created_at", "created_by",
-		"updated_at", "last_used_at", "expires_at", "can_manage", "self"}, keys(k))
+		"updated_at", "last_used_at", "expires_at", "can_manage", "self",
+		"rolled_from", "rolled_to", "rolled_at", "grace_ends_at"}, keys(k))
 	assert.Equal(t, "CI deploy", k["name"])
 	assert.Equal(t, "active", k["status"])
 	assert.Equal(t, []any{"billing:read", "reports:read"}, k["groups"])

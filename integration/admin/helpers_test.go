@@ -75,11 +75,17 @@ func newStore(t *testing.T) apikey.Store {
 // nil, wraps the store (to make it fail).
 func newEnv(t *testing.T, wrap func(apikey.Store) apikey.Store, opts ...admin.Option) *env {
 	t.Helper()
+	return newEnvWithManager(t, nil, wrap, opts...)
+}
+
+// newEnvWithManager is newEnv with more options for the Manager.
+func newEnvWithManager(t *testing.T, managerOpts []apikey.Option, wrap func(apikey.Store) apikey.Store, opts ...admin.Option) *env {
+	t.Helper()
 	var store apikey.Store = newStore(t)
 	if wrap != nil {
 		store = wrap(store)
 	}
-	m, err := apikey.New(store, apikey.WithGroups(testGroups...), apikey.WithLastUsedFlushInterval(-1))
+	m, err := apikey.New(store, append([]apikey.Option{apikey.WithGroups(testGroups...), apikey.WithLastUsedFlushInterval(-1)}, managerOpts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close() })
 	h, err := admin.New(m, opts...)

@@ -178,8 +178,37 @@
     return td;
   }
 
+  // endsAt is when a key stops working: its expiry or, after a roll, the
+  // end of its grace period, whichever comes first; null for never.
+  function endsAt(k) {
+    const ends = [k.expires_at, k.grace_ends_at].filter((t) => t !== null && t !== undefined);
+    if (ends.length === 0) return null;
+    return ends.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b));
+  }
+
   function isExpired(k) {
-    return k.expires_at !== null && k.expires_at !== undefined && Date.parse(k.expires_at) <= Date.now();
+    const end = endsAt(k);
+    return end !== null && Date.parse(end) <= Date.now();
+  }
+
+  // expiringSoon: a key that stops working within a week, or is rolled.
+  const soon = 7 * 24 * 3600 * 1000;
+  function isExpiringSoon(k) {
+    const end = endsAt(k);
+    return end !== null && !isExpired(k) && Date.parse(end) - Date.now() <= soon;
+  }
+
+  function expiresCell(k) {
+    const td = el('td', { className: 'date', dataset: { testid: 'key-expires', label: 'Expires' } });
+    const end = endsAt(k);
+    if (end === null) {
+      td.append(el('span', { className: 'muted', textContent: 'never' }));
+    } else if (k.grace_ends_at && end === k.grace_ends_at && !isExpired(k)) {
+      td.append(el('span', { className: 'badge grace', textContent: 'in grace until', dataset: { testid: 'key-grace' } }), ' ', timeElement(end));
+    } else {
+      td.append(timeElement(end));
+    }
+    return td;
   }
 
   function chips(groups) {
@@ -200,6 +229,9 @@
       title: denied, attrs: { 'aria-label': label + ' ' + k.name }, dataset: { action, testid: 'action-' + action, id: k.id },
     });
     const toggle = active ? button('deactivate', 'Deactivate') : button('activate', 'Activate');
+    const actions = el('td', { className: 'row-actions' }, toggle, button('edit', 'Edit'));
+    if (active && !k.rolled_to && !isExpired(k)) actions.append(button('roll', 'Roll key'));
+    actions.append(button('delete', 'Delete', 'danger-text'));
 
     const name = el('td', { className: 'name', dataset: { label: 'Name' } },
       el('span', { className: 'key-name', textContent: k.name, dataset: { testid: 'key-name' } }));
@@ -212,9 +244,9 @@
       status,
       dateCell('Created', k.created_at, 'key-created', '', creator),
       dateCell('Last used', k.last_used_at, 'key-last-used', 'never'),
-      // Expires: the expiry cell goes here, with the key lifecycle issue.
+      expiresCell(k),
       el('td', { dataset: { testid: 'key-groups', label: 'Groups' } }, chips(k.groups)),
-      el('td', { className: 'row-actions' }, toggle, button('edit', 'Edit'), button('delete', 'Delete', 'danger-text')),
+      actions,
     );
   }
 
@@ -233,7 +265,10 @@
     const group = $('filter-group').value;
     const name = $('filter-name').value.trim();
     if (name) q.set('name', name);
-    if (status) q.set('status', status);
+    // "Expiring soon" is the active keys of the page that stop working
+    // within a week (rolled keys in their grace period included).
+    const expiring = status === 'expiring';
+    if (status) q.set('status', expiring ? 'active' : status);
     if (group) q.set('group', group);
     if (state.cursors[state.page]) q.set('cursor', state.cursors[state.page]);
     let data;
@@ -250,6 +285,7 @@
       state.page--;
       return reload(false);
     }
+    if (expiring) data.keys = data.keys.filter(isExpiringSoon);
     state.keys = new Map(data.keys.map((k) => [k.id, k]));
     state.next = data.next_cursor || null;
     $('keys-body').replaceChildren(...data.keys.map(keyRow));
@@ -359,6 +395,10 @@
 
   function openAdd() {
     $('add-form').reset();
+    const p = state.me && state.me.expiry_policy;
+    $('add-policy').textContent = p && p.description !== 'no expiry policy'
+      ? 'Your organization\'s expiry policy: ' + p.description + '. Leave the date empty for the default.'
+      : 'Leave the date empty for a key that does not expire.';
     groupOptions($('add-groups'), 'add', []);
     showError('add', '', null);
     $('add-dialog').showModal();
@@ -378,7 +418,10 @@
     await pending($('add-submit'), async () => {
       let created;
       try {
-        created = await api('POST', 'api/keys', { name, groups });
+        const body = { name, groups };
+        // The key stops working at the start of the chosen day, UTC.
+        if ($('add-expires').value) body.expires_at = $('add-expires').value + 'T00:00:00Z';
+        created = await api('POST', 'api/keys', body);
       } catch (e) {
         showError('add', e.message, fieldOf(e.code));
         return;
@@ -391,7 +434,8 @@
 
   // showCreated shows the plaintext of a new key, once: it is in this
   // dialog until the dialog closes, and nowhere else.
-  function showCreated(created) {
+  function showCreated(created, title) {
+    $('created-title').textContent = title || 'Key created';
     $('created-name').textContent = created.key.name;
     $('created-key').textContent = created.plaintext;
     $('copy-status').textContent = '';
@@ -475,6 +519,37 @@
       }
       $('self-dialog').close();
       signOut('You deactivated “' + k.name + '”, the key you were signed in with. Sign in with another administrator key.');
+    });
+  }
+
+  // Roll: a new key replaces the old one, which keeps working for the
+  // chosen grace period; the new key is shown once, as a created one.
+  let rolling = null;
+
+  function openRoll(k) {
+    rolling = k;
+    $('roll-name').textContent = k.name;
+    $('roll-preview').textContent = k.preview;
+    $('roll-grace').value = '24h';
+    $('roll-error').textContent = '';
+    $('roll-dialog').showModal();
+    $('roll-grace').focus();
+  }
+
+  async function submitRoll(ev) {
+    ev.preventDefault();
+    const k = rolling;
+    await pending($('roll-submit'), async () => {
+      let rolled;
+      try {
+        rolled = await api('POST', 'api/keys/' + encodeURIComponent(k.id) + '/roll', { grace: $('roll-grace').value });
+      } catch (e) {
+        $('roll-error').textContent = e.message;
+        return;
+      }
+      $('roll-dialog').close();
+      showCreated(rolled, 'Key rolled');
+      await reload(false);
     });
   }
 
@@ -629,6 +704,8 @@
     $('edit-form').addEventListener('submit', submitEdit);
     $('edit-cancel').addEventListener('click', () => $('edit-dialog').close());
     $('delete-form').addEventListener('submit', submitDelete);
+    $('roll-form').addEventListener('submit', submitRoll);
+    $('roll-cancel').addEventListener('click', () => $('roll-dialog').close());
     $('delete-cancel').addEventListener('click', () => $('delete-dialog').close());
     $('self-form').addEventListener('submit', submitSelf);
     $('self-cancel').addEventListener('click', () => $('self-dialog').close());
@@ -669,6 +746,7 @@
         case 'activate': setActive(k, true); break;
         case 'deactivate': if (k.self) openSelf(k); else setActive(k, false); break;
         case 'edit': openEdit(k); break;
+        case 'roll': openRoll(k); break;
         case 'delete': openDelete(k); break;
       }
     });

@@ -1,0 +1,156 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/apikit/apikey"
+	"github.com/google/uuid"
+)
+
+var _ apikey.LifecycleStore = (*Store)(nil)
+
+// Roll creates successor and marks the key oldID as rolled to it, in one
+// transaction: it locks the old key's row (SELECT ... FOR UPDATE; on SQLite
+// the database's write lock), checks the guard, that the key has no
+// successor yet and is active, inserts the successor and its groups, and
+// updates the old row. See [apikey.LifecycleStore] for the errors; on any
+// of them the transaction is rolled back and nothing is changed.
+func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
+	if successor == nil {
+		return errors.New("sqlstore: roll: nil successor")
+	}
+	metadata, err := encodeMetadata(successor.Metadata)
+	if err != nil {
+		return err
+	}
+	groupsJSON, err := encodeGroups(successor.Groups)
+	if err != nil {
+		return err
+	}
+	groupSet, err := encodeGroupSet(successor.Groups)
+	if err != nil {
+		return err
+	}
+	d := s.dialect
+	return s.inTx(ctx, "roll key "+oldID.String(), func(tx *sql.Tx) error {
+		var (
+			owner, groups string
+			active        bool
+			rolledTo      uuid.NullUUID
+		)
+		err := tx.QueryRowContext(ctx, s.q.lockRoll, oldID.String()).Scan(&owner, &groups, &active, &rolledTo)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apikey.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if guard != nil {
+			if guard.Owner != "" && owner != guard.Owner {
+				return apikey.ErrNotFound
+			}
+			if guard.Groups != nil {
+				want, err := encodeGroups(guard.Groups)
+				if err != nil {
+					return err
+				}
+				if groups != want {
+					return apikey.ErrConflict
+				}
+			}
+		}
+		switch {
+		case rolledTo.Valid:
+			return apikey.ErrAlreadyRolled
+		case !active:
+			return apikey.ErrInactive
+		}
+		if err := s.insertKey(ctx, tx, successor, groupsJSON, groupSet, metadata); err != nil {
+			return fmt.Errorf("successor: %w", err)
+		}
+		rolledAt := d.timeArg(successor.CreatedAt)
+		_, err = tx.ExecContext(ctx, s.q.setRolled, successor.ID.String(), rolledAt, d.timeArg(graceEndsAt), rolledAt, oldID.String())
+		return err
+	})
+}
+
+// SetExpiresAt sets (nil: removes) the expiry time and sets UpdatedAt of a
+// key with one UPDATE, or returns an error wrapping [apikey.ErrNotFound]
+// (or [apikey.ErrConflict], see Delete).
+func (s *Store) SetExpiresAt(ctx context.Context, id uuid.UUID, expiresAt *time.Time, at time.Time, guard *apikey.Guard) error {
+	return s.change(ctx, "set expiry of key", id, guard, false, s.q.setExpiresAt,
+		s.dialect.nullTimeArg(expiresAt), s.dialect.timeArg(at), id.String())
+}
+
+// Prune reads at most q.Limit eligible keys in the order of their IDs with
+// one SELECT (from the indexes on expires_at and grace_ends_at), and,
+// unless q.DryRun, deletes them in one transaction, each with a DELETE that
+// checks again that it is eligible: a key whose expiry was extended since
+// the SELECT is kept, and not returned.
+func (s *Store) Prune(ctx context.Context, q apikey.PruneQuery) (keys []*apikey.Key, err error) {
+	limit := max(q.Limit, 1)
+	cutoff := s.dialect.timeArg(q.EndedBefore)
+	query, args := s.q.pruneSelect[0], []any{cutoff, cutoff, q.After.String(), limit}
+	if q.Owner != "" {
+		query, args = s.q.pruneSelect[1], []any{cutoff, cutoff, q.Owner, q.After.String(), limit}
+	}
+	found, err := s.queryKeys(ctx, "find keys to prune", query, args...)
+	if err != nil || q.DryRun {
+		return found, err
+	}
+	keys = make([]*apikey.Key, 0, len(found))
+	err = s.inTx(ctx, fmt.Sprintf("prune %d keys", len(found)), func(tx *sql.Tx) error {
+		keys = keys[:0]
+		for _, k := range found {
+			res, err := tx.ExecContext(ctx, s.q.pruneDelete, k.ID.String(), cutoff, cutoff)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				keys = append(keys, k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return keys, nil
+}
+
+// queryKeys runs a query that selects columns and returns its keys.
+func (s *Store) queryKeys(ctx context.Context, op, query string, args ...any) (keys []*apikey.Key, err error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	defer func() {
+		if cerr := rows.Close(); cerr != nil && err == nil {
+			keys, err = nil, fmt.Errorf("sqlstore: %s: %w", op, cerr)
+		}
+	}()
+	keys = []*apikey.Key{}
+	for rows.Next() {
+		row := s.dialect.newKeyRow()
+		if err := rows.Scan(row.dest[:]...); err != nil {
+			return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
+		}
+		k, err := row.finish()
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	return keys, nil
+}
