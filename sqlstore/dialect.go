@@ -83,7 +83,7 @@ type queryTemplates struct {
 	// kind, detail_json); events builds Events' query for one
 	// combination of filters; pruneEvents (cut-off, limit).
 	lockChange, nextPosition, readPosition, insertEvent, pruneEvents string
-	events                                                          func(owner, key, since bool) string
+	events                                                           func(owner, key, since bool) string
 
 	// Migration statements.
 	createVersions string

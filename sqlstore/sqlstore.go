@@ -150,7 +150,7 @@ type queries struct {
 	createVersions, selectVersions, insertVersion        string
 	lockChange, nextPosition, readPosition, insertEvent  string
 	pruneEvents                                          string
-	events                                               [8]string // indexed by eventsIndex
+	events                                               [8]string  // indexed by eventsIndex
 	list                                                 [32]string // indexed by listIndex
 	count                                                [32]string // indexed by listIndex, without a cursor
 }
