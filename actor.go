@@ -11,6 +11,11 @@ import (
 // management impossible. An actor acts within one owner: keys of any other
 // owner do not exist for them.
 type Actor struct {
+	// ID identifies the administrator in the application's own terms (a
+	// user ID, an email address); optional. It is recorded, with Name, in
+	// the events of their changes (see [Event]).
+	ID string
+
 	// Name is recorded as the CreatedBy of the keys the actor issues.
 	Name string
 

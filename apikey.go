@@ -50,6 +50,10 @@ type Manager struct {
 	closeErr    error
 
 	flushEvery time.Duration // the background flush interval; 0: none
+
+	feed        *feed        // nil: no change feed
+	feedSuccess atomic.Int64 // Unix nanoseconds (Manager clock) of the start of the last successful poll; 0: none
+	created     time.Time
 }
 
 // New returns a Manager that keeps keys in store. Unless
@@ -92,6 +96,12 @@ func New(store Store, opts ...Option) (*Manager, error) {
 	}
 	if c.cacheTTL > 0 {
 		m.cache = newVerifyCache(c.cacheTTL, c.cacheSize)
+	}
+	m.created = m.now()
+	if c.feedInterval > 0 {
+		if err := m.startFeed(c); err != nil {
+			return nil, err
+		}
 	}
 	if c.flushInterval > 0 {
 		m.stopFlush = make(chan struct{})
@@ -187,6 +197,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 		return nil, "", err
 	}
 	now := m.now()
+	ctx = NewChangeTimeContext(ctx, now)
 	expiresAt, err := m.resolveExpiry(expiryRequest{owner: owner, requested: req.ExpiresAt, useDefault: true, createdAt: now, now: now})
 	if err != nil {
 		return nil, "", err
@@ -292,7 +303,9 @@ func (m *Manager) verify(ctx context.Context, plaintext string) (*Key, error) {
 	now := m.now()
 	var generation uint64
 	if m.cache != nil {
-		if k, err, ok := m.cache.get(lookupID, plaintext, now); ok {
+		if !m.cacheUsable(now) {
+			m.counters.staleCacheBypasses.Add(1)
+		} else if k, err, ok := m.cache.get(lookupID, plaintext, now); ok {
 			m.counters.cacheHits.Add(1)
 			if err == nil {
 				m.uses.record(k.ID, now)
@@ -633,7 +646,7 @@ func (m *Manager) Rename(ctx context.Context, id uuid.UUID, name string) error {
 	if err := ValidateName(name); err != nil {
 		return err
 	}
-	return m.update(ctx, id, "rename", func(guard *Guard) error {
+	return m.update(ctx, id, "rename", func(ctx context.Context, guard *Guard) error {
 		return m.store.SetName(ctx, id, name, m.now(), guard)
 	})
 }
@@ -646,7 +659,7 @@ func (m *Manager) SetGroups(ctx context.Context, id uuid.UUID, groups []string) 
 	if err != nil {
 		return err
 	}
-	return m.update(ctx, id, "set groups", func(guard *Guard) error {
+	return m.update(ctx, id, "set groups", func(ctx context.Context, guard *Guard) error {
 		return m.store.SetGroups(ctx, id, groups, m.now(), guard)
 	})
 }
@@ -654,7 +667,7 @@ func (m *Manager) SetGroups(ctx context.Context, id uuid.UUID, groups []string) 
 // Activate lets a deactivated key authenticate requests again. The error
 // wraps ErrNotFound, ErrEscalation, ErrConflict or ErrStoreFailure.
 func (m *Manager) Activate(ctx context.Context, id uuid.UUID) error {
-	return m.update(ctx, id, "activate", func(guard *Guard) error {
+	return m.update(ctx, id, "activate", func(ctx context.Context, guard *Guard) error {
 		return m.store.SetActive(ctx, id, true, m.now(), guard)
 	})
 }
@@ -668,7 +681,7 @@ func (m *Manager) Activate(ctx context.Context, id uuid.UUID) error {
 // which the verification deadline bounds. The error wraps ErrNotFound,
 // ErrEscalation, ErrConflict or ErrStoreFailure.
 func (m *Manager) Deactivate(ctx context.Context, id uuid.UUID) error {
-	return m.update(ctx, id, "deactivate", func(guard *Guard) error {
+	return m.update(ctx, id, "deactivate", func(ctx context.Context, guard *Guard) error {
 		return m.store.SetActive(ctx, id, false, m.now(), guard)
 	})
 }
@@ -676,7 +689,7 @@ func (m *Manager) Deactivate(ctx context.Context, id uuid.UUID) error {
 // Delete removes a key for good. The error wraps ErrNotFound, ErrEscalation,
 // ErrConflict or ErrStoreFailure.
 func (m *Manager) Delete(ctx context.Context, id uuid.UUID) error {
-	return m.update(ctx, id, "delete", func(guard *Guard) error {
+	return m.update(ctx, id, "delete", func(ctx context.Context, guard *Guard) error {
 		return m.store.Delete(ctx, id, guard)
 	})
 }
@@ -692,14 +705,14 @@ const maxConflictRetries = 3
 // With an actor, the Store makes the change only if the key still belongs
 // to the actor's owner and holds the groups that were authorized; if another change came in between, the
 // change is authorized again against the new groups.
-func (m *Manager) update(ctx context.Context, id uuid.UUID, op string, apply func(guard *Guard) error) error {
+func (m *Manager) update(ctx context.Context, id uuid.UUID, op string, apply func(ctx context.Context, guard *Guard) error) error {
 	for attempt := 0; ; attempt++ {
 		guard, err := m.authorizeChange(ctx, id)
 		if err != nil {
 			return err
 		}
 		m.invalidate(id)
-		err = apply(guard)
+		err = apply(NewChangeTimeContext(ctx, m.now()), guard)
 		m.invalidate(id)
 		if errors.Is(err, ErrConflict) && attempt < maxConflictRetries {
 			continue
@@ -723,7 +736,7 @@ func (m *Manager) invalidate(id uuid.UUID) {
 	m.lookups.forget()
 }
 
-// Close stops the background flush, cancelling a flush in progress, and
+// Close stops the change feed (see [WithChangeFeed]) and the background flush, cancelling a flush in progress, and
 // writes the last-used times still in memory. It returns within the close
 // timeout ([WithCloseTimeout], by default 5 seconds) plus a few
 // milliseconds, whatever the Store does: a write that fails is retried until
@@ -737,6 +750,7 @@ func (m *Manager) Close() error {
 		m.closed.Store(true)
 		ctx, cancel := context.WithTimeout(context.Background(), m.closeTimeout)
 		defer cancel()
+		m.stopFeed(ctx)
 		m.cancelFlush()
 		if m.stopFlush != nil {
 			close(m.stopFlush)

@@ -74,6 +74,9 @@ func BenchmarkVerify(b *testing.B) {
 		{"hot", true, nil},
 		{"cold", false, nil},
 		{"cache/hot", true, []apikey.Option{apikey.WithVerifyCache(time.Minute)}},
+		// The change feed costs a cached verification one atomic load.
+		{"cache+feed/hot", true, []apikey.Option{apikey.WithVerifyCache(time.Minute), apikey.WithChangeFeed(0, time.Hour)}},
+		{"feed/hot", true, []apikey.Option{apikey.WithChangeFeed(0, time.Hour)}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			m, err := apikey.New(benchFixture.store, append(tc.opts, apikey.WithLastUsedFlushInterval(-1))...)
@@ -81,6 +84,9 @@ func BenchmarkVerify(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer m.Close()
+			for m.Stats().FeedPolls == 0 && len(tc.opts) > 1 {
+				time.Sleep(time.Millisecond) // the feed's first poll
+			}
 			order := keyOrder(tc.hot)
 			ctx := context.Background()
 			b.ReportAllocs()

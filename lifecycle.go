@@ -117,7 +117,7 @@ func (m *Manager) Roll(ctx context.Context, id uuid.UUID, req RollRequest) (*Key
 		successor.RolledFrom = old.ID
 
 		m.invalidate(id)
-		err = ls.Roll(ctx, id, successor, now.Add(req.Grace), guard)
+		err = ls.Roll(NewChangeTimeContext(ctx, now), id, successor, now.Add(req.Grace), guard)
 		m.invalidate(id)
 		if (errors.Is(err, ErrConflict) || errors.Is(err, ErrDuplicate)) && attempt < maxConflictRetries {
 			continue
@@ -206,7 +206,7 @@ func (m *Manager) SetExpiry(ctx context.Context, id uuid.UUID, expiresAt time.Ti
 	if err != nil {
 		return err
 	}
-	return m.update(ctx, id, "set expiry", func(guard *Guard) error {
+	return m.update(ctx, id, "set expiry", func(ctx context.Context, guard *Guard) error {
 		return ls.SetExpiresAt(ctx, id, t, m.now(), guard)
 	})
 }
@@ -275,7 +275,9 @@ func (m *Manager) Prune(ctx context.Context, opts PruneOptions) ([]*Key, error) 
 		}
 		owner = scope
 	}
-	q := PruneQuery{Owner: owner, EndedBefore: m.now().Add(-opts.OlderThan), Limit: batch, DryRun: opts.DryRun}
+	now := m.now()
+	ctx = NewChangeTimeContext(ctx, now)
+	q := PruneQuery{Owner: owner, EndedBefore: now.Add(-opts.OlderThan), Limit: batch, DryRun: opts.DryRun}
 	out := []*Key{}
 	for {
 		keys, err := ls.Prune(ctx, q)

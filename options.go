@@ -26,6 +26,8 @@ type config struct {
 	verifyDeadline time.Duration // negative: none
 	closeTimeout   time.Duration
 	expiryPolicy   func(owner string) ExpiryPolicy // nil: none
+	feedInterval   time.Duration                   // 0: no change feed
+	feedMaxStale   time.Duration
 }
 
 // defaultFlushInterval is how often a Manager writes last-used times to its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
+	"time"
 )
 
 // Stats is a snapshot of a Manager's counters, each counted since [New]
@@ -43,6 +44,19 @@ type Stats struct {
 	// of, that Close could not write within its bound ([WithCloseTimeout]):
 	// their last-used times are not recorded. Close logs them too.
 	UsesLost, KeysLost uint64
+
+	// FeedPolls counts the polls of the change feed ([WithChangeFeed]),
+	// FeedFailures those that failed, and FeedEvents the events read.
+	// StaleCacheBypasses counts verifications that did not use the
+	// verification cache because no poll had succeeded within the feed's
+	// staleness bound. All stay zero without a feed.
+	FeedPolls, FeedFailures, FeedEvents, StaleCacheBypasses uint64
+
+	// FeedLag is a gauge, not a counter: how long ago the last successful
+	// poll of the change feed started (since New if none has), at the
+	// time of Stats; zero without a feed. A change is seen by this
+	// Manager at most about FeedLag after it was made.
+	FeedLag time.Duration
 }
 
 // Stats returns a snapshot of the Manager's counters. It is cheap (a dozen
@@ -64,6 +78,12 @@ func (m *Manager) Stats() Stats {
 		FailedFlushes: c.failedFlushes.Load(),
 		UsesLost:      c.usesLost.Load(),
 		KeysLost:      c.keysLost.Load(),
+
+		FeedPolls:          c.feedPolls.Load(),
+		FeedFailures:       c.feedFailures.Load(),
+		FeedEvents:         c.feedEvents.Load(),
+		StaleCacheBypasses: c.staleCacheBypasses.Load(),
+		FeedLag:            m.feedLag(),
 	}
 }
 
@@ -74,6 +94,8 @@ type counters struct {
 	cacheHits, cacheMisses, sharedLookups             atomic.Uint64
 	flushes, failedFlushes                            atomic.Uint64
 	usesLost, keysLost                                atomic.Uint64
+	feedPolls, feedFailures, feedEvents               atomic.Uint64
+	staleCacheBypasses                                atomic.Uint64
 }
 
 // countVerification counts the outcome of one Verify.

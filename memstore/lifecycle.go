@@ -17,7 +17,7 @@ var _ apikey.LifecycleStore = (*Store)(nil)
 // one write lock: the checks (guard, not rolled yet, active, successor's ID
 // and lookup ID free) and both changes are one atomic step. See
 // [apikey.LifecycleStore] for the errors.
-func (s *Store) Roll(_ context.Context, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
+func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
 	if successor == nil {
 		return fmt.Errorf("memstore: roll: nil successor")
 	}
@@ -52,19 +52,28 @@ func (s *Store) Roll(_ context.Context, oldID uuid.UUID, successor *apikey.Key, 
 	old.RolledAt = &rolledAt
 	old.GraceEndsAt = &graceEndsAt
 	old.UpdatedAt = rolledAt
+	e := apikey.NewEvent(ctx, apikey.EventRolled, old)
+	e.New.Successor, e.New.GraceEndsAt = c.ID, &graceEndsAt
+	s.record(e)
+	e = apikey.NewEvent(ctx, apikey.EventIssued, c)
+	e.New = apikey.IssuedValues(c)
+	s.record(e)
 	return nil
 }
 
 // SetExpiresAt sets (nil: removes) the expiry time and sets UpdatedAt of a
 // key, or returns [apikey.ErrNotFound] (or [apikey.ErrConflict], see
 // Delete).
-func (s *Store) SetExpiresAt(_ context.Context, id uuid.UUID, expiresAt *time.Time, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetExpiresAt(ctx context.Context, id uuid.UUID, expiresAt *time.Time, at time.Time, guard *apikey.Guard) error {
 	var t *time.Time
 	if expiresAt != nil {
 		u := expiresAt.UTC()
 		t = &u
 	}
 	return s.update(id, guard, func(k *apikey.Key) {
+		e := apikey.NewEvent(ctx, apikey.EventExpiryChanged, k)
+		e.Old.ExpiresAt, e.New.ExpiresAt = cloneTime(k.ExpiresAt), cloneTime(t)
+		s.record(e)
 		k.ExpiresAt = t
 		k.UpdatedAt = at.UTC()
 	})
@@ -75,7 +84,7 @@ func (s *Store) SetExpiresAt(_ context.Context, id uuid.UUID, expiresAt *time.Ti
 // their IDs, and returns copies of them; with q.DryRun it deletes nothing.
 // It scans every key (or every key of q.Owner): pruning is an occasional
 // maintenance task, not a request path.
-func (s *Store) Prune(_ context.Context, q apikey.PruneQuery) ([]*apikey.Key, error) {
+func (s *Store) Prune(ctx context.Context, q apikey.PruneQuery) ([]*apikey.Key, error) {
 	limit := max(q.Limit, 1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -94,6 +103,9 @@ func (s *Store) Prune(_ context.Context, q apikey.PruneQuery) ([]*apikey.Key, er
 			delete(s.byID, k.ID)
 			delete(s.byLookupID, k.LookupID)
 			s.unindex(k)
+			e := apikey.NewEvent(ctx, apikey.EventPruned, k)
+			e.Old = apikey.RemovedValues(k)
+			s.record(e)
 		}
 	}
 	return out, nil

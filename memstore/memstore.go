@@ -36,6 +36,11 @@ type Store struct {
 	// indexKey). New keys are usually the latest, so insertion is usually
 	// an append.
 	lists map[indexKey][]*apikey.Key
+
+	// events is the audit trail in the order of positions (see
+	// events.go); position is the last one given.
+	events   []apikey.Event
+	position int64
 }
 
 var _ apikey.Store = (*Store)(nil)
@@ -55,7 +60,7 @@ func (s *Store) InMemory() bool { return true }
 
 // Create stores a copy of k, with its times converted to UTC. It returns
 // [apikey.ErrDuplicate] if a key with the same ID or LookupID exists.
-func (s *Store) Create(_ context.Context, k *apikey.Key, maxPerOwner int) error {
+func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) error {
 	if k == nil {
 		return fmt.Errorf("memstore: create: nil key")
 	}
@@ -75,6 +80,9 @@ func (s *Store) Create(_ context.Context, k *apikey.Key, maxPerOwner int) error 
 	s.byID[c.ID] = c
 	s.byLookupID[c.LookupID] = c
 	s.index(c)
+	e := apikey.NewEvent(ctx, apikey.EventIssued, c)
+	e.New = apikey.IssuedValues(c)
+	s.record(e)
 	return nil
 }
 
@@ -181,7 +189,7 @@ func (s *Store) Count(_ context.Context, q apikey.ListQuery) (int, error) {
 
 // Delete removes the key with the given ID, or returns [apikey.ErrNotFound];
 // with a non-nil guard, only if the key passes it (see [apikey.Guard]).
-func (s *Store) Delete(_ context.Context, id uuid.UUID, guard *apikey.Guard) error {
+func (s *Store) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k, err := s.guarded(id, guard)
@@ -191,13 +199,19 @@ func (s *Store) Delete(_ context.Context, id uuid.UUID, guard *apikey.Guard) err
 	delete(s.byID, id)
 	delete(s.byLookupID, k.LookupID)
 	s.unindex(k)
+	e := apikey.NewEvent(ctx, apikey.EventDeleted, k)
+	e.Old = apikey.RemovedValues(k)
+	s.record(e)
 	return nil
 }
 
 // SetName sets the name and UpdatedAt of a key, or returns
 // [apikey.ErrNotFound] (or [apikey.ErrConflict], see Delete).
-func (s *Store) SetName(_ context.Context, id uuid.UUID, name string, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, guard *apikey.Guard) error {
 	return s.update(id, guard, func(k *apikey.Key) {
+		e := apikey.NewEvent(ctx, apikey.EventRenamed, k)
+		e.Old.Name, e.New.Name = k.Name, name
+		s.record(e)
 		k.Name = name
 		k.UpdatedAt = at.UTC()
 	})
@@ -206,9 +220,12 @@ func (s *Store) SetName(_ context.Context, id uuid.UUID, name string, at time.Ti
 // SetGroups stores a copy of groups, in the order given, and sets UpdatedAt
 // of a key, or returns [apikey.ErrNotFound] (or [apikey.ErrConflict], see
 // Delete).
-func (s *Store) SetGroups(_ context.Context, id uuid.UUID, groups []string, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, guard *apikey.Guard) error {
 	groups = slices.Clone(groups) // copied before the lock is taken
 	return s.update(id, guard, func(k *apikey.Key) {
+		e := apikey.NewEvent(ctx, apikey.EventGroupsChanged, k)
+		e.Old.Groups, e.New.Groups = slices.Clone(k.Groups), slices.Clone(groups)
+		s.record(e)
 		s.unindex(k)
 		k.Groups = groups
 		k.UpdatedAt = at.UTC()
@@ -218,8 +235,13 @@ func (s *Store) SetGroups(_ context.Context, id uuid.UUID, groups []string, at t
 
 // SetActive sets the status and UpdatedAt of a key, or returns
 // [apikey.ErrNotFound] (or [apikey.ErrConflict], see Delete).
-func (s *Store) SetActive(_ context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
+	kind := apikey.EventDeactivated
+	if active {
+		kind = apikey.EventActivated
+	}
 	return s.update(id, guard, func(k *apikey.Key) {
+		s.record(apikey.NewEvent(ctx, kind, k))
 		if k.Active != active {
 			s.unindex(k)
 			k.Active = active

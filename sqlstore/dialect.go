@@ -75,6 +75,16 @@ type queryTemplates struct {
 	// called for every combination once, in New.
 	list func(owner, status, group, name, after bool) string
 
+	// Audit trail (see events.go): lockChange reads and locks what a
+	// change's guard and event need (id); nextPosition adds n to the
+	// position row, locking it until commit, and readPosition reads it
+	// (MySQL has no RETURNING: nextPosition returns no row there);
+	// insertEvent (pos, occurred_at, owner, key_id, actor_id, actor_name,
+	// kind, detail_json); events builds Events' query for one
+	// combination of filters; pruneEvents (cut-off, limit).
+	lockChange, nextPosition, readPosition, insertEvent, pruneEvents string
+	events                                                           func(owner, key, since bool) string
+
 	// Migration statements.
 	createVersions string
 	selectVersions string
@@ -120,6 +130,15 @@ var postgresQueries = queryTemplates{
 	list: func(owner, status, group, name, after bool) string {
 		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, dollar, owner, status, group, name, after, true,
 			func(arg string) string { return "strpos(lower(k.name), " + arg + ") > 0" })
+	},
+	lockChange:   `SELECT owner, name, groups_json, expires_at FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
+	nextPosition: `UPDATE "{{table}}_event_position" SET pos = pos + $1 WHERE id = 1 RETURNING pos`,
+	readPosition: `SELECT pos FROM "{{table}}_event_position" WHERE id = 1`,
+	insertEvent: `INSERT INTO "{{table}}_events" (pos, occurred_at, owner, key_id, actor_id, actor_name, kind, detail_json) ` +
+		`VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	pruneEvents: `DELETE FROM "{{table}}_events" WHERE pos IN (SELECT pos FROM "{{table}}_events" WHERE occurred_at < $1 ORDER BY pos LIMIT $2)`,
+	events: func(owner, key, since bool) string {
+		return eventsQuery(`"{{table}}_events"`, dollar, owner, key, since)
 	},
 	createVersions: `CREATE TABLE IF NOT EXISTS "{{table}}_schema_migrations" (` +
 		`version bigint NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL)`,
@@ -169,6 +188,15 @@ var mysqlQueries = queryTemplates{
 		return listQuery("`{{table}}`", "`{{table}}_groups`", question, owner, status, group, name, after, false,
 			func(arg string) string { return "LOCATE(" + arg + ", LOWER(k.name)) > 0" })
 	},
+	lockChange:   "SELECT owner, name, groups_json, expires_at FROM `{{table}}` WHERE id = ? FOR UPDATE",
+	nextPosition: "UPDATE `{{table}}_event_position` SET pos = pos + ? WHERE id = 1",
+	readPosition: "SELECT pos FROM `{{table}}_event_position` WHERE id = 1",
+	insertEvent: "INSERT INTO `{{table}}_events` (pos, occurred_at, owner, key_id, actor_id, actor_name, kind, detail_json) " +
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	pruneEvents: "DELETE FROM `{{table}}_events` WHERE occurred_at < ? ORDER BY pos LIMIT ?",
+	events: func(owner, key, since bool) string {
+		return eventsQuery("`{{table}}_events`", question, owner, key, since)
+	},
 	createVersions: "CREATE TABLE IF NOT EXISTS `{{table}}_schema_migrations` (" +
 		"version BIGINT NOT NULL PRIMARY KEY, applied_at DATETIME(6) NOT NULL) ENGINE=InnoDB",
 	selectVersions: "SELECT version FROM `{{table}}_schema_migrations`",
@@ -211,6 +239,15 @@ var sqliteQueries = queryTemplates{
 	list: func(owner, status, group, name, after bool) string {
 		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, question, owner, status, group, name, after, true,
 			func(arg string) string { return "instr(lower(k.name), " + arg + ") > 0" })
+	},
+	lockChange:   `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING owner, name, groups_json, expires_at`,
+	nextPosition: `UPDATE "{{table}}_event_position" SET pos = pos + ? WHERE id = 1 RETURNING pos`,
+	readPosition: `SELECT pos FROM "{{table}}_event_position" WHERE id = 1`,
+	insertEvent: `INSERT INTO "{{table}}_events" (pos, occurred_at, owner, key_id, actor_id, actor_name, kind, detail_json) ` +
+		`VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	pruneEvents: `DELETE FROM "{{table}}_events" WHERE pos IN (SELECT pos FROM "{{table}}_events" WHERE occurred_at < ? ORDER BY pos LIMIT ?)`,
+	events: func(owner, key, since bool) string {
+		return eventsQuery(`"{{table}}_events"`, question, owner, key, since)
 	},
 	createVersions: `CREATE TABLE IF NOT EXISTS "{{table}}_schema_migrations" (` +
 		`version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`,
@@ -292,6 +329,31 @@ func listQuery(table, groups string, ph func(int) string, owner, status, group, 
 		q += " WHERE " + strings.Join(conds, " AND ")
 	}
 	return q + " ORDER BY " + t + ".created_at, " + id + " LIMIT " + next()
+}
+
+// eventColumns are the columns of the events table, in the order of every
+// SELECT and of the INSERT.
+const eventColumns = "pos, occurred_at, owner, key_id, actor_id, actor_name, kind, detail_json"
+
+// eventsQuery returns the query text of Events for one combination of
+// filters. Its arguments are, in order: the position to start after, the
+// owner (if owner), the key ID (if key), the time (if since) and the
+// limit. An owner's or a key's events are one range of an index on
+// (owner, pos) or (key_id, pos).
+func eventsQuery(table string, ph func(int) string, owner, key, since bool) string {
+	n := 0
+	next := func() string { n++; return ph(n) }
+	q := "SELECT " + eventColumns + " FROM " + table + " WHERE pos > " + next()
+	if owner {
+		q += " AND owner = " + next()
+	}
+	if key {
+		q += " AND key_id = " + next()
+	}
+	if since {
+		q += " AND occurred_at >= " + next()
+	}
+	return q + " ORDER BY pos LIMIT " + next()
 }
 
 // qualifiedColumns is columns with each name prefixed by "k.".

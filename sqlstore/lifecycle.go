@@ -73,8 +73,15 @@ func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key
 			return fmt.Errorf("successor: %w", err)
 		}
 		rolledAt := d.timeArg(successor.CreatedAt)
-		_, err = tx.ExecContext(ctx, s.q.setRolled, successor.ID.String(), rolledAt, d.timeArg(graceEndsAt), rolledAt, oldID.String())
-		return err
+		if _, err = tx.ExecContext(ctx, s.q.setRolled, successor.ID.String(), rolledAt, d.timeArg(graceEndsAt), rolledAt, oldID.String()); err != nil {
+			return err
+		}
+		rolled := apikey.NewEvent(ctx, apikey.EventRolled, &apikey.Key{ID: oldID, Owner: owner})
+		grace := graceEndsAt.UTC().Truncate(time.Microsecond)
+		rolled.New.Successor, rolled.New.GraceEndsAt = successor.ID, &grace
+		issued := apikey.NewEvent(ctx, apikey.EventIssued, successor)
+		issued.New = apikey.IssuedValues(successor)
+		return s.recordEvents(ctx, tx, rolled, issued)
 	})
 }
 
@@ -82,8 +89,18 @@ func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key
 // key with one UPDATE, or returns an error wrapping [apikey.ErrNotFound]
 // (or [apikey.ErrConflict], see Delete).
 func (s *Store) SetExpiresAt(ctx context.Context, id uuid.UUID, expiresAt *time.Time, at time.Time, guard *apikey.Guard) error {
-	return s.change(ctx, "set expiry of key", id, guard, false, s.q.setExpiresAt,
-		s.dialect.nullTimeArg(expiresAt), s.dialect.timeArg(at), id.String())
+	return s.recordedChange(ctx, "set expiry of key", id, guard, func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error) {
+		if _, err := tx.ExecContext(ctx, s.q.setExpiresAt, s.dialect.nullTimeArg(expiresAt), s.dialect.timeArg(at), id.String()); err != nil {
+			return apikey.Event{}, err
+		}
+		e := apikey.NewEvent(ctx, apikey.EventExpiryChanged, k)
+		e.Old.ExpiresAt = k.ExpiresAt
+		if expiresAt != nil {
+			t := expiresAt.UTC().Truncate(time.Microsecond)
+			e.New.ExpiresAt = &t
+		}
+		return e, nil
+	})
 }
 
 // Prune reads at most q.Limit eligible keys in the order of their IDs with
@@ -118,7 +135,15 @@ func (s *Store) Prune(ctx context.Context, q apikey.PruneQuery) (keys []*apikey.
 				keys = append(keys, k)
 			}
 		}
-		return nil
+		// The positions after the deletes: the position row is the last
+		// lock every change takes, so that no two changes wait for each
+		// other's locks in opposite orders.
+		events := make([]apikey.Event, len(keys))
+		for i, k := range keys {
+			events[i] = apikey.NewEvent(ctx, apikey.EventPruned, k)
+			events[i].Old = apikey.RemovedValues(k)
+		}
+		return s.recordEvents(ctx, tx, events...)
 	})
 	if err != nil {
 		return nil, err

@@ -148,6 +148,9 @@ type queries struct {
 	pruneSelect                                          [2]string
 	insertOwner, lockOwner, countOwner                   string
 	createVersions, selectVersions, insertVersion        string
+	lockChange, nextPosition, readPosition, insertEvent  string
+	pruneEvents                                          string
+	events                                               [8]string  // indexed by eventsIndex
 	list                                                 [32]string // indexed by listIndex
 	count                                                [32]string // indexed by listIndex, without a cursor
 }
@@ -218,6 +221,14 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 		createVersions:  r.Replace(t.createVersions),
 		selectVersions:  r.Replace(t.selectVersions),
 		insertVersion:   r.Replace(t.insertVersion),
+		lockChange:      r.Replace(t.lockChange),
+		nextPosition:    r.Replace(t.nextPosition),
+		readPosition:    r.Replace(t.readPosition),
+		insertEvent:     r.Replace(t.insertEvent),
+		pruneEvents:     r.Replace(t.pruneEvents),
+	}
+	for i := range s.q.events {
+		s.q.events[i] = r.Replace(t.events(i&1 != 0, i&2 != 0, i&4 != 0))
 	}
 	for i := range s.q.list {
 		owner, status, group, name, after := i&8 != 0, i&1 != 0, i&2 != 0, i&16 != 0, i&4 != 0
@@ -266,7 +277,12 @@ func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) erro
 				return err
 			}
 		}
-		return s.insertKey(ctx, tx, k, groupsJSON, groupSet, metadata)
+		if err := s.insertKey(ctx, tx, k, groupsJSON, groupSet, metadata); err != nil {
+			return err
+		}
+		e := apikey.NewEvent(ctx, apikey.EventIssued, k)
+		e.New = apikey.IssuedValues(k)
+		return s.recordEvents(ctx, tx, e)
 	})
 }
 
@@ -458,16 +474,28 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 // [apikey.ErrNotFound]. With a non-nil guard it deletes only a key that
 // passes it (see [apikey.Guard]).
 func (s *Store) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard) error {
-	// On MySQL the cascade to the groups table locks gaps under REPEATABLE
-	// READ (see inTx), so the delete always runs in a transaction there.
-	return s.change(ctx, "delete key", id, guard, s.dialect == MySQL, s.q.delete, id.String())
+	return s.recordedChange(ctx, "delete key", id, guard, func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error) {
+		if _, err := tx.ExecContext(ctx, s.q.delete, id.String()); err != nil {
+			return apikey.Event{}, err
+		}
+		e := apikey.NewEvent(ctx, apikey.EventDeleted, k)
+		e.Old = apikey.RemovedValues(k)
+		return e, nil
+	})
 }
 
 // SetName sets the name and UpdatedAt of a key with one UPDATE, or returns
 // an error wrapping [apikey.ErrNotFound] (or [apikey.ErrConflict], see
 // Delete).
 func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, guard *apikey.Guard) error {
-	return s.change(ctx, "set name of key", id, guard, false, s.q.setName, name, s.dialect.timeArg(at), id.String())
+	return s.recordedChange(ctx, "set name of key", id, guard, func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error) {
+		if _, err := tx.ExecContext(ctx, s.q.setName, name, s.dialect.timeArg(at), id.String()); err != nil {
+			return apikey.Event{}, err
+		}
+		e := apikey.NewEvent(ctx, apikey.EventRenamed, k)
+		e.Old.Name, e.New.Name = k.Name, name
+		return e, nil
+	})
 }
 
 // SetActive sets the status and UpdatedAt of a key, and the status kept
@@ -475,12 +503,18 @@ func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.
 // transaction, or returns an error wrapping [apikey.ErrNotFound] (or
 // [apikey.ErrConflict], see Delete).
 func (s *Store) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
-	return s.inTx(ctx, "set status of key "+id.String(), func(tx *sql.Tx) error {
-		if err := s.changeRow(ctx, tx, id, guard, s.q.setActive, active, s.dialect.timeArg(at), id.String()); err != nil {
-			return err
+	return s.recordedChange(ctx, "set status of key", id, guard, func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error) {
+		if _, err := tx.ExecContext(ctx, s.q.setActive, active, s.dialect.timeArg(at), id.String()); err != nil {
+			return apikey.Event{}, err
 		}
-		_, err := tx.ExecContext(ctx, s.q.setGroupsActive, active, id.String())
-		return err
+		if _, err := tx.ExecContext(ctx, s.q.setGroupsActive, active, id.String()); err != nil {
+			return apikey.Event{}, err
+		}
+		kind := apikey.EventDeactivated
+		if active {
+			kind = apikey.EventActivated
+		}
+		return apikey.NewEvent(ctx, kind, k), nil
 	})
 }
 
@@ -590,19 +624,21 @@ func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at
 	if err != nil {
 		return err
 	}
-	return s.inTx(ctx, "set groups of key "+id.String(), func(tx *sql.Tx) error {
-		if err := s.changeRow(ctx, tx, id, guard, s.q.setGroups, groupsJSON, s.dialect.timeArg(at), id.String()); err != nil {
-			return err
+	return s.recordedChange(ctx, "set groups of key", id, guard, func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error) {
+		if _, err := tx.ExecContext(ctx, s.q.setGroups, groupsJSON, s.dialect.timeArg(at), id.String()); err != nil {
+			return apikey.Event{}, err
 		}
 		if _, err := tx.ExecContext(ctx, s.q.deleteGroups, id.String()); err != nil {
-			return err
+			return apikey.Event{}, err
 		}
 		if len(groups) > 0 {
 			if _, err := tx.ExecContext(ctx, s.q.insertGroups, groupSet, id.String()); err != nil {
-				return err
+				return apikey.Event{}, err
 			}
 		}
-		return nil
+		e := apikey.NewEvent(ctx, apikey.EventGroupsChanged, k)
+		e.Old.Groups, e.New.Groups = k.Groups, slices.Clone(groups)
+		return e, nil
 	})
 }
 

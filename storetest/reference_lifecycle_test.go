@@ -14,7 +14,7 @@ import (
 
 var _ apikey.LifecycleStore = (*refStore)(nil)
 
-func (s *refStore) Roll(_ context.Context, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
+func (s *refStore) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
 	switch {
 	case s.has("roll-guard-ignored"):
 		guard = nil
@@ -67,14 +67,24 @@ func (s *refStore) Roll(_ context.Context, oldID uuid.UUID, successor *apikey.Ke
 		mark()
 	}
 	s.keys = append(s.keys, s.copyIn(successor))
+	e := apikey.NewEvent(ctx, apikey.EventRolled, old)
+	grace := graceEndsAt.UTC()
+	e.New.Successor, e.New.GraceEndsAt = successor.ID, &grace
+	s.record(ctx, e)
+	s.recordIssued(ctx, successor)
 	return nil
 }
 
-func (s *refStore) SetExpiresAt(_ context.Context, id uuid.UUID, expiresAt *time.Time, at time.Time, guard *apikey.Guard) error {
+func (s *refStore) SetExpiresAt(ctx context.Context, id uuid.UUID, expiresAt *time.Time, at time.Time, guard *apikey.Guard) error {
 	if s.has("setexpires-guard-ignored") {
 		guard = nil
 	}
-	return s.update(id, guard, func(k *apikey.Key) bool {
+	event := func(k *apikey.Key) apikey.Event {
+		e := apikey.NewEvent(ctx, apikey.EventExpiryChanged, k)
+		e.Old.ExpiresAt, e.New.ExpiresAt = copyTime(k.ExpiresAt), copyTime(expiresAt)
+		return e
+	}
+	return s.update(ctx, id, guard, event, func(k *apikey.Key) bool {
 		switch {
 		case expiresAt != nil:
 			t := s.utc(*expiresAt)
@@ -89,7 +99,7 @@ func (s *refStore) SetExpiresAt(_ context.Context, id uuid.UUID, expiresAt *time
 	})
 }
 
-func (s *refStore) Prune(_ context.Context, q apikey.PruneQuery) ([]*apikey.Key, error) {
+func (s *refStore) Prune(ctx context.Context, q apikey.PruneQuery) ([]*apikey.Key, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ended := func(t *time.Time) bool {
@@ -122,6 +132,7 @@ func (s *refStore) Prune(_ context.Context, q apikey.PruneQuery) ([]*apikey.Key,
 		out[i] = s.copyOut(k)
 		if !q.DryRun || s.has("prune-dry-run-deletes") {
 			j := s.find(k.ID)
+			s.recordRemoved(ctx, apikey.EventPruned, s.keys[j])
 			s.ghosts = append(s.ghosts, s.keys[j])
 			s.keys = slices.Delete(s.keys, j, j+1)
 		}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apikit/apikey"
@@ -29,6 +30,10 @@ type refStore struct {
 	mu            sync.Mutex
 	keys          []*apikey.Key // in creation order
 	ghosts        []*apikey.Key // deleted keys, still found by the delete-keeps-lookup bug
+
+	events   []apikey.Event // the audit trail (reference_events_test.go)
+	position int64
+	outside  atomic.Int64 // positions given outside the lock (the position-outside-lock bug)
 }
 
 var _ apikey.Store = (*refStore)(nil)
@@ -122,7 +127,7 @@ func (s *refStore) findLookup(lookupID string) *apikey.Key {
 	return nil
 }
 
-func (s *refStore) Create(_ context.Context, k *apikey.Key, maxPerOwner int) error {
+func (s *refStore) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if maxPerOwner > 0 && !s.has("quota-ignored") {
@@ -160,6 +165,7 @@ func (s *refStore) Create(_ context.Context, k *apikey.Key, maxPerOwner int) err
 		s.mu.Lock()
 	}
 	s.keys = append(s.keys, s.copyIn(k))
+	s.recordIssued(ctx, k)
 	if s.createdActive == nil {
 		s.createdActive = make(map[uuid.UUID]bool)
 	}
@@ -345,7 +351,7 @@ func (s *refStore) Count(ctx context.Context, q apikey.ListQuery) (int, error) {
 	return len(keys), err
 }
 
-func (s *refStore) Delete(_ context.Context, id uuid.UUID, guard *apikey.Guard) error {
+func (s *refStore) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard) error {
 	guard = s.ignoringOwner("delete", guard)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -353,6 +359,7 @@ func (s *refStore) Delete(_ context.Context, id uuid.UUID, guard *apikey.Guard) 
 	if err != nil || i < 0 {
 		return err
 	}
+	s.recordRemoved(ctx, apikey.EventDeleted, s.keys[i])
 	s.ghosts = append(s.ghosts, s.keys[i])
 	s.keys = slices.Delete(s.keys, i, i+1)
 	return nil
@@ -361,7 +368,10 @@ func (s *refStore) Delete(_ context.Context, id uuid.UUID, guard *apikey.Guard) 
 // update applies change to the stored key under the lock. change returns
 // false if it changed nothing, which the unchanged-is-notfound bug reports
 // as ErrNotFound, as a SQL store that counts changed rows would.
-func (s *refStore) update(id uuid.UUID, guard *apikey.Guard, change func(k *apikey.Key) bool) error {
+//
+// event, if not nil, returns the event of the change from the key as it
+// was, recorded with it.
+func (s *refStore) update(ctx context.Context, id uuid.UUID, guard *apikey.Guard, event func(k *apikey.Key) apikey.Event, change func(k *apikey.Key) bool) error {
 	if guard != nil && s.has("guard-then-change") {
 		// Check the guard under one lock and change under another: a
 		// concurrent change of the groups slips in between.
@@ -377,8 +387,16 @@ func (s *refStore) update(id uuid.UUID, guard *apikey.Guard, change func(k *apik
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i, err := s.locate(id, guard)
+	if err != nil && event != nil && s.has("event-on-refused") {
+		if j := s.find(id); j >= 0 {
+			s.record(ctx, event(s.keys[j]))
+		}
+	}
 	if err != nil || i < 0 {
 		return err
+	}
+	if event != nil {
+		s.record(ctx, event(s.keys[i]))
 	}
 	if !change(s.keys[i]) && s.has("unchanged-is-notfound") {
 		return s.notFound()
@@ -397,9 +415,9 @@ func (s *refStore) SetName(ctx context.Context, id uuid.UUID, name string, at ti
 		}
 		runtime.Gosched()
 		k.Name, k.UpdatedAt = name, at.UTC()
-		return s.update(id, guard, func(stored *apikey.Key) bool { *stored = *k; return true })
+		return s.update(ctx, id, guard, s.renamed(ctx, name), func(stored *apikey.Key) bool { *stored = *k; return true })
 	}
-	return s.update(id, guard, func(k *apikey.Key) bool {
+	return s.update(ctx, id, guard, s.renamed(ctx, name), func(k *apikey.Key) bool {
 		changed := k.Name != name || !k.UpdatedAt.Equal(at)
 		k.Name, k.UpdatedAt = name, s.utc(at)
 		if s.has("setname-touches-active") {
@@ -409,9 +427,14 @@ func (s *refStore) SetName(ctx context.Context, id uuid.UUID, name string, at ti
 	})
 }
 
-func (s *refStore) SetGroups(_ context.Context, id uuid.UUID, groups []string, at time.Time, guard *apikey.Guard) error {
+func (s *refStore) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, guard *apikey.Guard) error {
 	guard = s.ignoringOwner("setgroups", guard)
-	return s.update(id, guard, func(k *apikey.Key) bool {
+	event := func(k *apikey.Key) apikey.Event {
+		e := apikey.NewEvent(ctx, apikey.EventGroupsChanged, k)
+		e.Old.Groups, e.New.Groups = slices.Clone(k.Groups), slices.Clone(groups)
+		return e
+	}
+	return s.update(ctx, id, guard, event, func(k *apikey.Key) bool {
 		changed := !slices.Equal(k.Groups, groups) || !k.UpdatedAt.Equal(at)
 		switch {
 		case s.has("setgroups-keeps-slice"):
@@ -432,9 +455,20 @@ func (s *refStore) SetGroups(_ context.Context, id uuid.UUID, groups []string, a
 	})
 }
 
-func (s *refStore) SetActive(_ context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
+func (s *refStore) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
 	guard = s.ignoringOwner("setactive", guard)
-	return s.update(id, guard, func(k *apikey.Key) bool {
+	kind := apikey.EventDeactivated
+	if active {
+		kind = apikey.EventActivated
+	}
+	event := func(k *apikey.Key) apikey.Event { return apikey.NewEvent(ctx, kind, k) }
+	if s.has("event-duplicated") {
+		event = func(k *apikey.Key) apikey.Event {
+			s.record(ctx, apikey.NewEvent(ctx, kind, k))
+			return apikey.NewEvent(ctx, kind, k)
+		}
+	}
+	return s.update(ctx, id, guard, event, func(k *apikey.Key) bool {
 		changed := k.Active != active || !k.UpdatedAt.Equal(at)
 		k.Active = active
 		if !s.has("setactive-no-updatedat") {
@@ -444,8 +478,12 @@ func (s *refStore) SetActive(_ context.Context, id uuid.UUID, active bool, at ti
 	})
 }
 
-func (s *refStore) SetHash(_ context.Context, id uuid.UUID, hash string) error {
-	return s.update(id, nil, func(k *apikey.Key) bool {
+func (s *refStore) SetHash(ctx context.Context, id uuid.UUID, hash string) error {
+	var event func(k *apikey.Key) apikey.Event
+	if s.has("sethash-event") {
+		event = func(k *apikey.Key) apikey.Event { return apikey.NewEvent(ctx, apikey.EventRenamed, k) }
+	}
+	return s.update(ctx, id, nil, event, func(k *apikey.Key) bool {
 		changed := k.Hash != hash
 		k.Hash = hash
 		if s.has("sethash-updates-updatedat") {

@@ -18,7 +18,11 @@
 // for a store that implements [apikey.LifecycleStore], that a roll is
 // atomic and guarded, and that pruning deletes exactly the keys that
 // stopped working before the cut-off (a store without it skips those
-// subtests). Run it
+// subtests); and, for a store that implements [apikey.EventStore], that
+// every change records exactly one event atomically with it (none for a
+// refused change), that events outlive their key, are read by owner, key,
+// time and position, are pruned by age, and that a follower reading after
+// its last position never misses one under concurrent writes. Run it
 // with -race: several tests call the store from many goroutines.
 //
 // It does not test context cancellation, which a store may ignore when it
@@ -112,6 +116,14 @@ func suite() []subtest {
 		{"SetExpiresAt", lifecycle(testSetExpiresAt)},
 		{"Prune", lifecycle(testPrune)},
 		{"ConcurrentRolls", lifecycle(testConcurrentRolls)},
+
+		// EventStore, for stores that implement it: events.go
+		{"EventsOfEveryChange", events(testEventsOfEveryChange)},
+		{"EventsOfRefusedChanges", events(testEventsOfRefusedChanges)},
+		{"EventsOutliveKey", events(testEventsOutliveKey)},
+		{"EventsQuery", events(testEventsQuery)},
+		{"PruneEvents", events(testPruneEvents)},
+		{"ConcurrentEvents", events(testConcurrentEvents)},
 
 		// Many goroutines at once: concurrency.go
 		{"ConcurrentUpdates", testConcurrentUpdates},

@@ -1,0 +1,195 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/apikit/apikey"
+	"github.com/google/uuid"
+)
+
+var _ apikey.EventStore = (*Store)(nil)
+
+// recordedChange runs one change of the key with the given ID in a
+// transaction: it locks the key's row (SELECT ... FOR UPDATE; on SQLite
+// the database's write lock) reading what the guard and the event need,
+// checks the guard (a key of another owner is apikey.ErrNotFound, other
+// groups apikey.ErrConflict), lets change make the change and return its
+// event, and records the event, all before the commit. On any error the
+// transaction is rolled back: no change without its event, no event
+// without its change.
+func (s *Store) recordedChange(ctx context.Context, op string, id uuid.UUID, guard *apikey.Guard, change func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error)) error {
+	return s.inTx(ctx, op+" "+id.String(), func(tx *sql.Tx) error {
+		var (
+			groups string
+			k      = &apikey.Key{ID: id}
+		)
+		expires := timeColumn{dst: new(time.Time), wall: s.dialect == MySQL}
+		err := tx.QueryRowContext(ctx, s.q.lockChange, id.String()).Scan(&k.Owner, &k.Name, &groups, &expires)
+		if errors.Is(err, sql.ErrNoRows) {
+			return apikey.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		// The owner first: a key of another owner is not found, whatever
+		// its groups, so that nothing tells it exists.
+		if guard != nil && guard.Owner != "" && k.Owner != guard.Owner {
+			return apikey.ErrNotFound
+		}
+		if guard != nil && guard.Groups != nil {
+			want, err := encodeGroups(guard.Groups)
+			if err != nil {
+				return err
+			}
+			if groups != want {
+				return apikey.ErrConflict
+			}
+		}
+		if k.Groups, err = decodeGroups(groups, nil); err != nil {
+			return err
+		}
+		if expires.valid {
+			k.ExpiresAt = expires.dst
+		}
+		e, err := change(tx, k)
+		if err != nil {
+			return err
+		}
+		return s.recordEvents(ctx, tx, e)
+	})
+}
+
+// eventDetail is what detail_json holds.
+type eventDetail struct {
+	Old apikey.EventValues `json:"old"`
+	New apikey.EventValues `json:"new"`
+}
+
+// recordEvents gives events the next positions and inserts them, in the
+// caller's transaction. The UPDATE of the position row locks it until the
+// transaction ends, so that changes commit in the order of their
+// positions: a reader that sees position p has seen every position below
+// it that will ever exist. It is the last lock a change takes.
+func (s *Store) recordEvents(ctx context.Context, tx *sql.Tx, events ...apikey.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	n := int64(len(events))
+	var last int64
+	if s.dialect == MySQL {
+		if _, err := tx.ExecContext(ctx, s.q.nextPosition, n); err != nil {
+			return fmt.Errorf("event position: %w", err)
+		}
+		if err := tx.QueryRowContext(ctx, s.q.readPosition).Scan(&last); err != nil {
+			return fmt.Errorf("event position: %w", err)
+		}
+	} else if err := tx.QueryRowContext(ctx, s.q.nextPosition, n).Scan(&last); err != nil {
+		return fmt.Errorf("event position: %w", err)
+	}
+	for i, e := range events {
+		detail, err := json.Marshal(eventDetail{Old: e.Old, New: e.New})
+		if err != nil {
+			return fmt.Errorf("event detail: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, s.q.insertEvent, last-n+1+int64(i), s.dialect.timeArg(e.At), e.Owner, e.KeyID.String(),
+			e.ActorID, e.ActorName, string(e.Kind), string(detail))
+		if err != nil {
+			return fmt.Errorf("insert event: %w", err)
+		}
+	}
+	return nil
+}
+
+// eventsIndex returns the index in queries.events of the query for a
+// combination of filters.
+func eventsIndex(owner, key, since bool) int {
+	i := 0
+	if owner {
+		i |= 1
+	}
+	if key {
+		i |= 2
+	}
+	if since {
+		i |= 4
+	}
+	return i
+}
+
+// Events returns at most q.Limit events matching q's filters, in the order
+// of their positions, above q.After, with one SELECT on the index of the
+// owner's or the key's events (or the primary key).
+func (s *Store) Events(ctx context.Context, q apikey.EventQuery) (events []apikey.Event, err error) {
+	owner, key, since := q.Owner != "", q.KeyID != uuid.Nil, !q.Since.IsZero()
+	args := []any{q.After}
+	if owner {
+		args = append(args, q.Owner)
+	}
+	if key {
+		args = append(args, q.KeyID.String())
+	}
+	if since {
+		args = append(args, s.dialect.timeArg(q.Since))
+	}
+	args = append(args, max(q.Limit, 1))
+	rows, err := s.db.QueryContext(ctx, s.q.events[eventsIndex(owner, key, since)], args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: events: %w", err)
+	}
+	defer func() {
+		if cerr := rows.Close(); cerr != nil && err == nil {
+			events, err = nil, fmt.Errorf("sqlstore: events: %w", cerr)
+		}
+	}()
+	events = []apikey.Event{}
+	for rows.Next() {
+		var (
+			e            apikey.Event
+			kind, detail string
+		)
+		at := timeColumn{dst: &e.At, wall: s.dialect == MySQL}
+		if err := rows.Scan(&e.Position, &at, &e.Owner, &e.KeyID, &e.ActorID, &e.ActorName, &kind, &detail); err != nil {
+			return nil, fmt.Errorf("sqlstore: events: %w", err)
+		}
+		var d eventDetail
+		if err := json.Unmarshal([]byte(detail), &d); err != nil {
+			return nil, fmt.Errorf("sqlstore: events: event %d: %w", e.Position, err)
+		}
+		e.Kind, e.Old, e.New = apikey.EventKind(kind), d.Old, d.New
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: events: %w", err)
+	}
+	return events, nil
+}
+
+// LastPosition returns the last position given, from the position row:
+// that of the latest event, pruned or not.
+func (s *Store) LastPosition(ctx context.Context) (int64, error) {
+	var p int64
+	if err := s.db.QueryRowContext(ctx, s.q.readPosition).Scan(&p); err != nil {
+		return 0, fmt.Errorf("sqlstore: last event position: %w", err)
+	}
+	return p, nil
+}
+
+// PruneEvents deletes at most limit events dated before before, in the
+// order of their positions, with one DELETE, and returns how many it
+// deleted.
+func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	res, err := s.db.ExecContext(ctx, s.q.pruneEvents, s.dialect.timeArg(before), max(limit, 1))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: prune events: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: prune events: %w", err)
+	}
+	return int(n), nil
+}
