@@ -3,7 +3,10 @@ package apikey
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -52,6 +55,10 @@ type Event struct {
 	// empty for a change made without an actor.
 	ActorID   string `json:"actor_id,omitempty"`
 	ActorName string `json:"actor_name"`
+
+	// Reason is why the change was made, as the code that made it said
+	// with [NewChangeContext]; empty if it did not say.
+	Reason string `json:"reason,omitempty"`
 
 	// Kind says what changed; Old and New hold the values it changed, as
 	// each kind's comment lists.
@@ -153,10 +160,62 @@ type EventStore interface {
 	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
-// Change is who makes a change and when, as an [EventStore] records it.
+// Change is who makes a change, when and why, as an [EventStore] records
+// it (see [ChangeFromContext]).
 type Change struct {
 	ActorID, ActorName string
 	At                 time.Time
+
+	// Reason is why the change is made (see [NewChangeContext]); empty if
+	// the caller did not say.
+	Reason string
+}
+
+// maxChangeText is the length, in bytes, at which NewChangeContext cuts
+// the name and the reason of a change.
+const maxChangeText = 255
+
+type changeContextKey struct{}
+
+// NewChangeContext returns a context that names who makes the changes made
+// with it, and why, for trusted code (a command-line tool, a bootstrap
+// step, a job) that acts without an [Actor] and so without escalation
+// checks: c.ActorID and c.ActorName are recorded in their events instead
+// of [OperatorName] (an empty ActorName stays OperatorName), and c.Reason
+// with them. An actor set by [NewActorContext] takes precedence over
+// c.ActorID and c.ActorName, never over its own checks: the context grants
+// nothing. c.Reason is recorded with an actor too. c.At is ignored (see
+// [NewChangeTimeContext]).
+//
+// Events are read by more people than keys are, so the name and the
+// reason are cleaned before they are kept: every API key in them is
+// redacted to its preview ([RedactKeys]), control characters and invalid
+// UTF-8 become U+FFFD, and each is cut to at most 255 bytes, on a
+// character boundary.
+func NewChangeContext(ctx context.Context, c Change) context.Context {
+	c.ActorID, c.ActorName, c.Reason = cleanChangeText(c.ActorID), cleanChangeText(c.ActorName), cleanChangeText(c.Reason)
+	c.At = time.Time{}
+	return context.WithValue(ctx, changeContextKey{}, c)
+}
+
+// cleanChangeText redacts keys, replaces control characters and invalid
+// UTF-8 with U+FFFD, and cuts s to maxChangeText bytes.
+func cleanChangeText(s string) string {
+	s = RedactKeys(strings.ToValidUTF8(s, "\uFFFD"))
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+	if len(s) > maxChangeText {
+		cut := maxChangeText
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
 }
 
 type changeTimeContextKey struct{}
@@ -169,11 +228,17 @@ func NewChangeTimeContext(ctx context.Context, t time.Time) context.Context {
 }
 
 // ChangeFromContext returns the Change that a Store records for a change
-// made with ctx: the actor set by [NewActorContext] (or [OperatorName]
-// without one), and the time set by [NewChangeTimeContext] (or the current
-// time without one), in UTC, truncated to microseconds.
+// made with ctx: the actor set by [NewActorContext], or without one the
+// name set by [NewChangeContext], or [OperatorName]; the reason set by
+// NewChangeContext; and the time set by [NewChangeTimeContext] (or the
+// current time without one), in UTC, truncated to microseconds.
 func ChangeFromContext(ctx context.Context) Change {
 	c := Change{ActorName: OperatorName}
+	given, _ := ctx.Value(changeContextKey{}).(Change)
+	if given.ActorName != "" {
+		c.ActorID, c.ActorName = given.ActorID, given.ActorName
+	}
+	c.Reason = given.Reason
 	if a, ok := ActorFromContext(ctx); ok {
 		c.ActorID, c.ActorName = a.ID, a.Name
 	}
@@ -190,7 +255,7 @@ func ChangeFromContext(ctx context.Context) Change {
 // [ChangeFromContext], k's owner and ID. A Store fills in Old and New.
 func NewEvent(ctx context.Context, kind EventKind, k *Key) Event {
 	c := ChangeFromContext(ctx)
-	return Event{At: c.At, Owner: k.Owner, KeyID: k.ID, ActorID: c.ActorID, ActorName: c.ActorName, Kind: kind}
+	return Event{At: c.At, Owner: k.Owner, KeyID: k.ID, ActorID: c.ActorID, ActorName: c.ActorName, Reason: c.Reason, Kind: kind}
 }
 
 // IssuedValues returns the New values of the EventIssued event of k.

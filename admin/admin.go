@@ -158,6 +158,8 @@ func (h *Handler) apiRoutes() *http.ServeMux {
 		{http.MethodPost, "/api/keys/{id}/deactivate", h.deactivateKey},
 		{http.MethodPost, "/api/keys/{id}/roll", h.rollKey},
 		{http.MethodPut, "/api/keys/{id}/expiry", h.setExpiry},
+		{http.MethodGet, "/api/keys/{id}/events", h.keyEvents},
+		{http.MethodGet, "/api/events", h.listEvents},
 	}
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}

@@ -53,6 +53,23 @@
 //	POST   /api/keys/{id}/roll        {"grace": "24h" or seconds, "expires_at"?} → 201 {"key", "plaintext", "rolled"}
 //	PUT    /api/keys/{id}/expiry      {"expires_at": time or null} → the key
 //	DELETE /api/keys/{id}             {"confirm": "<the key's current name>", "force"?} → 204
+//	GET    /api/keys/{id}/events      the key's history, oldest first: {"events": [...], "next_after"}
+//	                                  query: after=NEXT_AFTER, since=RFC 3339 time, limit=1..1000 (default 100)
+//	GET    /api/events                the organization's activity, oldest first, as above;
+//	                                  query: after, since, limit, owner=ID (an operator acting for every owner)
+//
+// An event is shown as {"position", "at", "owner", "key_id", "actor_id",
+// "actor_name", "reason", "kind", "old", "new"}: who changed which key,
+// when and how ("kind" is one of issued, renamed, groups_changed,
+// activated, deactivated, rolled, expiry_changed, deleted, pruned), with
+// the values the change touched before ("old") and after ("new"): "name",
+// "groups", "expires_at", "successor", "predecessor", "grace_ends_at".
+// Pass "next_after" as "after" for the next page; it is null on the last.
+// A deleted key's history stays readable by its ID within its
+// organization; a key of another organization, deleted or not, is 404 as
+// one that never existed, and the activity holds the administrator's
+// organization's events only. An event never holds a hash, a lookup ID or
+// a plaintext.
 //
 // A key is shown as {"id", "name", "status" ("active" or "inactive"),
 // "preview", "groups", "created_at", "created_by", "updated_at",
@@ -99,7 +116,8 @@
 //	413 body_too_large
 //	415 unsupported_media_type
 //	422 invalid_utf8, invalid_name, invalid_group, unknown_group, invalid_expiry, expiry_policy, invalid_grace
-//	501 unsupported                  (roll, expiry or prune on a Store that is not an apikey.LifecycleStore)
+//	501 unsupported                  (roll, expiry or prune on a Store that is not an apikey.LifecycleStore;
+//	                                 events on a Store that is not an apikey.EventStore)
 //	503 unavailable                  (the Store failed; no details; Retry-After: 5)
 //	500 internal                     (no details)
 //

@@ -66,8 +66,9 @@ func (s *Store) recordedChange(ctx context.Context, op string, id uuid.UUID, gua
 
 // eventDetail is what detail_json holds.
 type eventDetail struct {
-	Old apikey.EventValues `json:"old"`
-	New apikey.EventValues `json:"new"`
+	Old    apikey.EventValues `json:"old"`
+	New    apikey.EventValues `json:"new"`
+	Reason string             `json:"reason,omitempty"`
 }
 
 // recordEvents gives events the next positions and inserts them, in the
@@ -92,7 +93,7 @@ func (s *Store) recordEvents(ctx context.Context, tx *sql.Tx, events ...apikey.E
 		return fmt.Errorf("event position: %w", err)
 	}
 	for i, e := range events {
-		detail, err := json.Marshal(eventDetail{Old: e.Old, New: e.New})
+		detail, err := json.Marshal(eventDetail{Old: e.Old, New: e.New, Reason: e.Reason})
 		if err != nil {
 			return fmt.Errorf("event detail: %w", err)
 		}
@@ -160,7 +161,7 @@ func (s *Store) Events(ctx context.Context, q apikey.EventQuery) (events []apike
 		if err := json.Unmarshal([]byte(detail), &d); err != nil {
 			return nil, fmt.Errorf("sqlstore: events: event %d: %w", e.Position, err)
 		}
-		e.Kind, e.Old, e.New = apikey.EventKind(kind), d.Old, d.New
+		e.Kind, e.Old, e.New, e.Reason = apikey.EventKind(kind), d.Old, d.New, d.Reason
 		events = append(events, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -73,8 +73,8 @@ func describe(e apikey.Event) string {
 		return fmt.Sprintf("{name=%q groups=%q expires=%s successor=%s predecessor=%s grace=%s}",
 			v.Name, v.Groups, tm(v.ExpiresAt), v.Successor, v.Predecessor, tm(v.GraceEndsAt))
 	}
-	return fmt.Sprintf("%s %s at=%s owner=%q actor=%q/%q old=%s new=%s",
-		e.Kind, e.KeyID, tm(&e.At), e.Owner, e.ActorID, e.ActorName, v(e.Old), v(e.New))
+	return fmt.Sprintf("%s %s at=%s owner=%q actor=%q/%q reason=%q old=%s new=%s",
+		e.Kind, e.KeyID, tm(&e.At), e.Owner, e.ActorID, e.ActorName, e.Reason, v(e.Old), v(e.New))
 }
 
 // assertEvents checks got against want, in order, positions aside.
@@ -239,6 +239,25 @@ func testEventsOutliveKey(t *testing.T, s apikey.EventStore) {
 	deleted := expect(apikey.EventDeleted, k, at(2*time.Minute), true)
 	deleted.Old = apikey.RemovedValues(k)
 	assertEvents(t, []apikey.Event{issued, deleted}, readAll(t, s, apikey.EventQuery{KeyID: k.ID}), "events of a deleted key")
+}
+
+// testEventsNamedChange checks that the name and reason given with
+// apikey.NewChangeContext are recorded: the name for a change without an
+// actor, the reason with or without one.
+func testEventsNamedChange(t *testing.T, s apikey.EventStore) {
+	k := newKey(at(0))
+	named := apikey.NewChangeContext(changeAt(t, at(time.Minute), true),
+		apikey.Change{ActorID: "ci", ActorName: "apikey (deploy)", Reason: "rotation ticket 12"})
+	must.NoError(t, s.Create(named, k.Clone(), 0), "Create")
+	withActor := apikey.NewChangeContext(changeAt(t, at(2*time.Minute), false), apikey.Change{ActorName: "ignored", Reason: "offboarding"})
+	must.NoError(t, s.SetName(withActor, k.ID, "renamed", at(2*time.Minute), nil), "SetName")
+	issued := expect(apikey.EventIssued, k, at(time.Minute), true)
+	issued.ActorID, issued.ActorName, issued.Reason = "ci", "apikey (deploy)", "rotation ticket 12"
+	issued.New = apikey.IssuedValues(k)
+	renamed := expect(apikey.EventRenamed, k, at(2*time.Minute), false)
+	renamed.Reason = "offboarding"
+	renamed.Old.Name, renamed.New.Name = k.Name, "renamed"
+	assertEvents(t, []apikey.Event{issued, renamed}, readAll(t, s, apikey.EventQuery{KeyID: k.ID}), "events of named changes")
 }
 
 // testEventsQuery checks the owner, key, time and position filters, and

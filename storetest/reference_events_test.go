@@ -21,6 +21,8 @@ func (s *refStore) record(ctx context.Context, e apikey.Event) {
 		e.ActorID, e.ActorName = "", apikey.OperatorName
 	case s.has("event-time-from-clock"):
 		e.At = time.Now().UTC()
+	case s.has("event-reason-dropped"):
+		e.Reason = ""
 	}
 	if s.has("position-outside-lock") {
 		// The outbox gap: the position is taken from a sequence, and the

@@ -121,6 +121,7 @@ func suite() []subtest {
 		{"EventsOfEveryChange", events(testEventsOfEveryChange)},
 		{"EventsOfRefusedChanges", events(testEventsOfRefusedChanges)},
 		{"EventsOutliveKey", events(testEventsOutliveKey)},
+		{"EventsNamedChange", events(testEventsNamedChange)},
 		{"EventsQuery", events(testEventsQuery)},
 		{"PruneEvents", events(testPruneEvents)},
 		{"ConcurrentEvents", events(testConcurrentEvents)},

@@ -194,6 +194,29 @@ prints them. With --owner, only that organization's keys.
 		setup: setupPrune,
 	},
 	{
+		name:     "events",
+		short:    "events [--key K] [--json]",
+		synopsis: "events [--key KEY] [--since WHEN] [--json] [--limit N]",
+		summary:  "print the audit trail: who changed which key, when",
+		details: `Prints the audit trail, oldest first, fetching every page: for each change of
+a key, when it was made (AT, RFC 3339, UTC), the key's ID, who made it (BY:
+the administrator's name; "apikey (<login>)" for this command, with the
+--created-by of create and roll as login, "apikey scan" for scan --deactivate, "operator" for other trusted code), what changed
+(CHANGE, old → new) and why (REASON, "-" if not given). A deleted key's
+history stays readable by its ID. Without --owner every owner's events are
+printed, with an OWNER column; with it, only that organization's. Values
+are printed escaped as list does.
+
+  --key KEY      only the events of this key: its ID (a deleted key's too),
+                 its preview or the full key
+  --since WHEN   only events at or after WHEN: a duration ago (24h, 7d), an
+                 RFC 3339 time (2026-01-31T00:00:00Z) or a date (2026-01-31)
+  --json         print a JSON array of events (no hash, lookup ID or key,
+                 ever)
+  --limit N      print at most N events, the oldest (default 0: all)`,
+		setup: setupEvents,
+	},
+	{
 		name:     "scan",
 		short:    "scan [path...]",
 		synopsis: "scan [--git] [--json] [--quiet] [--deactivate] [path...]",

@@ -184,7 +184,7 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		}
 		return usageErrorf("%s: %v", name, err)
 	}
-	err = act(ctx, c, positional)
+	err = act(changeContext(ctx, fs), c, positional)
 	if err != nil && missingTable(err) {
 		err = fmt.Errorf("%w (has 'apikey migrate' been run for --table %s?)", err, c.table)
 	}

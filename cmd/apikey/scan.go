@@ -287,9 +287,12 @@ func (c *cli) checkFindings(ctx context.Context, findings []finding, deactivate 
 			}
 			if deactivate && r.k != nil && r.k.Active {
 				// No actor: the operator running the command is trusted,
-				// as for 'apikey deactivate'. The audit trail, once it
-				// exists, records "apikey scan" and this file as the reason.
-				if err := sess.manager.Deactivate(ctx, r.k.ID); err != nil {
+				// as for 'apikey deactivate'. The audit trail records
+				// "apikey scan", and where the key was found as the reason
+				// (the path is escaped and its keys redacted already;
+				// NewChangeContext redacts and cuts it again).
+				why := apikey.NewChangeContext(ctx, apikey.Change{ActorName: "apikey scan", Reason: "found in " + f.where()})
+				if err := sess.manager.Deactivate(why, r.k.ID); err != nil {
 					return notFoundAs(err, r.k)
 				}
 				r.deactivated = true

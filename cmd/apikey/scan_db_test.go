@@ -81,6 +81,14 @@ func TestScanWithDatabase(t *testing.T) {
 		}
 		_, err = m.Verify(context.Background(), live)
 		assert.ErrorIs(t, err, apikey.ErrInactive)
+		// The audit trail names the scan, and where it found the key.
+		page, err := m.Events(context.Background(), apikey.EventOptions{KeyID: k.ID})
+		require.NoError(t, err)
+		last := page.Events[len(page.Events)-1]
+		assert.Equal(t, apikey.EventDeactivated, last.Kind)
+		assert.Equal(t, "apikey scan", last.ActorName)
+		assert.Equal(t, "found in "+filepath.Join(dir, ".env")+":1", last.Reason)
+		assert.Equal(t, "apikey (tester)", page.Events[0].ActorName, "created by the command as $USER")
 		shown := d.showJSON(t, k.ID.String())
 		assert.Equal(t, usedAt.UTC(), shown.LastUsedAt.UTC(), "scanning is not a use: the last-used time still tells the last real use")
 

@@ -385,6 +385,48 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitNotVisible(chromedp.ID("edit-dialog")),
 		chromedp.WaitVisible(chromedp.CSS(row("Invoicing job"))))
 	assert.Equal(t, "billing:write", b.text(row("Invoicing job")+` [data-testid="key-groups"]`))
+
+	// Its history: the rename, old → new, by the signed-in administrator;
+	// closing gives the focus back to the row's History button.
+	b.do("open the history",
+		chromedp.Click(chromedp.CSS(row("Invoicing job")+` button[data-action="history"]`)),
+		chromedp.WaitVisible(chromedp.ID("history-dialog")))
+	b.until("the history's events", `document.querySelectorAll('#history-list [data-testid="event"]').length === 4`)
+	assert.Equal(t, "Invoicing job", b.text("#history-name"))
+	var history []struct{ Kind, What, Actor string }
+	b.eval(`Array.from(document.querySelectorAll('#history-list [data-testid="event"]')).map((li) => ({kind: li.dataset.kind,
+		what: li.querySelector('[data-testid="event-what"]').textContent, actor: li.querySelector('[data-testid="event-actor"]').textContent}))`, &history)
+	me := b.text("#whoami")
+	require.Len(t, history, 4)
+	assert.Equal(t, "issued", history[0].Kind)
+	assert.Contains(t, history[0].What, "“Reporting job”")
+	assert.Equal(t, "deactivated", history[1].Kind)
+	assert.Equal(t, "renamed", history[2].Kind)
+	assert.Equal(t, "Renamed “Reporting job” → “Invoicing job”", history[2].What)
+	assert.Equal(t, "groups_changed", history[3].Kind)
+	assert.Equal(t, "Groups reports:read → billing:write", history[3].What)
+	for _, e := range history {
+		assert.Equal(t, me, e.Actor, "made by the signed-in administrator")
+	}
+	assert.True(t, strings.HasPrefix(b.focused(), "BUTTON#history-close"), "the focus in the dialog: %s", b.focused())
+	b.axe("the history dialog")
+	b.do("close the history", chromedp.Click(chromedp.ID("history-close")), chromedp.WaitNotVisible(chromedp.ID("history-dialog")))
+	b.until("the focus back on the row's History button", `document.activeElement.getAttribute('aria-label') === 'History of Invoicing job'`)
+
+	// The organization's activity: the bootstrap key's issue, and this
+	// key's changes, named.
+	b.do("open the activity",
+		chromedp.Click(chromedp.ID("show-activity")),
+		chromedp.WaitVisible(chromedp.ID("activity-dialog")))
+	b.until("the activity's rename", `Array.from(document.querySelectorAll('#activity-list [data-testid="event-what"]')).some((e) => e.textContent === 'Renamed “Reporting job” → “Invoicing job”')`)
+	var activity []struct{ Key, What string }
+	b.eval(`Array.from(document.querySelectorAll('#activity-list [data-testid="event"]')).map((li) => ({
+		key: li.querySelector('[data-testid="event-key"]').textContent, what: li.querySelector('[data-testid="event-what"]').textContent}))`, &activity)
+	require.GreaterOrEqual(t, len(activity), 5)
+	assert.Equal(t, struct{ Key, What string }{"Reporting job", "Renamed “Reporting job” → “Invoicing job”"}, activity[len(activity)-2])
+	b.axe("the activity dialog")
+	b.do("close the activity", chromedp.Click(chromedp.ID("activity-close")), chromedp.WaitNotVisible(chromedp.ID("activity-dialog")))
+	b.until("the focus back on Activity", `document.activeElement.id === 'show-activity'`)
 	b.do("activate", chromedp.Click(chromedp.CSS(row("Invoicing job")+` button[data-action="activate"]`)))
 	b.until("the active status", rowJS("Invoicing job")+`.querySelector('[data-testid="key-status"]').textContent === 'Active'`)
 	assert.Equal(t, http.StatusCreated, callAPI(t, s, "POST", "/api/invoices", plaintext))

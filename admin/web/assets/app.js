@@ -231,6 +231,11 @@
     const toggle = active ? button('deactivate', 'Deactivate') : button('activate', 'Activate');
     const actions = el('td', { className: 'row-actions' }, toggle, button('edit', 'Edit'));
     if (active && !k.rolled_to && !isExpired(k)) actions.append(button('roll', 'Roll key'));
+    // Reading the history needs no group of the key: it is never disabled.
+    actions.append(el('button', {
+      type: 'button', className: 'small', textContent: 'History',
+      attrs: { 'aria-label': 'History of ' + k.name }, dataset: { action: 'history', testid: 'action-history', id: k.id },
+    }));
     actions.append(button('delete', 'Delete', 'danger-text'));
 
     const name = el('td', { className: 'name', dataset: { label: 'Name' } },
@@ -593,6 +598,105 @@
     });
   }
 
+  // The audit trail: a key's history, and the organization's activity,
+  // oldest first, a page at a time.
+
+  const eventViews = {
+    history: { path: '', after: null },
+    activity: { path: 'api/events', after: null },
+  };
+  const keyNames = new Map(); // key ID → its name as the events last told it
+
+  const quoted = (s) => '“' + s + '”';
+  const groupsText = (groups) => (groups && groups.length ? groups.join(', ') : 'none');
+  const dateText = (iso) => (iso ? exactFormat.format(new Date(iso)) : 'never');
+
+  // describeEvent says what an event changed, old → new.
+  function describeEvent(e) {
+    const o = e.old || {};
+    const n = e.new || {};
+    switch (e.kind) {
+      case 'issued': return 'Created ' + quoted(n.name) + ' with groups ' + groupsText(n.groups) +
+        (n.expires_at ? ', expiring ' + dateText(n.expires_at) : '') + (n.predecessor ? ', replacing a rolled key' : '');
+      case 'renamed': return 'Renamed ' + quoted(o.name) + ' → ' + quoted(n.name);
+      case 'groups_changed': return 'Groups ' + groupsText(o.groups) + ' → ' + groupsText(n.groups);
+      case 'activated': return 'Activated';
+      case 'deactivated': return 'Deactivated';
+      case 'rolled': return 'Rolled: replaced by a new key; this one works until ' + dateText(n.grace_ends_at);
+      case 'expiry_changed': return 'Expiry ' + dateText(o.expires_at) + ' → ' + dateText(n.expires_at);
+      case 'deleted': return 'Deleted ' + quoted(o.name);
+      case 'pruned': return 'Pruned ' + quoted(o.name) + ': it had stopped working long before';
+      default: return e.kind;
+    }
+  }
+
+  function eventItem(e, withKey) {
+    const li = el('li', { className: 'event', dataset: { testid: 'event', kind: e.kind } });
+    if (withKey) {
+      const name = keyNames.get(e.key_id);
+      li.append(el('span', { className: 'event-key', textContent: name ? name : 'Key ' + e.key_id.slice(0, 8), dataset: { testid: 'event-key' } }));
+    }
+    li.append(
+      el('span', { className: 'event-what', textContent: describeEvent(e), dataset: { testid: 'event-what' } }),
+      el('span', { className: 'event-meta muted small' },
+        'by ', el('span', { textContent: e.actor_name, dataset: { testid: 'event-actor' } }), ' · ', timeElement(e.at)),
+    );
+    if (e.reason) li.append(el('span', { className: 'event-reason muted small', textContent: 'Reason: ' + e.reason, dataset: { testid: 'event-reason' } }));
+    return li;
+  }
+
+  // loadEvents appends the next page of a view's events to its list.
+  async function loadEvents(view) {
+    const v = eventViews[view];
+    const list = $(view + '-list');
+    $(view + '-error').textContent = '';
+    let data;
+    try {
+      data = await api('GET', v.path + '?limit=50' + (v.after !== null ? '&after=' + v.after : ''));
+    } catch (e) {
+      $(view + '-error').textContent = e.message;
+      return;
+    }
+    for (const e of data.events) {
+      const name = e.kind === 'renamed' ? e.old.name : (e.new && e.new.name) || (e.old && e.old.name);
+      if (name && !keyNames.has(e.key_id)) keyNames.set(e.key_id, name);
+      list.append(eventItem(e, view === 'activity'));
+      if (e.kind === 'renamed') keyNames.set(e.key_id, e.new.name);
+    }
+    if (list.children.length === 0) list.append(el('li', { className: 'muted', textContent: 'No change recorded.' }));
+    v.after = data.next_after;
+    $(view + '-more').hidden = data.next_after === null;
+  }
+
+  async function moreEvents(view) {
+    await pending($(view + '-more'), () => loadEvents(view));
+    if ($(view + '-more').hidden) $(view + '-close').focus();
+  }
+
+  let historyKey = null;
+
+  async function openHistory(k) {
+    historyKey = k;
+    eventViews.history.path = 'api/keys/' + encodeURIComponent(k.id) + '/events';
+    eventViews.history.after = null;
+    $('history-name').textContent = k.name;
+    $('history-list').replaceChildren();
+    $('history-more').hidden = true;
+    $('history-dialog').showModal();
+    $('history-close').focus();
+    await loadEvents('history');
+  }
+
+  async function openActivity() {
+    eventViews.activity.after = null;
+    keyNames.clear();
+    $('activity-list').replaceChildren();
+    $('activity-more').hidden = true;
+    $('activity-dialog').showModal();
+    $('activity-close').focus();
+    await loadEvents('activity');
+  }
+
   let deleting = null;
 
   function openDelete(k) {
@@ -693,13 +797,21 @@
     }
     // Dialogs give the focus back to the button that opened them (a
     // change that reloads the list does so once the list is shown).
-    for (const [dialog, opener] of [['add-dialog', null], ['edit-dialog', 'edit'], ['delete-dialog', 'delete'], ['self-dialog', 'deactivate']]) {
+    for (const [dialog, opener] of [['add-dialog', null], ['edit-dialog', 'edit'], ['delete-dialog', 'delete'], ['self-dialog', 'deactivate'], ['history-dialog', 'history']]) {
       $(dialog).addEventListener('close', () => {
         if ($('keys-view').hidden || $('created-dialog').open || state.refocus) return;
-        const k = { 'edit-dialog': editing, 'delete-dialog': deleting, 'self-dialog': selfKey }[dialog];
+        const k = { 'edit-dialog': editing, 'delete-dialog': deleting, 'self-dialog': selfKey, 'history-dialog': historyKey }[dialog];
         if (opener && k) focusAfter(k.id, opener);
         else $('add-key').focus();
       });
+    }
+    $('activity-dialog').addEventListener('close', () => {
+      if (!$('keys-view').hidden) $('show-activity').focus();
+    });
+    $('show-activity').addEventListener('click', openActivity);
+    for (const view of ['history', 'activity']) {
+      $(view + '-more').addEventListener('click', () => moreEvents(view));
+      $(view + '-close').addEventListener('click', () => $(view + '-dialog').close());
     }
     $('edit-form').addEventListener('submit', submitEdit);
     $('edit-cancel').addEventListener('click', () => $('edit-dialog').close());
@@ -748,6 +860,7 @@
         case 'edit': openEdit(k); break;
         case 'roll': openRoll(k); break;
         case 'delete': openDelete(k); break;
+        case 'history': openHistory(k); break;
       }
     });
 
