@@ -255,3 +255,80 @@ func dsnOf(t *testing.T, db *sql.DB) string {
 	require.NoError(t, db.QueryRowContext(context.Background(), "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&file))
 	return fmt.Sprintf(sqliteDSN, file)
 }
+
+// TestNoChangeWithoutItsEvent makes the event's INSERT fail inside the
+// database (a trigger raises an error), on each database, and checks that
+// every kind of change then fails and leaves the key as it was: the change
+// and its event commit together or not at all.
+func TestNoChangeWithoutItsEvent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		db := b.open(t)
+		s := newStore(t, db, b.dialect)
+		m := newManager(t, s)
+		k, _ := issueKey(t, m, "kept", "read", "write")
+		before, err := s.Get(ctx, k.ID)
+		require.NoError(t, err)
+
+		events := `"` + s.Table() + `_events"`
+		var create, drop []string
+		switch b.dialect {
+		case sqlstore.Postgres:
+			fn := `"` + s.Table() + `_fail"`
+			create = []string{
+				"CREATE FUNCTION " + fn + "() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql",
+				"CREATE TRIGGER fail BEFORE INSERT ON " + events + " FOR EACH ROW EXECUTE FUNCTION " + fn + "()",
+			}
+			drop = []string{"DROP TRIGGER fail ON " + events, "DROP FUNCTION " + fn + "()"}
+		case sqlstore.MySQL:
+			events = "`" + s.Table() + "_events`"
+			trigger := "`" + s.Table() + "_fail`"
+			create = []string{"CREATE TRIGGER " + trigger + " BEFORE INSERT ON " + events +
+				" FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'"}
+			drop = []string{"DROP TRIGGER " + trigger}
+		default:
+			trigger := `"` + s.Table() + `_fail"`
+			create = []string{"CREATE TRIGGER " + trigger + " BEFORE INSERT ON " + events +
+				" BEGIN SELECT RAISE(ABORT, 'injected failure'); END"}
+			drop = []string{"DROP TRIGGER " + trigger}
+		}
+		for _, stmt := range create {
+			_, err := db.ExecContext(ctx, stmt)
+			require.NoError(t, err, stmt)
+		}
+		t.Cleanup(func() {
+			for _, stmt := range drop {
+				_, _ = db.ExecContext(context.Background(), stmt)
+			}
+		})
+
+		for name, change := range map[string]func() error{
+			"Rename":     func() error { return m.Rename(ctx, k.ID, "changed") },
+			"SetGroups":  func() error { return m.SetGroups(ctx, k.ID, []string{"read"}) },
+			"Deactivate": func() error { return m.Deactivate(ctx, k.ID) },
+			"Delete":     func() error { return m.Delete(ctx, k.ID) },
+			"SetExpiry":  func() error { return m.SetExpiry(ctx, k.ID, time.Now().Add(time.Hour)) },
+			"Roll": func() error {
+				_, _, err := m.Roll(ctx, k.ID, apikey.RollRequest{Grace: time.Hour, CreatedBy: "t"})
+				return err
+			},
+			"Issue": func() error {
+				_, _, err := m.Issue(ctx, apikey.IssueRequest{Name: "new", Groups: []string{"read"}, CreatedBy: "t"})
+				return err
+			},
+		} {
+			assert.ErrorIs(t, change(), apikey.ErrStoreFailure, name)
+		}
+		after, err := s.Get(ctx, k.ID)
+		require.NoError(t, err, "the key is still there")
+		assert.Equal(t, before.Name, after.Name)
+		assert.Equal(t, before.Groups, after.Groups)
+		assert.Equal(t, before.Active, after.Active)
+		assert.True(t, before.UpdatedAt.Equal(after.UpdatedAt), "UpdatedAt unchanged")
+		assert.Equal(t, before.ExpiresAt, after.ExpiresAt, "no expiry set")
+		assert.Equal(t, uuid.Nil, after.RolledTo, "not rolled")
+		n, err := s.Count(ctx, apikey.ListQuery{})
+		require.NoError(t, err)
+		assert.Equal(t, 1, n, "the refused Issue stored no key")
+	})
+}
