@@ -159,3 +159,13 @@ func (c *verifyCache) invalidate(id uuid.UUID) {
 		delete(c.lookupIDs, id)
 	}
 }
+
+// clear drops every entry, and makes every put of a verification that
+// started before it a no-op.
+func (c *verifyCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.generation++
+	clear(c.entries)
+	clear(c.lookupIDs)
+}

@@ -198,12 +198,13 @@ func NewChangeContext(ctx context.Context, c Change) context.Context {
 	return context.WithValue(ctx, changeContextKey{}, c)
 }
 
-// cleanChangeText redacts keys, replaces control characters and invalid
-// UTF-8 with U+FFFD, and cuts s to maxChangeText bytes.
+// cleanChangeText redacts keys, replaces control and format characters
+// (bidi overrides, zero-width characters: a name must not display as
+// another) and invalid UTF-8 with U+FFFD, and cuts s to maxChangeText bytes.
 func cleanChangeText(s string) string {
 	s = RedactKeys(strings.ToValidUTF8(s, "\uFFFD"))
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
 			return '\uFFFD'
 		}
 		return r

@@ -132,12 +132,18 @@ func (m *Manager) poll() {
 func (m *Manager) readFeed(ctx context.Context) error {
 	f := m.feed
 	if !f.started {
-		// Nothing is cached yet: there is nothing to invalidate before the
-		// latest event.
+		// The feed starts at the latest event. Whatever was cached before
+		// (verifications made while no poll had succeeded are still put in
+		// the cache) may predate a change that no later event names: drop
+		// it all, and every put of a verification that started before.
 		p, err := f.store.LastPosition(ctx)
 		if err != nil {
 			return fmt.Errorf("apikey: change feed: last position: %w", err)
 		}
+		if m.cache != nil {
+			m.cache.clear()
+		}
+		m.lookups.forget()
 		f.position, f.started = p, true
 		return nil
 	}

@@ -125,14 +125,45 @@ func (m *Manager) Roll(ctx context.Context, id uuid.UUID, req RollRequest) (*Key
 		if errors.Is(err, ErrNotFound) {
 			return nil, "", notFound(id)
 		}
-		if errors.Is(err, ErrInactive) || errors.Is(err, ErrAlreadyRolled) {
+		if errors.Is(err, ErrInactive) || errors.Is(err, ErrAlreadyRolled) || errors.Is(err, ErrQuotaExceeded) {
 			return nil, "", fmt.Errorf("apikey: roll key %s: %w", id, err)
 		}
 		if err != nil {
 			return nil, "", m.storeError("roll", err)
 		}
+		if req.ExpiresAt.IsZero() {
+			// The successor inherited the expiry read when the roll was
+			// authorized. If another administrator shortened the old
+			// key's lifetime since, the successor must not outlive it:
+			// shorten it too, before anyone has its plaintext.
+			if err := m.keepInheritedExpiry(ctx, ls, id, successor); err != nil {
+				return nil, "", err
+			}
+		}
 		return successor, plaintext, nil
 	}
+}
+
+// keepInheritedExpiry gives a successor that inherited its expiry the old
+// key's current one if that is earlier. If that fails, the successor is
+// deleted: nobody has its plaintext yet, and a key that outlives the one it
+// replaces must not remain.
+func (m *Manager) keepInheritedExpiry(ctx context.Context, ls LifecycleStore, oldID uuid.UUID, successor *Key) error {
+	old, err := m.store.Get(ctx, oldID)
+	if err == nil && (old.ExpiresAt == nil || successor.ExpiresAt != nil && !successor.ExpiresAt.After(*old.ExpiresAt)) {
+		return nil
+	}
+	if err == nil {
+		at := m.now()
+		if err = ls.SetExpiresAt(NewChangeTimeContext(ctx, at), successor.ID, old.ExpiresAt, at, nil); err == nil {
+			successor.ExpiresAt = old.ExpiresAt
+			m.invalidate(successor.ID)
+			return nil
+		}
+	}
+	_ = m.store.Delete(context.WithoutCancel(ctx), successor.ID, nil)
+	m.invalidate(successor.ID)
+	return m.storeError("roll", err)
 }
 
 // authorizeRoll loads the key to roll and checks, as authorizeChange does,
@@ -147,7 +178,7 @@ func (m *Manager) authorizeRoll(ctx context.Context, id uuid.UUID) (*Key, *Guard
 	if err != nil {
 		return nil, nil, m.storeError("get", err)
 	}
-	guard := &Guard{Groups: k.Groups}
+	guard := &Guard{Groups: k.Groups, MaxKeys: m.ownerQuota}
 	if actor, ok := ActorFromContext(ctx); ok {
 		guard.Owner = actor.scope()
 		if guard.Owner != "" && k.Owner != guard.Owner {
@@ -165,6 +196,10 @@ func (m *Manager) authorizeRoll(ctx context.Context, id uuid.UUID) (*Key, *Guard
 		return nil, nil, fmt.Errorf("apikey: roll key %s: %w", id, ErrAlreadyRolled)
 	case !k.Active:
 		return nil, nil, fmt.Errorf("apikey: roll key %s: %w", id, ErrInactive)
+	case k.Expired(m.now()):
+		// A successor would revive a key its lifetime has ended, past the
+		// maximum lifetime of the expiry policy: issue a new key instead.
+		return nil, nil, fmt.Errorf("apikey: roll key %s: %w", id, ErrExpired)
 	}
 	return k, guard, nil
 }

@@ -166,7 +166,9 @@ func TestRollNeverExtendsTheExpiry(t *testing.T) {
 
 	clock.Advance(30 * 24 * time.Hour) // next has expired
 	_, _, err = m.Roll(ctx, next.ID, apikey.RollRequest{CreatedBy: "ops"})
-	assert.ErrorIs(t, err, apikey.ErrInvalidExpiry, "an expired key's successor needs an expiry of its own")
+	assert.ErrorIs(t, err, apikey.ErrExpired, "an expired key is not rolled: its successor would outlive its lifetime")
+	_, _, err = m.Roll(ctx, next.ID, apikey.RollRequest{ExpiresAt: clock.Now().Add(24 * time.Hour), CreatedBy: "ops"})
+	assert.ErrorIs(t, err, apikey.ErrExpired, "not even with an expiry of its own")
 }
 
 // racingStore revokes a group of the key being rolled between the

@@ -116,6 +116,14 @@ type Guard struct {
 	// these (same groups, same order); otherwise the change returns
 	// ErrConflict. A concurrent grant of more groups cannot be ridden.
 	Groups []string
+
+	// MaxKeys, if above zero, is checked by Roll only: the owner may hold
+	// at most MaxKeys keys that still work (active, not expired, not
+	// rolled or in their grace period) when the roll begins, counted atomically with it; otherwise
+	// Roll returns ErrQuotaExceeded. The Manager sets it to the owner
+	// quota (see WithOwnerQuota), so that a roll adds at most the one key
+	// in its grace period beyond the quota, and repeated rolls add none.
+	MaxKeys int
 }
 
 // ListQuery selects a page of keys from a Store.

@@ -71,6 +71,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			"This key was rolled already: roll its successor, or deactivate this key to end its grace period now.")
 	case errors.Is(err, apikey.ErrInactive):
 		writeProblem(w, http.StatusConflict, "inactive", "This key is deactivated: activate it before you roll it, or add a new key.")
+	case errors.Is(err, apikey.ErrExpired):
+		writeProblem(w, http.StatusConflict, "expired", "This key has expired: a successor would outlive its lifetime. Add a new key instead.")
 	case errors.Is(err, errors.ErrUnsupported):
 		writeProblem(w, http.StatusNotImplemented, "unsupported", "The key store of this server cannot do this.")
 	case errors.Is(err, apikey.ErrQuotaExceeded):

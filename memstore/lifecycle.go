@@ -37,6 +37,17 @@ func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key
 	case !old.Active:
 		return fmt.Errorf("memstore: roll key %s: %w", oldID, apikey.ErrInactive)
 	}
+	if guard != nil && guard.MaxKeys > 0 {
+		working := 0
+		for _, k := range s.lists[indexKey{owner: old.Owner}] {
+			if k.Active && !k.Expired(rolledAt) && (k.RolledTo == uuid.Nil || k.GraceEndsAt != nil && k.GraceEndsAt.After(rolledAt)) {
+				working++
+			}
+		}
+		if working > guard.MaxKeys {
+			return fmt.Errorf("memstore: roll key %s: %w", oldID, apikey.ErrQuotaExceeded)
+		}
+	}
 	if _, ok := s.byID[c.ID]; ok {
 		return fmt.Errorf("memstore: roll key %s: successor %s: %w", oldID, c.ID, apikey.ErrDuplicate)
 	}

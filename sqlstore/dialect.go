@@ -64,7 +64,12 @@ type queryTemplates struct {
 	// pruneSelect[owner] (cut-off, cut-off, [owner,] after, limit);
 	// pruneDelete (id, cut-off, cut-off).
 	lockRoll, setRolled, setExpiresAt, pruneDelete string
-	pruneSelect                                    [2]string
+
+	// countWorking counts an owner's keys that still work: active, not
+	// expired, not rolled or in their grace period (owner, now[, now]):
+	// the quota of a roll.
+	countWorking string
+	pruneSelect  [2]string
 
 	// Per-owner quota (see Store.Create): insertOwner makes sure the owner
 	// has a row in the owners table, lockOwner locks it until the
@@ -108,6 +113,7 @@ var postgresQueries = queryTemplates{
 	exists:          `SELECT 1 FROM "{{table}}" WHERE id = $1`,
 	lockGuard:       `SELECT owner, groups_json FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
 	lockRoll:        `SELECT owner, groups_json, active, rolled_to FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
+	countWorking:    `SELECT count(*) FROM "{{table}}" WHERE owner = $1 AND active AND (expires_at IS NULL OR expires_at > $2) AND (rolled_to IS NULL OR grace_ends_at > $2)`,
 	setRolled:       `UPDATE "{{table}}" SET rolled_to = $1, rolled_at = $2, grace_ends_at = $3, updated_at = $4 WHERE id = $5`,
 	setExpiresAt:    `UPDATE "{{table}}" SET expires_at = $1, updated_at = $2 WHERE id = $3`,
 	pruneSelect: [2]string{
@@ -165,6 +171,7 @@ var mysqlQueries = queryTemplates{
 	exists:          "SELECT 1 FROM `{{table}}` WHERE id = ?",
 	lockGuard:       "SELECT owner, groups_json FROM `{{table}}` WHERE id = ? FOR UPDATE",
 	lockRoll:        "SELECT owner, groups_json, active, rolled_to FROM `{{table}}` WHERE id = ? FOR UPDATE",
+	countWorking:    "SELECT COUNT(*) FROM `{{table}}` WHERE owner = ? AND active AND (expires_at IS NULL OR expires_at > ?) AND (rolled_to IS NULL OR grace_ends_at > ?)",
 	setRolled:       "UPDATE `{{table}}` SET rolled_to = ?, rolled_at = ?, grace_ends_at = ?, updated_at = ? WHERE id = ?",
 	setExpiresAt:    "UPDATE `{{table}}` SET expires_at = ?, updated_at = ? WHERE id = ?",
 	pruneSelect: [2]string{
@@ -222,6 +229,7 @@ var sqliteQueries = queryTemplates{
 	// lock first, so no other writer comes between the check and the change.
 	lockGuard:    `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING owner, groups_json`,
 	lockRoll:     `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING owner, groups_json, active, rolled_to`,
+	countWorking: `SELECT count(*) FROM "{{table}}" WHERE owner = ? AND active AND (expires_at IS NULL OR expires_at > ?) AND (rolled_to IS NULL OR grace_ends_at > ?)`,
 	setRolled:    `UPDATE "{{table}}" SET rolled_to = ?, rolled_at = ?, grace_ends_at = ?, updated_at = ? WHERE id = ?`,
 	setExpiresAt: `UPDATE "{{table}}" SET expires_at = ?, updated_at = ? WHERE id = ?`,
 	pruneSelect: [2]string{

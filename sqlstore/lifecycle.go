@@ -69,6 +69,11 @@ func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key
 		case !active:
 			return apikey.ErrInactive
 		}
+		if guard != nil && guard.MaxKeys > 0 {
+			if err := s.checkWorking(ctx, tx, owner, successor.CreatedAt, guard.MaxKeys); err != nil {
+				return err
+			}
+		}
 		if err := s.insertKey(ctx, tx, successor, groupsJSON, groupSet, metadata); err != nil {
 			return fmt.Errorf("successor: %w", err)
 		}
@@ -178,4 +183,29 @@ func (s *Store) queryKeys(ctx context.Context, op, query string, args ...any) (k
 		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	return keys, nil
+}
+
+// checkWorking locks the owner's row (as the quota of Create does) and
+// returns ErrQuotaExceeded if the owner holds more than maxKeys keys that
+// still work at now: active, not expired, not rolled or in their grace.
+func (s *Store) checkWorking(ctx context.Context, tx *sql.Tx, owner string, now time.Time, maxKeys int) error {
+	if _, err := tx.ExecContext(ctx, s.q.insertOwner, owner); err != nil {
+		return fmt.Errorf("owner row: %w", err)
+	}
+	var locked string
+	if err := tx.QueryRowContext(ctx, s.q.lockOwner, owner).Scan(&locked); err != nil {
+		return fmt.Errorf("lock owner: %w", err)
+	}
+	var n int
+	args := []any{owner, s.dialect.timeArg(now)}
+	if s.dialect != Postgres {
+		args = append(args, s.dialect.timeArg(now))
+	}
+	if err := tx.QueryRowContext(ctx, s.q.countWorking, args...).Scan(&n); err != nil {
+		return fmt.Errorf("count working keys of owner: %w", err)
+	}
+	if n > maxKeys {
+		return apikey.ErrQuotaExceeded
+	}
+	return nil
 }

@@ -145,6 +145,7 @@ type queries struct {
 	setGroupsActive                                      string
 	exists, lockGuard, recordLastUsed                    string
 	lockRoll, setRolled, setExpiresAt, pruneDelete       string
+	countWorking                                         string
 	pruneSelect                                          [2]string
 	insertOwner, lockOwner, countOwner                   string
 	createVersions, selectVersions, insertVersion        string
@@ -214,6 +215,7 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 		countOwner:      r.Replace(t.countOwner),
 		recordLastUsed:  r.Replace(t.recordLastUsed),
 		lockRoll:        r.Replace(t.lockRoll),
+		countWorking:    r.Replace(t.countWorking),
 		setRolled:       r.Replace(t.setRolled),
 		setExpiresAt:    r.Replace(t.setExpiresAt),
 		pruneDelete:     r.Replace(t.pruneDelete),

@@ -376,3 +376,29 @@ func testConcurrentRolls(t *testing.T, s apikey.LifecycleStore) {
 		}
 	}
 }
+
+// testRollQuota checks Guard.MaxKeys on Roll: the owner may hold at most
+// that many keys that still work when the roll begins (keys in their grace
+// period count, deactivated keys and other owners' do not), else
+// ErrQuotaExceeded with nothing changed.
+func testRollQuota(t *testing.T, s apikey.LifecycleStore) {
+	ctx := t.Context()
+	old := ownedKey("org-q", at(0))
+	create(t, s, old.Clone())
+	create(t, s, ownedKey("org-other", at(time.Second)))
+	quota := &apikey.Guard{Owner: "org-q", MaxKeys: 1}
+
+	succ := ownedKey("org-q", at(time.Minute))
+	succ.RolledFrom = old.ID
+	must.NoError(t, s.Roll(ctx, old.ID, succ.Clone(), at(24*time.Hour), quota), "a roll at the quota: the old key keeps its grace")
+
+	next := ownedKey("org-q", at(2*time.Minute))
+	next.RolledFrom = succ.ID
+	check.ErrorIs(t, s.Roll(ctx, succ.ID, next.Clone(), at(24*time.Hour), quota), apikey.ErrQuotaExceeded, "a second roll while the first grace runs")
+	_, err := s.Get(ctx, next.ID)
+	check.ErrorIs(t, err, apikey.ErrNotFound, "the refused successor was not stored")
+	assertStored(t, s, succ)
+
+	must.NoError(t, s.SetActive(ctx, old.ID, false, at(3*time.Minute), nil), "deactivate the old key")
+	must.NoError(t, s.Roll(ctx, succ.ID, next.Clone(), at(24*time.Hour), quota), "a deactivated key does not count")
+}

@@ -91,6 +91,7 @@ var mutants = []mutant{
 	{bug: "roll-owner-ignored", caughtBy: []string{"RollRefused"}},
 	{bug: "roll-twice", caughtBy: []string{"RollRefused"}},
 	{bug: "roll-inactive", caughtBy: []string{"RollRefused"}},
+	{bug: "roll-quota-ignored", caughtBy: []string{"RollQuota"}},
 	{bug: "roll-partial", caughtBy: []string{"RollRefused"}},
 	{bug: "roll-guard-then-change", caughtBy: []string{"ConcurrentRolls"}},
 	{bug: "setexpires-no-updatedat", caughtBy: []string{"SetExpiresAt"}},

@@ -34,6 +34,19 @@ func (s *refStore) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.
 	if !old.Active && !s.has("roll-inactive") {
 		return fmt.Errorf("ref: %w", apikey.ErrInactive)
 	}
+	if guard != nil && guard.MaxKeys > 0 && !s.has("roll-quota-ignored") {
+		now := s.utc(successor.CreatedAt)
+		working := 0
+		for _, k := range s.keys {
+			if k.Owner == old.Owner && k.Active && !k.Expired(now) &&
+				(k.RolledTo == uuid.Nil || k.GraceEndsAt != nil && k.GraceEndsAt.After(now)) {
+				working++
+			}
+		}
+		if working > guard.MaxKeys {
+			return fmt.Errorf("ref: %w", apikey.ErrQuotaExceeded)
+		}
+	}
 	if s.has("roll-guard-then-change") {
 		// The checks above under one lock, the change under another: a
 		// concurrent change slips in between.

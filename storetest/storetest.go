@@ -113,6 +113,7 @@ func suite() []subtest {
 		{"LifecycleFields", lifecycle(testLifecycleFields)},
 		{"Roll", lifecycle(testRoll)},
 		{"RollRefused", lifecycle(testRollRefused)},
+		{"RollQuota", lifecycle(testRollQuota)},
 		{"SetExpiresAt", lifecycle(testSetExpiresAt)},
 		{"Prune", lifecycle(testPrune)},
 		{"ConcurrentRolls", lifecycle(testConcurrentRolls)},
