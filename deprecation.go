@@ -20,7 +20,9 @@ import (
 // the key from [Authenticator.Authenticate]. The same facts are on the key:
 // [Key.Deprecation] and [Key.EndsAt].
 func (a *Authenticator) SetDeprecationHeaders(h http.Header, k *Key) {
-	if k == nil {
+	// A key with no expiry and never rolled is never deprecated:
+	// spare the common case the clock read.
+	if k == nil || k.ExpiresAt == nil && k.GraceEndsAt == nil && k.RolledAt == nil {
 		return
 	}
 	since, sunset, ok := k.Deprecation(a.m.now(), a.cfg.window)
