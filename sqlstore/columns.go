@@ -268,3 +268,25 @@ func encodeMetadata(md map[string]string) (any, error) {
 	}
 	return strings.TrimSuffix(b.String(), "\n"), nil
 }
+
+// encodedKey is what the INSERT of a key needs beyond its plain fields: its
+// groups as stored in its row and in the groups table, and its metadata.
+type encodedKey struct {
+	groupsJSON, groupSet string
+	metadata             any
+}
+
+// encodeKey encodes the groups and metadata of k, before any statement runs,
+// so that a key that cannot be stored costs no transaction.
+func encodeKey(k *apikey.Key) (encodedKey, error) {
+	var e encodedKey
+	var err error
+	if e.metadata, err = encodeMetadata(k.Metadata); err != nil {
+		return e, err
+	}
+	if e.groupsJSON, err = encodeGroups(k.Groups); err != nil {
+		return e, err
+	}
+	e.groupSet, err = encodeGroupSet(k.Groups)
+	return e, err
+}

@@ -23,15 +23,7 @@ func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key
 	if successor == nil {
 		return errors.New("sqlstore: roll: nil successor")
 	}
-	metadata, err := encodeMetadata(successor.Metadata)
-	if err != nil {
-		return err
-	}
-	groupsJSON, err := encodeGroups(successor.Groups)
-	if err != nil {
-		return err
-	}
-	groupSet, err := encodeGroupSet(successor.Groups)
+	enc, err := encodeKey(successor)
 	if err != nil {
 		return err
 	}
@@ -74,7 +66,7 @@ func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key
 				return err
 			}
 		}
-		if err := s.insertKey(ctx, tx, successor, groupsJSON, groupSet, metadata); err != nil {
+		if err := s.insertKey(ctx, tx, successor, enc); err != nil {
 			return fmt.Errorf("successor: %w", err)
 		}
 		rolledAt := d.timeArg(successor.CreatedAt)

@@ -261,15 +261,7 @@ func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) erro
 	if k == nil {
 		return errors.New("sqlstore: create: nil key")
 	}
-	metadata, err := encodeMetadata(k.Metadata)
-	if err != nil {
-		return err
-	}
-	groupsJSON, err := encodeGroups(k.Groups)
-	if err != nil {
-		return err
-	}
-	groupSet, err := encodeGroupSet(k.Groups)
+	enc, err := encodeKey(k)
 	if err != nil {
 		return err
 	}
@@ -279,7 +271,7 @@ func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) erro
 				return err
 			}
 		}
-		if err := s.insertKey(ctx, tx, k, groupsJSON, groupSet, metadata); err != nil {
+		if err := s.insertKey(ctx, tx, k, enc); err != nil {
 			return err
 		}
 		e := apikey.NewEvent(ctx, apikey.EventIssued, k)
@@ -290,12 +282,12 @@ func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) erro
 
 // insertKey inserts the row of k and its rows in the groups table, in the
 // caller's transaction.
-func (s *Store) insertKey(ctx context.Context, tx *sql.Tx, k *apikey.Key, groupsJSON, groupSet string, metadata any) error {
+func (s *Store) insertKey(ctx context.Context, tx *sql.Tx, k *apikey.Key, enc encodedKey) error {
 	d := s.dialect
 	_, err := tx.ExecContext(ctx, s.q.insert,
-		k.ID.String(), k.LookupID, k.Name, groupsJSON, k.Active, k.Preview, k.Hash,
+		k.ID.String(), k.LookupID, k.Name, enc.groupsJSON, k.Active, k.Preview, k.Hash,
 		d.timeArg(k.CreatedAt), k.CreatedBy, d.timeArg(k.UpdatedAt),
-		d.nullTimeArg(k.LastUsedAt), d.nullTimeArg(k.ExpiresAt), k.Owner, metadata,
+		d.nullTimeArg(k.LastUsedAt), d.nullTimeArg(k.ExpiresAt), k.Owner, enc.metadata,
 		nullUUIDArg(k.RolledFrom), nullUUIDArg(k.RolledTo), d.nullTimeArg(k.RolledAt), d.nullTimeArg(k.GraceEndsAt))
 	if err != nil {
 		if d.isUniqueViolation(err) {
@@ -304,7 +296,7 @@ func (s *Store) insertKey(ctx context.Context, tx *sql.Tx, k *apikey.Key, groups
 		return err
 	}
 	if len(k.Groups) > 0 {
-		if _, err := tx.ExecContext(ctx, s.q.insertGroups, groupSet, k.ID.String()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q.insertGroups, enc.groupSet, k.ID.String()); err != nil {
 			return fmt.Errorf("groups: %w", err)
 		}
 	}
