@@ -2,13 +2,9 @@ module github.com/apikit/apikey/cmd/apikey
 
 go 1.26.0
 
-replace github.com/apikit/apikey => ../..
-
-replace github.com/apikit/apikey/internal/dsn => ../../internal/dsn
-
 require (
-	github.com/apikit/apikey v0.0.0-00010101000000-000000000000
-	github.com/apikit/apikey/internal/dsn v0.0.0-00010101000000-000000000000
+	github.com/apikit/apikey v0.1.0
+	github.com/apikit/apikey/internal/dsn v0.1.0
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/google/uuid v1.6.0
 	github.com/stretchr/testify v1.12.1

@@ -2,10 +2,8 @@ module github.com/apikit/apikey/internal/dsn
 
 go 1.26.0
 
-replace github.com/apikit/apikey => ../..
-
 require (
-	github.com/apikit/apikey v0.0.0-00010101000000-000000000000
+	github.com/apikit/apikey v0.1.0
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/stretchr/testify v1.12.1
