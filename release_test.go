@@ -199,3 +199,78 @@ func TestTrackedFileProblem(t *testing.T) {
 		})
 	}
 }
+
+// TestNestedModulesCarryNoReplace fails if a go.mod of the repository has a
+// replace or exclude directive (go install pkg@version refuses both, so the
+// published command would not install), or if a nested module requires an
+// apikit module at a version that go.work does not replace with the
+// checkout. The release check (.ci/release-check) proves the rest from a
+// module proxy.
+func TestNestedModulesCarryNoReplace(t *testing.T) {
+	root, files := trackedFiles(t)
+	const lib = "github.com/apikit/apikey"
+	workReplaced := map[string]bool{} // "path version" replaced in go.work
+	if work, err := os.ReadFile(filepath.Join(root, "go.work")); err == nil {
+		for _, d := range goModDirectives(string(work), "replace") {
+			if f := strings.Fields(d); len(f) >= 4 && f[2] == "=>" {
+				workReplaced[f[0]+" "+f[1]] = true
+			}
+		}
+	} else {
+		t.Fatalf("go.work: %v", err)
+	}
+	checked := 0
+	for _, name := range files {
+		if name != "go.mod" && !strings.HasSuffix(name, "/go.mod") {
+			continue
+		}
+		text, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		for _, verb := range []string{"replace", "exclude"} {
+			for _, d := range goModDirectives(string(text), verb) {
+				t.Errorf("%s: %s %s: go install pkg@version refuses a module with it; go.work serves local work", name, verb, d)
+			}
+		}
+		for _, d := range goModDirectives(string(text), "require") {
+			f := strings.Fields(d)
+			if len(f) < 2 || f[0] != lib && !strings.HasPrefix(f[0], lib+"/") {
+				continue
+			}
+			if !workReplaced[f[0]+" "+f[1]] {
+				t.Errorf("%s requires %s %s, which go.work does not replace with the checkout "+
+					"(go work edit -replace=%s@%s=<its directory>)", name, f[0], f[1], f[0], f[1])
+			}
+		}
+	}
+	if checked < 2 {
+		t.Fatalf("found %d go.mod files; want the library's and the nested modules'", checked)
+	}
+}
+
+// goModDirectives returns the arguments of every verb directive in a go.mod
+// or go.work text, whether written on one line or in a parenthesized block,
+// without comments.
+func goModDirectives(text, verb string) []string {
+	var out []string
+	inBlock := false
+	for _, line := range strings.Split(text, "\n") {
+		if i := strings.Index(line, "//"); i >= 0 {
+			line = line[:i]
+		}
+		line = strings.TrimSpace(line)
+		switch {
+		case inBlock && line == ")":
+			inBlock = false
+		case inBlock && line != "":
+			out = append(out, line)
+		case line == verb+" (":
+			inBlock = true
+		case strings.HasPrefix(line, verb+" ") || strings.HasPrefix(line, verb+"\t"):
+			out = append(out, strings.TrimSpace(line[len(verb):]))
+		}
+	}
+	return out
+}
