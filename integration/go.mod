@@ -6,6 +6,7 @@ replace github.com/apikit/apikey => ..
 
 require (
 	github.com/apikit/apikey v0.0.0-00010101000000-000000000000
+	github.com/apikit/apikey/internal/dsn v0.0.0-00010101000000-000000000000
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/go-sql-driver/mysql v1.10.1
