@@ -199,9 +199,10 @@ func testFailover(t *testing.T, b backend, hang time.Duration) {
 		}
 	}
 	t.Logf("%s, %d clients, hung %v: %d requests before the freeze (pool: %d open); after it: %d × 503, "+
-		"then %d × 200 and %d × 503; pool at the end: %d open, %d in use, %d waits; proxy accepted %d connections",
+		"then %d × 200 and %d × 503; pool at the end: %d open, %d in use, %d waits; proxy accepted %d connections, "+
+		"of which %d frozen ones the client has closed",
 		b.name(), clients, hang, okBefore, before.OpenConnections, unavailable, okAfter, stray503,
-		after.OpenConnections, after.InUse, after.WaitCount-before.WaitCount, p.accepted.Load())
+		after.OpenConnections, after.InUse, after.WaitCount-before.WaitCount, p.accepted.Load(), p.released.Load())
 	require.False(t, recoveredAt.IsZero(), "%s: no request succeeded in the %v after the failover", b.name(), 3*failoverRecovery)
 	recovery := recoveredAt.Sub(failoverAt)
 	t.Logf("%s recovered %v after the failover (%v after the freeze)", b.name(), recovery.Round(time.Millisecond),

@@ -28,6 +28,7 @@ type freezingProxy struct {
 	hangNew  bool // new connections are held silent too, with no upstream
 
 	accepted atomic.Int64 // connections accepted, ever
+	released atomic.Int64 // frozen sessions the client has closed
 }
 
 // proxySession is one client connection and, unless it was accepted while
@@ -152,12 +153,22 @@ func (p *freezingProxy) serve(client net.Conn) {
 
 // copy forwards src to dst until either ends, then closes both; once the
 // session is frozen, it forwards nothing more, and lets neither side see
-// the other's end, until the proxy closes.
+// the other's end, until the proxy closes. It counts the frozen sessions
+// whose client closes its end.
 func (p *freezingProxy) copy(s *proxySession, dst, src net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
 		if s.frozen.Load() {
+			if src == s.client {
+				// Forward nothing, but see when the client lets go.
+				for err == nil {
+					_, err = src.Read(buf)
+				}
+				if !errors.Is(err, net.ErrClosed) {
+					p.released.Add(1)
+				}
+			}
 			<-p.closed
 			return
 		}
