@@ -51,6 +51,9 @@ type Database struct {
 	// message: they are scrubbed from everything the command prints.
 	secrets []string
 
+	// connectTimeout bounds a connection attempt; 0 if unknown or none.
+	connectTimeout time.Duration
+
 	// sqliteFile is the file a SQLite DSN names, "" if it names none (an
 	// in-memory database).
 	sqliteFile string
@@ -177,7 +180,7 @@ func parsePostgresURL(s string) (*Database, error) {
 	// pgx recognises only a lower-case scheme.
 	d := &Database{dialect: sqlstore.Postgres, driver: "pgx", dsn: u.Scheme + s[len(u.Scheme):]}
 	q := u.Query()
-	d.dsn = addPostgresTimeouts(d.dsn, q)
+	d.addPostgresTimeouts(q)
 	switch {
 	case u.Host != "":
 		d.where = u.Host
@@ -319,6 +322,7 @@ func parseMySQLDriverDSN(s string) (*Database, error) {
 	}
 	d.redacted = r.FormatDSN()
 	addMySQLTimeouts(s, cfg)
+	d.connectTimeout = cfg.Timeout
 	d.dsn = cfg.FormatDSN()
 	return d, nil
 }

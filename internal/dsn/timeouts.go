@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,7 +38,7 @@ const (
 	MySQLIOTimeout = 30 * time.Second
 )
 
-// addPostgresTimeouts returns the pgx URL with connect_timeout=3 added,
+// addPostgresTimeouts adds connect_timeout=3 to the pgx URL,
 // unless the URL names connect_timeout (whatever its value, 0 for none) or
 // PGCONNECT_TIMEOUT, which pgx reads too, is set.
 //
@@ -47,16 +48,27 @@ const (
 // connection closed, so database/sql frees its slot at once, and closes the
 // socket in the background after sending a cancel request over a new one
 // (at most 15 s later).
-func addPostgresTimeouts(dsn string, query url.Values) string {
-	if query.Has("connect_timeout") || os.Getenv("PGCONNECT_TIMEOUT") != "" {
-		return dsn
+func (d *Database) addPostgresTimeouts(query url.Values) {
+	if query.Has("connect_timeout") {
+		if s, err := strconv.Atoi(query.Get("connect_timeout")); err == nil && s > 0 {
+			d.connectTimeout = time.Duration(s) * time.Second
+		}
+		return
+	}
+	if os.Getenv("PGCONNECT_TIMEOUT") != "" {
+		return
 	}
 	sep := "?"
-	if strings.Contains(dsn, "?") {
+	if strings.Contains(d.dsn, "?") {
 		sep = "&"
 	}
-	return dsn + sep + "connect_timeout=" + strings.TrimSuffix(ConnectTimeout.String(), "s")
+	d.dsn += sep + "connect_timeout=" + strconv.Itoa(int(ConnectTimeout/time.Second))
+	d.connectTimeout = ConnectTimeout
 }
+
+// ConnectTimeout is how long a connection attempt may last, as the DSN
+// says or Parse set it; 0 if it is not known to be bounded.
+func (d *Database) ConnectTimeout() time.Duration { return d.connectTimeout }
 
 // addMySQLTimeouts sets the timeouts that the go-sql-driver/mysql DSN s
 // does not name (timeout, readTimeout, writeTimeout); a value it names,

@@ -29,7 +29,11 @@ func TestPostgresTimeouts(t *testing.T) {
 			require.NoError(t, err)
 			u, err := url.Parse(d.dsn)
 			require.NoError(t, err)
-			assert.Equal(t, []string{strings.TrimPrefix(tc.want, "connect_timeout=")}, u.Query()["connect_timeout"], d.Scrub(d.dsn))
+			seconds := strings.TrimPrefix(tc.want, "connect_timeout=")
+			assert.Equal(t, []string{seconds}, u.Query()["connect_timeout"], d.Scrub(d.dsn))
+			want, err := time.ParseDuration(seconds + "s")
+			require.NoError(t, err)
+			assert.Equal(t, want, d.ConnectTimeout())
 			assert.NotContains(t, d.Redacted(), "s3cret")
 			assert.NotContains(t, d.Redacted(), "connect_timeout=3", "the redacted DSN is the operator's")
 		})
@@ -43,6 +47,7 @@ func TestPostgresTimeoutFromEnvironment(t *testing.T) {
 	d, err := Parse("postgres://app:s3cret@db:5432/app")
 	require.NoError(t, err)
 	assert.NotContains(t, d.dsn, "connect_timeout")
+	assert.Zero(t, d.ConnectTimeout(), "pgx's to apply")
 }
 
 // TestMySQLTimeouts checks that a MySQL DSN, in either form, gets the
@@ -70,6 +75,7 @@ func TestMySQLTimeouts(t *testing.T) {
 			cfg := d.mysqlConfig
 			require.NotNil(t, cfg)
 			assert.Equal(t, tc.dial, cfg.Timeout, "timeout")
+			assert.Equal(t, tc.dial, d.ConnectTimeout())
 			assert.Equal(t, tc.read, cfg.ReadTimeout, "readTimeout")
 			assert.Equal(t, tc.write, cfg.WriteTimeout, "writeTimeout")
 			for _, p := range tc.wantParams {
