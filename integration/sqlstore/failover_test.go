@@ -25,10 +25,11 @@ import (
 // failoverRecovery is how soon after the failover requests must succeed again.
 const failoverRecovery = 5 * time.Second
 
-// failoverDSNParams, if set, is added to the DSN the store opens through the
-// proxy: connect_timeout=0 (PostgreSQL) or timeout=0&readTimeout=0&writeTimeout=0
-// (MySQL) shows the behaviour without the timeouts, which this test must
-// then fail.
+// failoverDSNParamsVar names parameters to add to the DSN the store opens
+// through the proxy, which internal/dsn keeps: connect_timeout=0 (PostgreSQL)
+// or timeout=0&readTimeout=0&writeTimeout=0 (MySQL) shows the behaviour
+// without the timeouts, which the "hung" case then fails (no request
+// succeeds after the failover).
 const failoverDSNParamsVar = "APIKEY_TEST_FAILOVER_DSN_PARAMS"
 
 // TestFailover serves keys through the Authenticator from a store opened as
