@@ -510,8 +510,9 @@ const MaxOpenConns = sqlstore.DefaultPoolSize
 
 // Open returns a handle on the database with sqlstore.ConfigurePool's pool,
 // every connection attempt bounded by the DSN's connect timeout
-// (ConnectTimeout unless it names one); it does not connect yet. An in-memory SQLite database gets one connection,
-// since each connection would otherwise see a database of its own.
+// (ConnectTimeout unless it names one); it does not connect yet. An
+// in-memory SQLite database gets one connection, since each connection
+// would otherwise see a database of its own.
 func (d *Database) Open() (*sql.DB, error) {
 	db, err := d.open()
 	if err != nil {
