@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/apikit/apikey v0.1.0
+	github.com/apikit/apikey/internal/dsn v0.1.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/go-sql-driver/mysql v1.10.1

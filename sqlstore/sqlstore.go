@@ -44,6 +44,42 @@
 // the cap as the database's max_connections divided among the processes
 // that share it; 16 is plenty for one process's verifications.
 //
+// # Shared database
+//
+// The cap and the deadline are not enough behind one address that fails
+// over (a proxy, a virtual IP, DNS): database/sql opens connections for
+// waiting requests in the background, with a context that never ends, and
+// neither driver bounds a connection attempt by default, so attempts stuck
+// on the hung server keep every slot, and no request succeeds after the
+// failover. Bound them in the DSN:
+//
+//	postgres://app:pass@db:5432/app?connect_timeout=3        # pgx: the whole attempt
+//	app:pass@tcp(db:3306)/app?timeout=3s&readTimeout=5s      # MySQL: dial, and each read
+//
+// go-sql-driver/mysql's timeout bounds the dial only: the handshake waits
+// up to readTimeout for each read, so readTimeout is what frees an attempt
+// stuck on a hung server. It also bounds each read of a call with no
+// deadline, and fails a legitimate longer wait (a Migrate queued behind
+// another process's, an index built on a large table): run migrations with
+// a DSN of their own. The apikey command and the example server open with
+// connect_timeout=3 (pgx), or timeout=3s, which they apply to the whole
+// attempt, and readTimeout=30s and writeTimeout=30s (MySQL), unless the DSN
+// names its own. Through a proxy that froze its sessions for 4 s (longer
+// than the verification deadline) before the failover, the pool served
+// again 2 to 4 s after the failover with these settings, and not in the
+// 15 s watched without them.
+//
+// pgx has no read timeout: a query on a frozen connection waits for its
+// context, which on the verification path is the Manager's deadline. pgx
+// then marks the connection closed, so its slot is free at once, and in the
+// background sends a cancel request over a new connection and waits up to
+// 15 s for the old one to close: during an outage, each cancelled query
+// holds two sockets beyond the cap for up to that long (the frozen one and
+// the cancel request's, whose dial connect_timeout bounds). A server that
+// is not the hung one, behind a proxy, counts each frozen session against
+// its max_connections until the proxy or TCP keepalive ends it: leave that
+// headroom when sizing the cap.
+//
 // # Schema
 //
 // [Store.Migrate] creates the tables, or brings them up to date, and records

@@ -320,8 +320,12 @@ func (c *cli) connect(ctx context.Context, mayCreate bool) (*session, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if pctx.Err() != nil {
+		switch {
+		case pctx.Err() != nil:
 			err = fmt.Errorf("no answer within %v", pingTimeout)
+		case errors.Is(err, context.DeadlineExceeded) && d.ConnectTimeout() > 0:
+			// The connection attempt's own bound came first.
+			err = fmt.Errorf("no answer within %v", d.ConnectTimeout())
 		}
 		if d.Dialect() == sqlstore.SQLite {
 			return nil, fmt.Errorf("cannot open SQLite database %s: %w", d.Where(), err)

@@ -76,11 +76,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		flags.PrintDefaults()
 	}
 	addr := flags.String("addr", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)")
-	dsnFlag := flags.String("dsn", envOr("APIKEY_DSN", "apikeys.db"),
+	// The DSN's default is not the flag's: the flag package would print it
+	// as it is, password and all.
+	dsnFlag := flags.String("dsn", "",
 		"`database`: an SQLite file, sqlite://path, file:…, postgres://…, mysql://… or user:pass@tcp(host:3306)/db\n"+
-			"(default $APIKEY_DSN, else apikeys.db)")
+			dsnDefault())
 	prefix := flags.String("prefix", envOr("APIKEY_PREFIX", apikey.DefaultPrefix),
-		"`prefix` of the keys it issues and accepts, as the apikey command's --prefix (default $APIKEY_PREFIX, else ak)")
+		"`prefix` of the keys it issues and accepts, as the apikey command's --prefix ($APIKEY_PREFIX sets the default)")
 	lastUsed := flags.Duration("last-used-interval", 5*time.Second, "how often last-used times are written to the database")
 	orgList := flags.String("orgs", "acme,globex",
 		"comma-separated `organizations` (owners) to give an administrator key each; each one's admin page shows only its keys")
@@ -101,6 +103,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 
+	if *dsnFlag == "" {
+		*dsnFlag = envOr("APIKEY_DSN", defaultDSN)
+	}
 	d, err := dsn.Parse(*dsnFlag)
 	if err != nil {
 		return err
@@ -254,6 +259,24 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// defaultDSN is the database without -dsn or $APIKEY_DSN.
+const defaultDSN = "apikeys.db"
+
+// dsnDefault says what -dsn defaults to, with $APIKEY_DSN redacted: -h
+// never prints a password.
+func dsnDefault() string {
+	v := os.Getenv("APIKEY_DSN")
+	if v == "" {
+		return "(default $APIKEY_DSN if set, else " + defaultDSN + ")"
+	}
+	d, err := dsn.Parse(v)
+	if err != nil {
+		// Parse's errors quote no part of the DSN.
+		return "(default $APIKEY_DSN, which is not usable: " + err.Error() + ")"
+	}
+	return "(default $APIKEY_DSN: " + d.Redacted() + ")"
 }
 
 func envOr(name, fallback string) string {

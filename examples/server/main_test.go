@@ -200,6 +200,30 @@ func TestServerHelp(t *testing.T) {
 	}
 }
 
+// TestServerHelpHidesThePassword checks that -h prints $APIKEY_DSN once,
+// redacted: the default of -dsn is not the flag package's to print.
+func TestServerHelpHidesThePassword(t *testing.T) {
+	for env, want := range map[string]string{
+		"postgres://app:TopSecret@db:5432/app":  "(default $APIKEY_DSN: postgres://app:xxxxx@db:5432/app)",
+		"app:TopSecret@tcp(db:3306)/app":        "(default $APIKEY_DSN: app:xxxxx@tcp(db:3306)/app?parseTime=true)",
+		"host=db user=app password=TopSecret":   "(default $APIKEY_DSN, which is not usable: ",
+		"postgres://app:Top/Secret@db:5432/app": "(default $APIKEY_DSN, which is not usable: ",
+		"":                                      "(default $APIKEY_DSN if set, else apikeys.db)",
+	} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv("APIKEY_DSN", env)
+			out := newOutput()
+			require.NoError(t, run(context.Background(), []string{"-h"}, out))
+			help := out.String()
+			assert.Contains(t, help, want)
+			assert.Equal(t, 1, strings.Count(help, "(default $APIKEY_DSN"), "the default once")
+			for _, secret := range []string{"TopSecret", "Top", "Secret"} {
+				assert.NotContains(t, help, secret)
+			}
+		})
+	}
+}
+
 // TestServerIssuesNoKeyBeforeItListens starts the server on a port that is
 // taken: it fails, and the key it would have printed was never issued.
 func TestServerIssuesNoKeyBeforeItListens(t *testing.T) {

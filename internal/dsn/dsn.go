@@ -2,6 +2,12 @@
 // example server into an open *sql.DB and the sqlstore dialect, and names
 // the database in messages without ever giving its password away.
 //
+// A PostgreSQL or MySQL DSN that names no timeouts gets the setup that
+// lets the pool recover after a failover (see "Shared database" in package
+// sqlstore): connect_timeout=3 for pgx; timeout=3s, bounding the whole
+// connection attempt, and readTimeout=30s and writeTimeout=30s for MySQL.
+// A timeout the DSN names, 0 included, is kept.
+//
 // It is internal and has a module of its own, because it imports the SQL
 // drivers: the library modules must not.
 package dsn
@@ -44,6 +50,9 @@ type Database struct {
 	// secrets are the forms in which the password may appear in an error
 	// message: they are scrubbed from everything the command prints.
 	secrets []string
+
+	// connectTimeout bounds a connection attempt; 0 if unknown or none.
+	connectTimeout time.Duration
 
 	// sqliteFile is the file a SQLite DSN names, "" if it names none (an
 	// in-memory database).
@@ -171,6 +180,7 @@ func parsePostgresURL(s string) (*Database, error) {
 	// pgx recognises only a lower-case scheme.
 	d := &Database{dialect: sqlstore.Postgres, driver: "pgx", dsn: u.Scheme + s[len(u.Scheme):]}
 	q := u.Query()
+	d.addPostgresTimeouts(q)
 	switch {
 	case u.Host != "":
 		d.where = u.Host
@@ -285,7 +295,9 @@ func isMySQLDriverDSN(s string) bool {
 // parseMySQLDriverDSN takes the DSN of go-sql-driver/mysql and sets what the
 // CLI needs whatever the DSN says: parseTime=true and loc=UTC (sqlstore
 // exchanges times as UTC text, so these only keep the driver's own view
-// consistent), and no driver logging outside the command's one-line errors.
+// consistent), and no driver logging outside the command's one-line errors;
+// and the timeouts it does not name (see addMySQLTimeouts), which the
+// redacted form leaves out.
 func parseMySQLDriverDSN(s string) (*Database, error) {
 	cfg, err := mysql.ParseDSN(s)
 	if err != nil {
@@ -309,6 +321,8 @@ func parseMySQLDriverDSN(s string) (*Database, error) {
 		r.Passwd = "xxxxx"
 	}
 	d.redacted = r.FormatDSN()
+	addMySQLTimeouts(s, cfg)
+	d.connectTimeout = cfg.Timeout
 	d.dsn = cfg.FormatDSN()
 	return d, nil
 }
@@ -494,9 +508,11 @@ func (s scrubbedWriter) Write(p []byte) (int, error) {
 // shared server's max_connections.
 const MaxOpenConns = sqlstore.DefaultPoolSize
 
-// Open returns a handle on the database with sqlstore.ConfigurePool's pool; it
-// does not connect yet. An in-memory SQLite database gets one connection,
-// since each connection would otherwise see a database of its own.
+// Open returns a handle on the database with sqlstore.ConfigurePool's pool,
+// every connection attempt bounded by the DSN's connect timeout
+// (ConnectTimeout unless it names one); it does not connect yet. An
+// in-memory SQLite database gets one connection, since each connection
+// would otherwise see a database of its own.
 func (d *Database) Open() (*sql.DB, error) {
 	db, err := d.open()
 	if err != nil {
@@ -514,6 +530,9 @@ func (d *Database) open() (*sql.DB, error) {
 		connector, err := mysql.NewConnector(d.mysqlConfig)
 		if err != nil {
 			return nil, fmt.Errorf("cannot use the MySQL DSN: %w", err)
+		}
+		if t := d.mysqlConfig.Timeout; t > 0 {
+			connector = boundedConnector{Connector: connector, timeout: t}
 		}
 		return sql.OpenDB(connector), nil
 	}

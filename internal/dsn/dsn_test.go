@@ -24,10 +24,10 @@ func TestParseDSN(t *testing.T) {
 	}{
 		{dsn: "postgres://app:pw@db.internal:5432/app?sslmode=disable", dialect: sqlstore.Postgres, driver: "pgx",
 			where: "db.internal:5432", redacted: "postgres://app:xxxxx@db.internal:5432/app?sslmode=disable",
-			dsnOut: "postgres://app:pw@db.internal:5432/app?sslmode=disable"},
+			dsnOut: "postgres://app:pw@db.internal:5432/app?sslmode=disable&connect_timeout=3"},
 		{dsn: "postgresql://db/app", dialect: sqlstore.Postgres, driver: "pgx", where: "db", redacted: "postgresql://db/app"},
 		{dsn: "POSTGRES://db/app", dialect: sqlstore.Postgres, driver: "pgx", where: "db", redacted: "postgres://db/app",
-			dsnOut: "postgres://db/app"},
+			dsnOut: "postgres://db/app?connect_timeout=3"},
 		{dsn: "postgres:///app?host=/run/postgresql&password=pw", dialect: sqlstore.Postgres, driver: "pgx",
 			where: "/run/postgresql", redacted: "postgres:///app?host=%2Frun%2Fpostgresql&password=xxxxx"},
 		{dsn: "mysql://app:p%40ss@db.internal:3307/app?tls=false", dialect: sqlstore.MySQL, driver: "mysql",
