@@ -9,20 +9,22 @@
 //
 // Every key is <prefix>_<body>, all base62 after the prefix:
 //
-//		ak_3Fq9Lw0ZpQ2m Y7c1Hn8Rt5VkXe4sBa6DgJo2Iu9WyN3 Clx7Ab
-//		└┘ └lookup ID─┘ └─────────── secret ────────────┘ └check┘
-//		prefix
+//	ak_3Fq9Lw0ZpQ2m Y7c1Hn8Rt5VkXe4sBa6DgJo2Iu9WyN3 Clx7Ab
+//	└┘ └lookup ID─┘ └─────────── secret ────────────┘ └check┘
+//	prefix
 //
-//	  - The prefix is 1 to 16 characters of [a-z0-9_], yours ([WithPrefix],
-//	    default [DefaultPrefix], "ak"). It tells your keys apart from other
-//	    vendors', and secret scanners can match it.
-//	  - The lookup ID is 12 random base62 characters, public: it finds the
-//	    record with one indexed lookup, whatever the [Hasher].
-//	  - The secret holds at least 160 bits from crypto/rand ([WithSecretBits],
-//	    never below 128). It proves possession; only its hash is stored.
-//	  - The checksum is the CRC-32C of everything before it, in 6 base62
-//	    characters (as GitHub tokens carry a CRC32): a typo, a truncated or a
-//	    random string is refused before any Store call.
+// The parts:
+//
+//   - The prefix is 1 to 16 characters of [a-z0-9_], yours ([WithPrefix],
+//     default [DefaultPrefix], "ak"). It tells your keys apart from other
+//     vendors', and secret scanners can match it.
+//   - The lookup ID is 12 random base62 characters, public: it finds the
+//     record with one indexed lookup, whatever the [Hasher].
+//   - The secret holds at least 160 bits from crypto/rand ([WithSecretBits],
+//     never below 128). It proves possession; only its hash is stored.
+//   - The checksum is the CRC-32C of everything before it, in 6 base62
+//     characters (as GitHub tokens carry a CRC32): a typo, a truncated or a
+//     random string is refused before any Store call.
 //
 // The body length depends only on the secret size ([KeyBodyLength]): 49
 // characters at the default 160 bits, so a default key is 52 characters.
