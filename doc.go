@@ -38,11 +38,11 @@
 // anything else is done with them.
 //
 // Choose a prefix of your own (your product's name: "acme", "acme_live",
-// "acme_test"), never one that secret scanners attribute to another vendor:
-// sk_live, sk_test and rk_live are Stripe's, ghp, gho and ghs GitHub's, xoxb
-// and xoxp Slack's, glpat GitLab's. A scanner that knows your prefix tells
-// your customers whose key leaked; one that sees sk_live_ sends them to
-// Stripe.
+// "acme_test"), never one that secret scanners attribute to another vendor,
+// such as Stripe's secret-key prefixes, GitHub's ghp, gho and ghs, Slack's
+// xoxb and xoxp or GitLab's glpat. A scanner that knows your prefix tells
+// your customers whose key leaked; one that sees another vendor's sends
+// them to that vendor.
 //
 // # Verifying
 //
