@@ -95,6 +95,11 @@ func TestAnchors(t *testing.T) {
 // directory exists, and an anchor into a Markdown file names one of its
 // headings.
 func TestMarkdownLinksResolve(t *testing.T) {
+	if _, err := os.Stat(filepath.Join("examples", "go.mod")); err != nil {
+		// A module zip (go test all in a module that requires this one)
+		// holds no nested module, which the links point into.
+		t.Skip("not a repository checkout: the nested modules are absent")
+	}
 	texts := map[string]string{}
 	for _, file := range markdownFiles(t) {
 		b, err := os.ReadFile(file)
