@@ -127,7 +127,7 @@ type IssueRequest struct {
 	Groups []string
 
 	// CreatedBy names the administrator issuing the key. It is ignored when
-	// the context carries an Actor (see WithActor), whose name is recorded
+	// the context carries an Actor (see [NewActorContext]), whose name is recorded
 	// instead; otherwise it is required.
 	CreatedBy string
 

@@ -22,12 +22,12 @@ import (
 
 func TestIssueAndVerify(t *testing.T) {
 	clock := newFakeClock()
-	m := newManager(t, memstore.New(), apikey.WithPrefix("sk_live"), apikey.WithClock(clock.Now))
+	m := newManager(t, memstore.New(), apikey.WithPrefix("acme_live"), apikey.WithClock(clock.Now))
 	ctx := context.Background()
 
 	k, plaintext, err := m.Issue(ctx, apikey.IssueRequest{Name: "CI deploy", Groups: []string{"write", "read", "read"}, CreatedBy: "alice"})
 	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(plaintext, "sk_live_"))
+	assert.True(t, strings.HasPrefix(plaintext, "acme_live_"))
 	assert.Equal(t, []string{"read", "write"}, k.Groups, "groups sorted, duplicates collapsed")
 	assert.True(t, k.Active)
 	assert.Equal(t, "alice", k.CreatedBy)
@@ -36,8 +36,8 @@ func TestIssueAndVerify(t *testing.T) {
 	assert.Nil(t, k.LastUsedAt)
 	assert.Equal(t, uuid.Version(7), k.ID.Version())
 	assert.NotContains(t, k.Hash, plaintext)
-	assert.NotContains(t, k.Preview, plaintext[len("sk_live_")+4:len(plaintext)-4], "the preview hides the middle")
-	assert.True(t, strings.HasPrefix(k.Preview, plaintext[:len("sk_live_")+4]))
+	assert.NotContains(t, k.Preview, plaintext[len("acme_live_")+4:len(plaintext)-4], "the preview hides the middle")
+	assert.True(t, strings.HasPrefix(k.Preview, plaintext[:len("acme_live_")+4]))
 	assert.True(t, strings.HasSuffix(k.Preview, plaintext[len(plaintext)-4:]))
 
 	got, err := m.Verify(ctx, plaintext)

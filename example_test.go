@@ -13,7 +13,7 @@ import (
 // Issue a key, show it once, and verify it on a later request.
 func Example() {
 	ctx := context.Background()
-	m, err := apikey.New(memstore.New(), apikey.WithPrefix("sk_live"))
+	m, err := apikey.New(memstore.New(), apikey.WithPrefix("acme"))
 	if err != nil {
 		panic(err)
 	}
@@ -28,7 +28,7 @@ func Example() {
 		panic(err)
 	}
 	// Show plaintext to the administrator once; it is stored nowhere.
-	fmt.Println(strings.HasPrefix(plaintext, "sk_live_"), key.Name, key.Groups, key.Active)
+	fmt.Println(strings.HasPrefix(plaintext, "acme_"), key.Name, key.Groups, key.Active)
 
 	verified, err := m.Verify(ctx, plaintext)
 	fmt.Println(verified.ID == key.ID, err)
@@ -60,11 +60,11 @@ func ExampleManager_Deactivate() {
 // the end of the key. It never works as a key.
 func ExampleKey_preview() {
 	ctx := context.Background()
-	m, _ := apikey.New(memstore.New(), apikey.WithPrefix("sk_live"))
+	m, _ := apikey.New(memstore.New(), apikey.WithPrefix("acme"))
 	defer m.Close()
 	key, plaintext, _ := m.Issue(ctx, apikey.IssueRequest{Name: "n", Groups: []string{"read"}, CreatedBy: "bob"})
 
-	fmt.Println(key.Preview == plaintext[:12]+"…"+plaintext[len(plaintext)-4:])
+	fmt.Println(key.Preview == plaintext[:len("acme_")+4]+"…"+plaintext[len(plaintext)-4:])
 	fmt.Println(len(key.Preview) < len(plaintext))
 	_, err := m.Verify(ctx, key.Preview)
 	fmt.Println(errors.Is(err, apikey.ErrInvalidKey))
@@ -74,7 +74,7 @@ func ExampleKey_preview() {
 	// true
 }
 
-// An administrator acting through WithActor cannot grant groups they do not
+// An administrator acting through NewActorContext cannot grant groups they do not
 // hold.
 func ExampleNewActorContext() {
 	m, _ := apikey.New(memstore.New())
@@ -94,7 +94,7 @@ func ExampleNewActorContext() {
 // ParseKey checks the format and checksum of a string without any store
 // call, so a typo is told apart from a revoked key.
 func ExampleParseKey() {
-	_, err := apikey.ParseKey("sk_live_not-a-key")
+	_, err := apikey.ParseKey("acme_not-a-key")
 	fmt.Println(errors.Is(err, apikey.ErrInvalidKey))
 	// Output:
 	// true

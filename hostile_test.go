@@ -42,7 +42,7 @@ func swapCase(s string, i int) string {
 // hostileKeys returns strings that must all be refused as ErrInvalidKey
 // without a Store call, built around the genuine key plaintext.
 func hostileKeys(k *apikey.Key, plaintext string) map[string]string {
-	body := strings.TrimPrefix(plaintext, "sk_live_")
+	body := strings.TrimPrefix(plaintext, "acme_live_")
 	unchecked := plaintext[:len(plaintext)-6]
 	return map[string]string{
 		"empty":                        "",
@@ -60,22 +60,22 @@ func hostileKeys(k *apikey.Key, plaintext string) map[string]string {
 		"zero-width space inside":      plaintext[:12] + "\u200b" + plaintext[12:],
 		"zero-width joiner at end":     plaintext + "\u200d",
 		"right-to-left override":       "\u202e" + plaintext,
-		"homoglyph prefix (Cyrillic)":  strings.Replace(plaintext, "sk", "\u0455k", 1),
+		"homoglyph prefix (Cyrillic)":  strings.Replace(plaintext, "a", "\u0430", 1),
 		"full-width prefix":            "ｓｋ_ｌｉｖｅ_" + body,
 		"full-width digit in body":     plaintext[:14] + "１" + plaintext[15:],
 		"wrong checksum":               swapCase(plaintext, len(plaintext)-1),
 		"one character short":          plaintext[:len(plaintext)-1],
 		"one character long":           plaintext + "A",
 		"case changed in secret":       swapCase(plaintext, 30),
-		"case changed prefix":          withChecksum("SK_LIVE_" + unchecked[len("sk_live_"):]),
+		"case changed prefix":          withChecksum("ACME_LIVE_" + unchecked[len("acme_live_"):]),
 		"whole key upper case":         strings.ToUpper(plaintext),
-		"another vendor's prefix":      withChecksum("ghp_" + unchecked[len("sk_live_"):]),
-		"test prefix for live key":     withChecksum("sk_test_" + unchecked[len("sk_live_"):]),
+		"another vendor's prefix":      withChecksum("ghp_" + unchecked[len("acme_live_"):]),
+		"test prefix for live key":     withChecksum("acme_test_" + unchecked[len("acme_live_"):]),
 		"no prefix":                    body,
-		"prefix only":                  "sk_live_",
+		"prefix only":                  "acme_live_",
 		"underscore only":              "_",
-		"doubled underscore":           withChecksum("sk_live__" + unchecked[len("sk_live_"):]),
-		"secret too short":             withChecksum(unchecked[:len("sk_live_")+12+10]),
+		"doubled underscore":           withChecksum("acme_live__" + unchecked[len("acme_live_"):]),
+		"secret too short":             withChecksum(unchecked[:len("acme_live_")+12+10]),
 		"base64 characters":            withChecksum(unchecked[:30] + "+/" + unchecked[32:]),
 		"padding appended":             plaintext + "==",
 		"percent-encoded":              strings.Replace(plaintext, "_", "%5F", -1),
@@ -88,13 +88,13 @@ func hostileKeys(k *apikey.Key, plaintext string) map[string]string {
 		"the ID":                       k.ID.String(),
 		"emoji":                        "🔑",
 		"null":                         "null",
-		"SQL injection":                "sk_live_' OR '1'='1",
+		"SQL injection":                "acme_live_' OR '1'='1",
 	}
 }
 
 func TestHostileStringsNeverReachTheStore(t *testing.T) {
 	store := newCountingStore()
-	m := newManager(t, store, apikey.WithPrefix("sk_live"))
+	m := newManager(t, store, apikey.WithPrefix("acme_live"))
 	k, plaintext := issue(t, m, "genuine", "read")
 	ctx := context.Background()
 

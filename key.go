@@ -32,7 +32,7 @@ type Key struct {
 	Active bool `json:"active"`
 
 	// Preview is the beginning and the end of the key, such as
-	// "sk_live_3Fq9…x7Ab", safe to display. It never works as a key.
+	// "acme_live_3Fq9…x7Ab", safe to display. It never works as a key.
 	Preview string `json:"preview"`
 
 	// LookupID is the public, non-secret part of the key by which the store

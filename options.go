@@ -58,7 +58,7 @@ type Group struct {
 	Description string `json:"description"`
 }
 
-// WithPrefix sets the prefix of issued keys, such as "sk_live": 1 to 16
+// WithPrefix sets the prefix of issued keys, such as "acme" or "acme_live": 1 to 16
 // characters of [a-z0-9_], not starting or ending with '_'. Verify accepts
 // only keys with this prefix. Default: [DefaultPrefix].
 func WithPrefix(prefix string) Option {

@@ -98,7 +98,11 @@
 // succeed; Handlers in several processes sharing a database do not share
 // that lock. With [WithActor] the application decides who administers and
 // no such check is made. An organization left without an administrator key
-// recovers with the apikey command (see the README).
+// recovers with the apikey command, which works on the database directly:
+//
+//	apikey --owner acme list --group apikeys:admin --wide   # its administrator keys, active or not
+//	apikey --owner acme activate ak_3Fq9…x7Ab                # let one work again, or:
+//	apikey --owner acme create --name "Recovery admin" --group apikeys:admin > admin.key
 //
 // # Errors
 //

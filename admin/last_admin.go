@@ -30,7 +30,7 @@ var errLastAdministrator = errors.New("admin: the last active administrator key 
 // Handlers in several processes sharing a database do not share the lock:
 // two such requests at the same instant can both pass the check. The
 // apikey command recovers from that, and from a forced change (see the
-// README: "Locked out").
+// package doc).
 func (h *Handler) keepAnAdministrator(ctx context.Context, id uuid.UUID, force bool, change func() error) error {
 	if h.adminGroup == "" || force {
 		return change()

@@ -16,13 +16,32 @@ import (
 var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
 
 // TestDocumentationSnippetsCompile compiles every Go snippet of the READMEs
-// in this module, which has the drivers and routers the snippets import. A
-// snippet that declares a test is compiled as a test file.
+// and of docs/*.md in this module, which has the drivers and routers the
+// snippets import. A snippet that declares a test is compiled as a test
+// file. The router programs are not snippets: they are programs under
+// examples/routers, with tests of their own.
 func TestDocumentationSnippetsCompile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles programs")
 	}
-	for _, readme := range []string{"../README.md", "../sqlstore/README.md"} {
+	docs, err := filepath.Glob("../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readmes := []string{"../README.md", "../sqlstore/README.md"}
+	for _, doc := range docs {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if goBlock.Match(text) {
+			readmes = append(readmes, doc)
+		}
+	}
+	if len(readmes) < 4 {
+		t.Fatalf("found only %v: the docs with Go snippets moved?", readmes)
+	}
+	for _, readme := range readmes {
 		text, err := os.ReadFile(readme)
 		if err != nil {
 			t.Fatal(err)

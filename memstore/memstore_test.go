@@ -53,7 +53,7 @@ func benchKey(i int) *apikey.Key {
 		Name:      "benchmark key",
 		Groups:    []string{"read", "write"},
 		Active:    true,
-		Preview:   "sk_live_abcd…wxyz",
+		Preview:   "acme_live_abcd…wxyz",
 		LookupID:  fmt.Sprintf("L%011d", i),
 		Hash:      "$sha256$0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 		CreatedAt: created,

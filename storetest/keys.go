@@ -55,7 +55,7 @@ func newKey(createdAt time.Time) *apikey.Key {
 		Name:      "key " + lookupID[:6],
 		Groups:    []string{"read", "write"},
 		Active:    true,
-		Preview:   "sk_test_" + lookupID[:4] + "…" + hex.EncodeToString(secret[:2]),
+		Preview:   "acme_test_" + lookupID[:4] + "…" + hex.EncodeToString(secret[:2]),
 		LookupID:  lookupID,
 		Hash:      "$sha256$" + hex.EncodeToString(secret[:]),
 		CreatedAt: createdAt,

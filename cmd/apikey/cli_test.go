@@ -607,16 +607,16 @@ func TestHelp(t *testing.T) {
 // environment.
 func TestEnvironment(t *testing.T) {
 	dsn := filepath.Join(t.TempDir(), "keys.db")
-	env := []string{"APIKEY_DSN=" + dsn, "APIKEY_TABLE=live_keys", "APIKEY_PREFIX=sk_live", "APIKEY_OWNER=acme"}
+	env := []string{"APIKEY_DSN=" + dsn, "APIKEY_TABLE=live_keys", "APIKEY_PREFIX=acme_live", "APIKEY_OWNER=acme"}
 	r := runBinaryEnv(t, env, nil, "migrate")
 	require.Equal(t, 0, r.code, r.String())
 	assert.Contains(t, r.stdout, "live_keys_schema_migrations")
 	r = runBinaryEnv(t, env, nil, "create", "--name", "k", "--group", "g")
 	require.Equal(t, 0, r.code, r.String())
-	assert.Regexp(t, `^sk_live_[0-9A-Za-z]{40,}\n$`, r.stdout)
-	r = runBinaryEnv(t, env, nil, "create", "--prefix", "sk_test", "--name", "k", "--group", "g")
+	assert.Regexp(t, `^acme_live_[0-9A-Za-z]{40,}\n$`, r.stdout)
+	r = runBinaryEnv(t, env, nil, "create", "--prefix", "acme_test", "--name", "k", "--group", "g")
 	require.Equal(t, 0, r.code, r.String())
-	assert.Regexp(t, `^sk_test_`, r.stdout)
+	assert.Regexp(t, `^acme_test_`, r.stdout)
 	r = runBinaryEnv(t, env, nil, "list", "--json")
 	require.Equal(t, 0, r.code, r.String())
 	assert.Equal(t, 2, strings.Count(r.stdout, `"preview"`))

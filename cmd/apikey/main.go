@@ -11,26 +11,52 @@
 //
 //	export APIKEY_DSN='postgres://app:secret@db.internal:5432/app'
 //	apikey migrate
-//	apikey create --name admin --group apikeys:admin > admin.key
+//	apikey --owner acme create --name admin --group apikeys:admin > admin.key
 //
 // Usage:
 //
-//	apikey [--dsn DSN] [--table NAME] [--prefix PREFIX] <command> [flags] [arguments]
+//	apikey [--dsn DSN] [--table NAME] [--prefix PREFIX] [--owner OWNER] <command> [flags] [arguments]
 //
 // The commands are:
 //
 //	migrate                       create the tables, or bring them up to date
 //	create --name N --group G...  issue a key and print it, once, on stdout
-//	list                          list the keys, all pages, as a table or JSON
+//	list [--wide] [--json]        list the keys, all pages, as a table or JSON
 //	show <key>                    show one key
 //	activate <key>                let a deactivated key authenticate again
 //	deactivate <key>              stop a key from authenticating
 //	rename <key> <new name>       rename a key
 //	groups <key> --group G...     replace the groups of a key
 //	delete <key> [--yes]          delete a key for good, after confirmation
+//	roll <key> --grace D          replace a key with a new one; the old works for a grace
+//	prune [--dry-run]             delete keys that stopped working long ago
+//	events [--key K] [--json]     print the audit trail: who changed which key, when
 //	scan [path...]                find leaked keys in files and git history
 //	gitleaks-rule                 print a gitleaks rule for keys of --prefix
-//	help [command]                print help
+//	help [command]                print help, or a command's flags
+//
+// create requires --owner (or $APIKEY_OWNER): "default" for a single-tenant
+// application. With --owner every command sees only that owner's keys; without
+// it, the other commands see every owner's keys. Run "apikey help <command>"
+// for the flags of a command.
+//
+// Examples, in an order that works on a new database:
+//
+//	apikey migrate
+//	apikey --owner acme create --name admin --group apikeys:admin > admin.key
+//	apikey --owner acme create --name ci --group reports:read --new-group --expires 90d
+//	apikey --owner acme list --wide
+//	apikey --owner acme show <key>
+//	apikey --owner acme rename <key> "CI deploy"
+//	apikey --owner acme groups <key> --group reports:read --group deploy:write --new-group
+//	apikey --owner acme deactivate <key>
+//	apikey --owner acme activate <key>
+//	apikey --owner acme roll <key> --grace 24h > new.key
+//	apikey --owner acme events --since 24h --json
+//	apikey --owner acme prune --dry-run --older-than 30d
+//	apikey --owner acme delete <key> --yes
+//	apikey scan --json .
+//	apikey gitleaks-rule --prefix acme --secret-bits 256
 //
 // The database is named by --dsn or the environment variable APIKEY_DSN (which
 // keeps a password out of the process list): postgres:// or postgresql://

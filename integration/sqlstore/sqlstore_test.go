@@ -343,7 +343,7 @@ func newKey() *apikey.Key {
 		Name:      "test key",
 		Groups:    []string{"read", "write"},
 		Active:    true,
-		Preview:   "sk_test_" + id.String()[:4] + "…" + id.String()[32:],
+		Preview:   "acme_test_" + id.String()[:4] + "…" + id.String()[32:],
 		LookupID:  strings.ReplaceAll(id.String(), "-", "")[20:],
 		Hash:      "$sha256$" + strings.ReplaceAll(uuid.NewString(), "-", ""),
 		CreatedAt: now,
