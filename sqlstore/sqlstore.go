@@ -66,7 +66,7 @@
 // attempt, and readTimeout=30s and writeTimeout=30s (MySQL), unless the DSN
 // names its own. Through a proxy that froze its sessions for 4 s (longer
 // than the verification deadline) before the failover, the pool served
-// again 2 to 4 s after the failover with these settings, and not in the
+// again 1 to 4 s after the failover with these settings, and not in the
 // 15 s watched without them.
 //
 // pgx has no read timeout: a query on a frozen connection waits for its

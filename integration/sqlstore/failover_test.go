@@ -52,6 +52,7 @@ func TestFailover(t *testing.T) {
 			continue
 		}
 		t.Run(b.dialect.String(), func(t *testing.T) {
+			t.Parallel() // mostly waiting: the two databases at once
 			b := b.resolve(t)
 			t.Run("failover", func(t *testing.T) { testFailover(t, b, 0) })
 			t.Run("hung, then failover", func(t *testing.T) { testFailover(t, b, 4*time.Second) })
