@@ -39,7 +39,7 @@ const (
 // other (busy_timeout) and readers do not block writers (WAL). Foreign keys
 // are left off, as they are by default, so the tests show that deleting a key
 // deletes its groups anyway.
-const sqliteDSN = "file:%s?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"
+const sqliteDSN = "file:%s?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)"
 
 // backend is a database the tests can run against.
 type backend struct {
