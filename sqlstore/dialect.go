@@ -84,11 +84,14 @@ type queryTemplates struct {
 	// change's guard and event need (id); nextPosition adds n to the
 	// position row, locking it until commit, and readPosition reads it
 	// (MySQL has no RETURNING: nextPosition returns no row there);
-	// insertEvent (pos, occurred_at, owner, key_id, actor_id, actor_name,
-	// kind, detail_json); events builds Events' query for one
+	// nextOwnerSeq adds n to an owner's row of the owner sequences
+	// (owner, n), creating it, locking it until commit, and returns the
+	// new last number (on MySQL readOwnerSeq (owner) reads it);
+	// insertEvent (eventColumns); events builds Events' query for one
 	// combination of filters; pruneEvents (cut-off, limit).
 	lockChange, nextPosition, readPosition, insertEvent, pruneEvents string
-	events                                                           func(owner, key, since bool) string
+	nextOwnerSeq, readOwnerSeq                                       string
+	events                                                           func(f eventFilters) string
 
 	// Migration statements.
 	createVersions string
@@ -140,12 +143,11 @@ var postgresQueries = queryTemplates{
 	lockChange:   `SELECT owner, name, groups_json, expires_at FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
 	nextPosition: `UPDATE "{{table}}_event_position" SET pos = pos + $1 WHERE id = 1 RETURNING pos`,
 	readPosition: `SELECT pos FROM "{{table}}_event_position" WHERE id = 1`,
-	insertEvent: `INSERT INTO "{{table}}_events" (pos, occurred_at, owner, key_id, actor_id, actor_name, kind, detail_json) ` +
-		`VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	insertEvent:  `INSERT INTO "{{table}}_events" (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	nextOwnerSeq: `INSERT INTO "{{table}}_event_owner_seq" AS o (owner, seq) VALUES ($1, $2) ` +
+		`ON CONFLICT (owner) DO UPDATE SET seq = o.seq + EXCLUDED.seq RETURNING seq`,
 	pruneEvents: `DELETE FROM "{{table}}_events" WHERE pos IN (SELECT pos FROM "{{table}}_events" WHERE occurred_at < $1 ORDER BY pos LIMIT $2)`,
-	events: func(owner, key, since bool) string {
-		return eventsQuery(`"{{table}}_events"`, dollar, owner, key, since)
-	},
+	events:      func(f eventFilters) string { return eventsQuery(`"{{table}}_events"`, dollar, f) },
 	createVersions: `CREATE TABLE IF NOT EXISTS "{{table}}_schema_migrations" (` +
 		`version bigint NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL)`,
 	selectVersions: `SELECT version FROM "{{table}}_schema_migrations"`,
@@ -198,12 +200,11 @@ var mysqlQueries = queryTemplates{
 	lockChange:   "SELECT owner, name, groups_json, expires_at FROM `{{table}}` WHERE id = ? FOR UPDATE",
 	nextPosition: "UPDATE `{{table}}_event_position` SET pos = pos + ? WHERE id = 1",
 	readPosition: "SELECT pos FROM `{{table}}_event_position` WHERE id = 1",
-	insertEvent: "INSERT INTO `{{table}}_events` (pos, occurred_at, owner, key_id, actor_id, actor_name, kind, detail_json) " +
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	pruneEvents: "DELETE FROM `{{table}}_events` WHERE occurred_at < ? ORDER BY pos LIMIT ?",
-	events: func(owner, key, since bool) string {
-		return eventsQuery("`{{table}}_events`", question, owner, key, since)
-	},
+	insertEvent:  "INSERT INTO `{{table}}_events` (" + eventColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	nextOwnerSeq: "INSERT INTO `{{table}}_event_owner_seq` (owner, seq) VALUES (?, ?) ON DUPLICATE KEY UPDATE seq = seq + VALUES(seq)",
+	readOwnerSeq: "SELECT seq FROM `{{table}}_event_owner_seq` WHERE owner = ?",
+	pruneEvents:  "DELETE FROM `{{table}}_events` WHERE occurred_at < ? ORDER BY pos LIMIT ?",
+	events:       func(f eventFilters) string { return eventsQuery("`{{table}}_events`", question, f) },
 	createVersions: "CREATE TABLE IF NOT EXISTS `{{table}}_schema_migrations` (" +
 		"version BIGINT NOT NULL PRIMARY KEY, applied_at DATETIME(6) NOT NULL) ENGINE=InnoDB",
 	selectVersions: "SELECT version FROM `{{table}}_schema_migrations`",
@@ -251,12 +252,11 @@ var sqliteQueries = queryTemplates{
 	lockChange:   `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING owner, name, groups_json, expires_at`,
 	nextPosition: `UPDATE "{{table}}_event_position" SET pos = pos + ? WHERE id = 1 RETURNING pos`,
 	readPosition: `SELECT pos FROM "{{table}}_event_position" WHERE id = 1`,
-	insertEvent: `INSERT INTO "{{table}}_events" (pos, occurred_at, owner, key_id, actor_id, actor_name, kind, detail_json) ` +
-		`VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	insertEvent:  `INSERT INTO "{{table}}_events" (` + eventColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	nextOwnerSeq: `INSERT INTO "{{table}}_event_owner_seq" (owner, seq) VALUES (?, ?) ` +
+		`ON CONFLICT (owner) DO UPDATE SET seq = seq + excluded.seq RETURNING seq`,
 	pruneEvents: `DELETE FROM "{{table}}_events" WHERE pos IN (SELECT pos FROM "{{table}}_events" WHERE occurred_at < ? ORDER BY pos LIMIT ?)`,
-	events: func(owner, key, since bool) string {
-		return eventsQuery(`"{{table}}_events"`, question, owner, key, since)
-	},
+	events:      func(f eventFilters) string { return eventsQuery(`"{{table}}_events"`, question, f) },
 	createVersions: `CREATE TABLE IF NOT EXISTS "{{table}}_schema_migrations" (` +
 		`version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`,
 	selectVersions: `SELECT version FROM "{{table}}_schema_migrations"`,
@@ -341,27 +341,71 @@ func listQuery(table, groups string, ph func(int) string, owner, status, group, 
 
 // eventColumns are the columns of the events table, in the order of every
 // SELECT and of the INSERT.
-const eventColumns = "pos, occurred_at, owner, key_id, actor_id, actor_name, kind, detail_json"
+const eventColumns = "pos, owner_seq, occurred_at, owner, key_id, actor_id, actor_name, actor_preview, kind, detail_json"
+
+// eventFilters is a combination of the filters of Events: which
+// conditions its query has, and its direction.
+type eventFilters struct {
+	owner, key, kind, actor, since, newest bool
+}
+
+// eventFilterCombinations is the number of eventFilters values (see
+// index).
+const eventFilterCombinations = 64
+
+// index numbers f from 0 to eventFilterCombinations-1.
+func (f eventFilters) index() int {
+	i := 0
+	for bit, on := range []bool{f.owner, f.key, f.kind, f.actor, f.since, f.newest} {
+		if on {
+			i |= 1 << bit
+		}
+	}
+	return i
+}
+
+// eventFiltersOf is the inverse of index.
+func eventFiltersOf(i int) eventFilters {
+	return eventFilters{owner: i&1 != 0, key: i&2 != 0, kind: i&4 != 0, actor: i&8 != 0, since: i&16 != 0, newest: i&32 != 0}
+}
 
 // eventsQuery returns the query text of Events for one combination of
-// filters. Its arguments are, in order: the position to start after, the
-// owner (if owner), the key ID (if key), the time (if since) and the
-// limit. An owner's or a key's events are one range of an index on
-// (owner, pos) or (key_id, pos).
-func eventsQuery(table string, ph func(int) string, owner, key, since bool) string {
+// filters. Its arguments are, in order: the positions to stay above and
+// below, then, with an owner, the owner and the owner sequence numbers to
+// stay above and below, then the key ID, the kind, the actor ID and the
+// time, each if filtered, and the limit. Unset bounds are 0 and
+// math.MaxInt64, so that each combination has one text.
+//
+// Without an owner the order is by position: the primary key, or with a
+// key the index on (key_id, pos). With an owner it is by owner_seq, the
+// same order within an owner: the index on (owner, owner_seq), (owner,
+// kind, owner_seq), (owner, actor_id, owner_seq), or with a key (key_id,
+// owner_seq); in either direction.
+func eventsQuery(table string, ph func(int) string, f eventFilters) string {
 	n := 0
 	next := func() string { n++; return ph(n) }
-	q := "SELECT " + eventColumns + " FROM " + table + " WHERE pos > " + next()
-	if owner {
-		q += " AND owner = " + next()
+	q := "SELECT " + eventColumns + " FROM " + table + " WHERE pos > " + next() + " AND pos < " + next()
+	order := "pos"
+	if f.owner {
+		q += " AND owner = " + next() + " AND owner_seq > " + next() + " AND owner_seq < " + next()
+		order = "owner_seq"
 	}
-	if key {
+	if f.key {
 		q += " AND key_id = " + next()
 	}
-	if since {
+	if f.kind {
+		q += " AND kind = " + next()
+	}
+	if f.actor {
+		q += " AND actor_id = " + next()
+	}
+	if f.since {
 		q += " AND occurred_at >= " + next()
 	}
-	return q + " ORDER BY pos LIMIT " + next()
+	if f.newest {
+		order += " DESC"
+	}
+	return q + " ORDER BY " + order + " LIMIT " + next()
 }
 
 // qualifiedColumns is columns with each name prefixed by "k.".

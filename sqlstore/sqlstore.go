@@ -135,7 +135,10 @@ type Store struct {
 	q       queries
 }
 
-var _ apikey.Store = (*Store)(nil)
+var (
+	_ apikey.Store      = (*Store)(nil)
+	_ apikey.CountStore = (*Store)(nil)
+)
 
 // queries are the query texts of one Store: its dialect's templates with
 // its table name substituted.
@@ -150,10 +153,11 @@ type queries struct {
 	insertOwner, lockOwner, countOwner                   string
 	createVersions, selectVersions, insertVersion        string
 	lockChange, nextPosition, readPosition, insertEvent  string
+	nextOwnerSeq, readOwnerSeq                           string
 	pruneEvents                                          string
-	events                                               [8]string  // indexed by eventsIndex
-	list                                                 [32]string // indexed by listIndex
-	count                                                [32]string // indexed by listIndex, without a cursor
+	events                                               [eventFilterCombinations]string // indexed by eventFilters.index
+	list                                                 [32]string                      // indexed by listIndex
+	count                                                [32]string                      // indexed by listIndex, without a cursor
 }
 
 // listIndex returns the index in queries.list of the query for a
@@ -227,10 +231,12 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 		nextPosition:    r.Replace(t.nextPosition),
 		readPosition:    r.Replace(t.readPosition),
 		insertEvent:     r.Replace(t.insertEvent),
+		nextOwnerSeq:    r.Replace(t.nextOwnerSeq),
+		readOwnerSeq:    r.Replace(t.readOwnerSeq),
 		pruneEvents:     r.Replace(t.pruneEvents),
 	}
 	for i := range s.q.events {
-		s.q.events[i] = r.Replace(t.events(i&1 != 0, i&2 != 0, i&4 != 0))
+		s.q.events[i] = r.Replace(t.events(eventFiltersOf(i)))
 	}
 	for i := range s.q.list {
 		owner, status, group, name, after := i&8 != 0, i&1 != 0, i&2 != 0, i&16 != 0, i&4 != 0
@@ -257,7 +263,7 @@ func (s *Store) Table() string { return s.table }
 // keys: concurrent creates for one owner queue on that lock, so the count
 // each one sees includes every key committed before it, and the quota
 // holds on every database.
-func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) error {
+func (s *Store) Create(ctx context.Context, ch apikey.Change, k *apikey.Key, maxPerOwner int) error {
 	if k == nil {
 		return errors.New("sqlstore: create: nil key")
 	}
@@ -274,7 +280,7 @@ func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) erro
 		if err := s.insertKey(ctx, tx, k, enc); err != nil {
 			return err
 		}
-		e := apikey.NewEvent(ctx, apikey.EventIssued, k)
+		e := apikey.NewEvent(ch, apikey.EventIssued, k)
 		e.New = apikey.IssuedValues(k)
 		return s.recordEvents(ctx, tx, e)
 	})
@@ -467,12 +473,12 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 // CASCADE, and on SQLite by a trigger), or returns an error wrapping
 // [apikey.ErrNotFound]. With a non-nil guard it deletes only a key that
 // passes it (see [apikey.Guard]).
-func (s *Store) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard) error {
+func (s *Store) Delete(ctx context.Context, ch apikey.Change, id uuid.UUID, guard *apikey.Guard) error {
 	return s.recordedChange(ctx, "delete key", id, guard, func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error) {
 		if _, err := tx.ExecContext(ctx, s.q.delete, id.String()); err != nil {
 			return apikey.Event{}, err
 		}
-		e := apikey.NewEvent(ctx, apikey.EventDeleted, k)
+		e := apikey.NewEvent(ch, apikey.EventDeleted, k)
 		e.Old = apikey.RemovedValues(k)
 		return e, nil
 	})
@@ -481,12 +487,12 @@ func (s *Store) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard) e
 // SetName sets the name and UpdatedAt of a key with one UPDATE, or returns
 // an error wrapping [apikey.ErrNotFound] (or [apikey.ErrConflict], see
 // Delete).
-func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetName(ctx context.Context, ch apikey.Change, id uuid.UUID, name string, guard *apikey.Guard) error {
 	return s.recordedChange(ctx, "set name of key", id, guard, func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error) {
-		if _, err := tx.ExecContext(ctx, s.q.setName, name, s.dialect.timeArg(at), id.String()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q.setName, name, s.dialect.timeArg(ch.At), id.String()); err != nil {
 			return apikey.Event{}, err
 		}
-		e := apikey.NewEvent(ctx, apikey.EventRenamed, k)
+		e := apikey.NewEvent(ch, apikey.EventRenamed, k)
 		e.Old.Name, e.New.Name = k.Name, name
 		return e, nil
 	})
@@ -496,9 +502,9 @@ func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.
 // beside its group memberships for the group filter of List, in one
 // transaction, or returns an error wrapping [apikey.ErrNotFound] (or
 // [apikey.ErrConflict], see Delete).
-func (s *Store) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetActive(ctx context.Context, ch apikey.Change, id uuid.UUID, active bool, guard *apikey.Guard) error {
 	return s.recordedChange(ctx, "set status of key", id, guard, func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error) {
-		if _, err := tx.ExecContext(ctx, s.q.setActive, active, s.dialect.timeArg(at), id.String()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q.setActive, active, s.dialect.timeArg(ch.At), id.String()); err != nil {
 			return apikey.Event{}, err
 		}
 		if _, err := tx.ExecContext(ctx, s.q.setGroupsActive, active, id.String()); err != nil {
@@ -508,7 +514,7 @@ func (s *Store) SetActive(ctx context.Context, id uuid.UUID, active bool, at tim
 		if active {
 			kind = apikey.EventActivated
 		}
-		return apikey.NewEvent(ctx, kind, k), nil
+		return apikey.NewEvent(ch, kind, k), nil
 	})
 }
 
@@ -609,7 +615,7 @@ func (s *Store) notFound(ctx context.Context, db querier, res sql.Result, id uui
 // transaction that updates the key's row and its rows in the groups table,
 // or returns an error wrapping [apikey.ErrNotFound]. The groups are stored
 // in the order given.
-func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetGroups(ctx context.Context, ch apikey.Change, id uuid.UUID, groups []string, guard *apikey.Guard) error {
 	groupsJSON, err := encodeGroups(groups)
 	if err != nil {
 		return err
@@ -619,7 +625,7 @@ func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at
 		return err
 	}
 	return s.recordedChange(ctx, "set groups of key", id, guard, func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error) {
-		if _, err := tx.ExecContext(ctx, s.q.setGroups, groupsJSON, s.dialect.timeArg(at), id.String()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q.setGroups, groupsJSON, s.dialect.timeArg(ch.At), id.String()); err != nil {
 			return apikey.Event{}, err
 		}
 		if _, err := tx.ExecContext(ctx, s.q.deleteGroups, id.String()); err != nil {
@@ -630,7 +636,7 @@ func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at
 				return apikey.Event{}, err
 			}
 		}
-		e := apikey.NewEvent(ctx, apikey.EventGroupsChanged, k)
+		e := apikey.NewEvent(ch, apikey.EventGroupsChanged, k)
 		e.Old.Groups, e.New.Groups = k.Groups, slices.Clone(groups)
 		return e, nil
 	})

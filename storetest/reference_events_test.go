@@ -42,14 +42,14 @@ func (s *refStore) record(ctx context.Context, e apikey.Event) {
 	s.events = append(s.events, e.Clone())
 }
 
-func (s *refStore) recordIssued(ctx context.Context, k *apikey.Key) {
-	e := apikey.NewEvent(ctx, apikey.EventIssued, k)
+func (s *refStore) recordIssued(ctx context.Context, c apikey.Change, k *apikey.Key) {
+	e := apikey.NewEvent(c, apikey.EventIssued, k)
 	e.New = apikey.IssuedValues(k)
 	s.record(ctx, e)
 }
 
-func (s *refStore) recordRemoved(ctx context.Context, kind apikey.EventKind, k *apikey.Key) {
-	e := apikey.NewEvent(ctx, kind, k)
+func (s *refStore) recordRemoved(ctx context.Context, c apikey.Change, kind apikey.EventKind, k *apikey.Key) {
+	e := apikey.NewEvent(c, kind, k)
 	e.Old = apikey.RemovedValues(k)
 	s.record(ctx, e)
 	if s.has("events-die-with-key") {
@@ -58,12 +58,12 @@ func (s *refStore) recordRemoved(ctx context.Context, kind apikey.EventKind, k *
 }
 
 // renamed returns the event function of SetName.
-func (s *refStore) renamed(ctx context.Context, name string) func(k *apikey.Key) apikey.Event {
+func (s *refStore) renamed(c apikey.Change, name string) func(k *apikey.Key) apikey.Event {
 	if s.has("event-dropped") {
 		return nil
 	}
 	return func(k *apikey.Key) apikey.Event {
-		e := apikey.NewEvent(ctx, apikey.EventRenamed, k)
+		e := apikey.NewEvent(c, apikey.EventRenamed, k)
 		e.Old.Name, e.New.Name = k.Name, name
 		if s.has("event-old-is-new") {
 			e.Old.Name = name

@@ -69,13 +69,13 @@ type revokingStore struct {
 	once sync.Once
 }
 
-func (s *revokingStore) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
+func (s *revokingStore) Roll(ctx context.Context, c apikey.Change, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
 	var err error
-	s.once.Do(func() { err = s.Store.SetGroups(ctx, oldID, []string{"read"}, time.Now(), nil) })
+	s.once.Do(func() { err = s.Store.SetGroups(ctx, opAt(time.Now()), oldID, []string{"read"}, nil) })
 	if err != nil {
 		return err
 	}
-	return s.Store.Roll(ctx, oldID, successor, graceEndsAt, guard)
+	return s.Store.Roll(ctx, c, oldID, successor, graceEndsAt, guard)
 }
 
 // TestRollDuringARevocation: a change of the old key's groups between the
