@@ -49,9 +49,11 @@ func (s *refStore) Roll(ctx context.Context, c apikey.Change, oldID uuid.UUID, s
 	}
 	if s.has("roll-guard-then-change") {
 		// The checks above under one lock, the change under another: a
-		// concurrent change slips in between.
+		// concurrent change slips in between (a millisecond: the window
+		// stays open under a loaded machine too).
 		s.mu.Unlock()
 		runtime.Gosched()
+		time.Sleep(time.Millisecond)
 		s.mu.Lock()
 		if i = s.find(oldID); i < 0 {
 			return s.notFound()

@@ -33,6 +33,7 @@ type refStore struct {
 
 	events   []apikey.Event // the audit trail (reference_events_test.go)
 	position int64
+	ownerSeq map[string]int64
 	outside  atomic.Int64 // positions given outside the lock (the position-outside-lock bug)
 }
 
@@ -420,6 +421,11 @@ func (s *refStore) SetName(ctx context.Context, c apikey.Change, id uuid.UUID, n
 	return s.update(ctx, id, guard, s.renamed(c, name), func(k *apikey.Key) bool {
 		changed := k.Name != name || !k.UpdatedAt.Equal(c.At)
 		k.Name, k.UpdatedAt = name, s.utc(c.At)
+		if s.has("updatedat-own-clock") {
+			// A second read of a clock: the key's time is not its
+			// event's.
+			k.UpdatedAt = s.utc(c.At.Add(time.Second))
+		}
 		if s.has("setname-touches-active") {
 			k.Active = true
 		}
