@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/apikit/apikey/internal/sqlscript"
 )
 
 // migrationFS holds the schema of each dialect: migrations/<dialect>/NNNN_*.sql,
@@ -54,33 +56,11 @@ func (s *Store) migrations() ([]migration, error) {
 		ms = append(ms, migration{
 			version:    version,
 			name:       name,
-			statements: splitStatements(strings.ReplaceAll(string(text), "{{table}}", s.table)),
+			statements: sqlscript.Split(strings.ReplaceAll(string(text), "{{table}}", s.table)),
 		})
 	}
 	// fs.ReadDir sorts by name, and the names start with zero-padded versions.
 	return ms, nil
-}
-
-// splitStatements splits a migration file into statements, each ending
-// with a semicolon at the end of a line; comment lines are dropped.
-func splitStatements(text string) []string {
-	var stmts []string
-	var cur strings.Builder
-	for line := range strings.Lines(text) {
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
-			continue
-		}
-		cur.WriteString(line)
-		if strings.HasSuffix(trimmed, ";") {
-			stmts = append(stmts, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
-			cur.Reset()
-		}
-	}
-	if rest := strings.TrimSpace(cur.String()); rest != "" {
-		stmts = append(stmts, rest)
-	}
-	return stmts
 }
 
 // Schema returns the DDL that [Store.Migrate] applies for the Store's

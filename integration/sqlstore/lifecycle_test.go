@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apikit/apikey"
+	"github.com/apikit/apikey/internal/sqlscript"
 	"github.com/apikit/apikey/memstore"
 	"github.com/apikit/apikey/sqlstore"
 	"github.com/google/uuid"
@@ -190,7 +191,7 @@ func TestUpgradeFromVersion3(t *testing.T) {
 		for v, name := range []string{"0001_init.sql", "0002_owners.sql", "0003_listing.sql"} {
 			text, err := os.ReadFile(filepath.Join("..", "..", "sqlstore", "migrations", b.dialect.String(), name))
 			require.NoError(t, err)
-			for _, stmt := range splitSQL(strings.ReplaceAll(string(text), "{{table}}", s.Table())) {
+			for _, stmt := range sqlscript.Split(strings.ReplaceAll(string(text), "{{table}}", s.Table())) {
 				_, err := db.ExecContext(ctx, stmt)
 				require.NoError(t, err, stmt)
 			}
