@@ -39,19 +39,8 @@ func (s *Store) recordedChange(ctx context.Context, op string, id uuid.UUID, gua
 		if err != nil {
 			return err
 		}
-		// The owner first: a key of another owner is not found, whatever
-		// its groups, so that nothing tells it exists.
-		if guard != nil && guard.Owner != "" && k.Owner != guard.Owner {
-			return apikey.ErrNotFound
-		}
-		if guard != nil && guard.Groups != nil {
-			want, err := encodeGroups(guard.Groups)
-			if err != nil {
-				return err
-			}
-			if groups != want {
-				return apikey.ErrConflict
-			}
+		if err := checkGuard(guard, k.Owner, groups); err != nil {
+			return err
 		}
 		if k.Groups, err = decodeGroups(groups, nil); err != nil {
 			return err

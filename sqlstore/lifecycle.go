@@ -41,19 +41,8 @@ func (s *Store) Roll(ctx context.Context, ch apikey.Change, oldID uuid.UUID, suc
 		if err != nil {
 			return err
 		}
-		if guard != nil {
-			if guard.Owner != "" && owner != guard.Owner {
-				return apikey.ErrNotFound
-			}
-			if guard.Groups != nil {
-				want, err := encodeGroups(guard.Groups)
-				if err != nil {
-					return err
-				}
-				if groups != want {
-					return apikey.ErrConflict
-				}
-			}
+		if err := checkGuard(guard, owner, groups); err != nil {
+			return err
 		}
 		switch {
 		case rolledTo.Valid:

@@ -561,19 +561,8 @@ func (s *Store) changeRow(ctx context.Context, db execQuerier, id uuid.UUID, gua
 		if err != nil {
 			return err
 		}
-		// The owner first: a key of another owner is not found, whatever
-		// its groups, so that nothing tells it exists.
-		if guard.Owner != "" && owner != guard.Owner {
-			return apikey.ErrNotFound
-		}
-		if guard.Groups != nil {
-			want, err := encodeGroups(guard.Groups)
-			if err != nil {
-				return err
-			}
-			if groups != want {
-				return apikey.ErrConflict
-			}
+		if err := checkGuard(guard, owner, groups); err != nil {
+			return err
 		}
 	}
 	res, err := db.ExecContext(ctx, query, args...)
