@@ -31,7 +31,7 @@ func (s *Store) recordedChange(ctx context.Context, op string, id uuid.UUID, gua
 			groups string
 			k      = &apikey.Key{ID: id}
 		)
-		expires := timeColumn{dst: new(time.Time), wall: s.dialect == MySQL}
+		expires := timeColumn{dst: new(time.Time), wall: s.dialect.b().wallTimes}
 		err := tx.QueryRowContext(ctx, s.q.lockChange, id.String()).Scan(&k.Owner, &k.Name, &groups, &expires)
 		if errors.Is(err, sql.ErrNoRows) {
 			return apikey.ErrNotFound
@@ -83,29 +83,15 @@ func (s *Store) recordEvents(ctx context.Context, tx *sql.Tx, events ...apikey.E
 	owners := slices.Sorted(maps.Keys(perOwner))
 	lastSeq := make(map[string]int64, len(owners))
 	for _, owner := range owners {
-		var last int64
-		if s.dialect == MySQL {
-			if _, err := tx.ExecContext(ctx, s.q.nextOwnerSeq, owner, perOwner[owner]); err != nil {
-				return fmt.Errorf("event owner sequence: %w", err)
-			}
-			if err := tx.QueryRowContext(ctx, s.q.readOwnerSeq, owner).Scan(&last); err != nil {
-				return fmt.Errorf("event owner sequence: %w", err)
-			}
-		} else if err := tx.QueryRowContext(ctx, s.q.nextOwnerSeq, owner, perOwner[owner]).Scan(&last); err != nil {
+		last, err := s.dialect.b().next(ctx, tx, s.q.nextOwnerSeq, []any{owner, perOwner[owner]}, s.q.readOwnerSeq, []any{owner})
+		if err != nil {
 			return fmt.Errorf("event owner sequence: %w", err)
 		}
 		lastSeq[owner] = last - perOwner[owner] // the number before the first new one
 	}
 	n := int64(len(events))
-	var last int64
-	if s.dialect == MySQL {
-		if _, err := tx.ExecContext(ctx, s.q.nextPosition, n); err != nil {
-			return fmt.Errorf("event position: %w", err)
-		}
-		if err := tx.QueryRowContext(ctx, s.q.readPosition).Scan(&last); err != nil {
-			return fmt.Errorf("event position: %w", err)
-		}
-	} else if err := tx.QueryRowContext(ctx, s.q.nextPosition, n).Scan(&last); err != nil {
+	last, err := s.dialect.b().next(ctx, tx, s.q.nextPosition, []any{n}, s.q.readPosition, nil)
+	if err != nil {
 		return fmt.Errorf("event position: %w", err)
 	}
 	for i, e := range events {
@@ -168,7 +154,7 @@ func (s *Store) Events(ctx context.Context, q apikey.EventQuery) (events []apike
 			e            apikey.Event
 			kind, detail string
 		)
-		at := timeColumn{dst: &e.At, wall: s.dialect == MySQL}
+		at := timeColumn{dst: &e.At, wall: s.dialect.b().wallTimes}
 		if err := rows.Scan(&e.Position, &e.OwnerSeq, &at, &e.Owner, &e.KeyID, &e.ActorID, &e.ActorName, &e.ActorPreview, &kind, &detail); err != nil {
 			return nil, fmt.Errorf("sqlstore: events: %w", err)
 		}

@@ -178,10 +178,7 @@ func (s *Store) checkWorking(ctx context.Context, tx *sql.Tx, owner string, now 
 		return fmt.Errorf("lock owner: %w", err)
 	}
 	var n int
-	args := []any{owner, s.dialect.timeArg(now)}
-	if s.dialect != Postgres {
-		args = append(args, s.dialect.timeArg(now))
-	}
+	args := s.dialect.b().countWorkingArgs(owner, s.dialect.timeArg(now))
 	if err := tx.QueryRowContext(ctx, s.q.countWorking, args...).Scan(&n); err != nil {
 		return fmt.Errorf("count working keys of owner: %w", err)
 	}

@@ -74,7 +74,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -424,11 +423,7 @@ func (s *Store) ListSQL(q apikey.ListQuery) (query string, args []any) {
 			// earlier one, whatever its ID.
 			id = uuid.Max
 		}
-		if s.dialect == MySQL {
-			args = append(args, at, at, id.String())
-		} else {
-			args = append(args, at, id.String())
-		}
+		args = append(args, s.dialect.b().cursorArgs(at, id.String())...)
 	}
 	args = append(args, limit)
 
@@ -589,7 +584,7 @@ func (s *Store) notFound(ctx context.Context, db querier, res sql.Result, id uui
 	if n > 0 {
 		return nil
 	}
-	if s.dialect != MySQL {
+	if !s.dialect.b().countsChangedRows {
 		return apikey.ErrNotFound
 	}
 	var one int
@@ -641,11 +636,7 @@ func (s *Store) SetGroups(ctx context.Context, ch apikey.Change, id uuid.UUID, g
 // statements that lock several rows, run in such a transaction on MySQL.
 // PostgreSQL's default is READ COMMITTED already; SQLite serializes writers.
 func (s *Store) inTx(ctx context.Context, op string, f func(*sql.Tx) error) error {
-	var opts *sql.TxOptions
-	if s.dialect == MySQL {
-		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
-	}
-	tx, err := s.db.BeginTx(ctx, opts)
+	tx, err := s.db.BeginTx(ctx, s.dialect.b().txOptions)
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
@@ -678,9 +669,9 @@ func (s *Store) RecordLastUsed(ctx context.Context, uses map[uuid.UUID]time.Time
 	}
 	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
 	for chunk := range slices.Chunk(ids, RecordLastUsedBatch) {
-		args := s.lastUsedArgs(chunk, uses)
+		args := s.dialect.b().lastUsedArgs(chunk, uses)
 		op := fmt.Sprintf("record last use of %d keys", len(chunk))
-		if s.dialect != MySQL {
+		if !s.dialect.b().lastUsedInTx {
 			if _, err := s.db.ExecContext(ctx, s.q.recordLastUsed, args...); err != nil {
 				return fmt.Errorf("sqlstore: %s: %w", op, err)
 			}
@@ -697,55 +688,6 @@ func (s *Store) RecordLastUsed(ctx context.Context, uses map[uuid.UUID]time.Time
 		}
 	}
 	return nil
-}
-
-// lastUsedArgs encodes a batch of RecordLastUsed as the arguments of the
-// dialect's statement. IDs and times need no escaping.
-func (s *Store) lastUsedArgs(ids []uuid.UUID, uses map[uuid.UUID]time.Time) []any {
-	b := make([]byte, 0, len(ids)*70)
-	if s.dialect == Postgres {
-		// '{id,...}' and '{"2006-01-02 15:04:05.000000+00",...}'
-		b = append(b, '{')
-		for i, id := range ids {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendUUID(b, id)
-		}
-		b = append(b, '}')
-		idList := string(b)
-		b = append(b[:0], '{')
-		for i, id := range ids {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = uses[id].UTC().Truncate(time.Microsecond).AppendFormat(b, postgresTimeLayout)
-		}
-		b = append(b, '}')
-		return []any{idList, string(b)}
-	}
-	// [["id","2006-01-02 15:04:05.000000"],...] on MySQL,
-	// [["id",micros],...] on SQLite.
-	b = append(b, '[')
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `["`...)
-		b = appendUUID(b, id)
-		b = append(b, `",`...)
-		t := uses[id].UTC().Truncate(time.Microsecond)
-		if s.dialect == MySQL {
-			b = append(b, '"')
-			b = t.AppendFormat(b, mysqlTimeLayout)
-			b = append(b, '"')
-		} else {
-			b = strconv.AppendInt(b, t.UnixMicro(), 10)
-		}
-		b = append(b, ']')
-	}
-	b = append(b, ']')
-	return []any{string(b)}
 }
 
 // appendUUID appends the canonical text form of id, as id.String() would
