@@ -41,9 +41,9 @@ func (s *Store) record(e apikey.Event) {
 
 // Events returns copies of at most q.Limit events matching q's filters, in
 // the order of their positions (with q.Newest, the reverse), between
-// q.After and q.Before. It reads the owner's or the key's slice, finds
-// where to start by binary search, and filters by kind, actor and time
-// linearly from there.
+// q.After and q.Before (and q.AfterSeq and q.BeforeSeq). It reads the
+// owner's or the key's slice, finds its bounds by binary search, and
+// filters by kind, actor and time linearly from there.
 func (s *Store) Events(_ context.Context, q apikey.EventQuery) ([]apikey.Event, error) {
 	limit := max(q.Limit, 1)
 	s.mu.RLock()
@@ -63,6 +63,19 @@ func (s *Store) Events(_ context.Context, q apikey.EventQuery) ([]apikey.Event, 
 	}
 	if q.Before > 0 {
 		hi, _ = slices.BinarySearchFunc(events, q.Before, byPosition)
+	}
+	if q.Owner != "" {
+		// One owner's slice, or one key's (whose owner never changes), is
+		// in OwnerSeq order too.
+		bySeq := func(e apikey.Event, n int64) int { return cmpInt(e.OwnerSeq, n) }
+		if q.AfterSeq > 0 {
+			i, _ := slices.BinarySearchFunc(events, q.AfterSeq+1, bySeq)
+			lo = max(lo, i)
+		}
+		if q.BeforeSeq > 0 {
+			i, _ := slices.BinarySearchFunc(events, q.BeforeSeq, bySeq)
+			hi = min(hi, i)
+		}
 	}
 	out := []apikey.Event{}
 	match := func(e apikey.Event) bool {
