@@ -109,10 +109,10 @@ func TestEvents(t *testing.T) {
 		require.NoError(t, m.Rename(ctx, ks.Keys[0].ID, "globex deploy"))
 		r = d.mustRun(t, "--owner", "globex", "events", "--key", ks.Keys[0].ID.String())
 		assert.Contains(t, r.stdout, "Globex admin (ak_Glob…x7Ab)", "the preview beside the name")
+		assert.Contains(t, r.stdout, `renamed: "globex ci" → "globex deploy"`)
 		r = d.mustRun(t, "--owner", "globex", "events", "--json", "--actor", "0190c0de-0000-7000-8000-000000000001")
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &events))
 		require.Len(t, events, 1, "the actor filter")
 		assert.Equal(t, "0190c0de-0000-7000-8000-000000000001", events[0].ActorID)
-		assert.Contains(t, r.stdout, `renamed: "globex ci" → "globex deploy"`)
 	})
 }
