@@ -357,14 +357,14 @@ func setupCreate(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		if err := apikey.ValidateName(*createdBy); err != nil {
-			return fmt.Errorf("--created-by: %w", err)
-		}
 		if err := refuseKeyIn("--name", *name); err != nil {
 			return err
 		}
 		if err := refuseKeyIn("--created-by", *createdBy); err != nil {
 			return err
+		}
+		if err := apikey.ValidateName(*createdBy); err != nil {
+			return fmt.Errorf("--created-by: %w", err)
 		}
 		if err := refuseKeyIn("--group", strings.Join(groups, ",")); err != nil {
 			return err
