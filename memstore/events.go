@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/apikit/apikey"
@@ -12,12 +13,13 @@ import (
 var _ apikey.EventStore = (*Store)(nil)
 
 // eventLog is the audit trail: every event in the order of positions, and
-// the same events by owner and by key, each in that order, so that an
-// owner's or a key's page is found by binary search in its own slice.
+// the positions of each owner's and each key's events, in that order, so
+// that an owner's or a key's page is found by binary search in its own
+// list, at 8 bytes per event and list.
 type eventLog struct {
 	all      []apikey.Event
-	byOwner  map[string][]apikey.Event
-	byKey    map[uuid.UUID][]apikey.Event
+	byOwner  map[string][]int64
+	byKey    map[uuid.UUID][]int64
 	position int64            // the last position given
 	ownerSeq map[string]int64 // the last OwnerSeq given, by owner
 }
@@ -29,56 +31,77 @@ type eventLog struct {
 func (s *Store) record(e apikey.Event) {
 	l := &s.events
 	if l.byOwner == nil {
-		l.byOwner, l.byKey, l.ownerSeq = map[string][]apikey.Event{}, map[uuid.UUID][]apikey.Event{}, map[string]int64{}
+		l.byOwner, l.byKey, l.ownerSeq = map[string][]int64{}, map[uuid.UUID][]int64{}, map[string]int64{}
 	}
 	l.position++
 	l.ownerSeq[e.Owner]++
 	e.Position, e.OwnerSeq = l.position, l.ownerSeq[e.Owner]
 	l.all = append(l.all, e)
-	l.byOwner[e.Owner] = append(l.byOwner[e.Owner], e)
-	l.byKey[e.KeyID] = append(l.byKey[e.KeyID], e)
+	l.byOwner[e.Owner] = append(l.byOwner[e.Owner], e.Position)
+	l.byKey[e.KeyID] = append(l.byKey[e.KeyID], e.Position)
+}
+
+// eventView is the events Events reads: all of them, or those at the
+// given positions.
+type eventView struct {
+	all       []apikey.Event
+	positions []int64 // nil: all
+}
+
+func (v eventView) len() int {
+	if v.positions == nil {
+		return len(v.all)
+	}
+	return len(v.positions)
+}
+
+// at returns the i-th event of the view.
+func (v eventView) at(i int) *apikey.Event {
+	if v.positions == nil {
+		return &v.all[i]
+	}
+	j, _ := slices.BinarySearchFunc(v.all, v.positions[i], func(e apikey.Event, p int64) int { return cmpInt(e.Position, p) })
+	return &v.all[j]
 }
 
 // Events returns copies of at most q.Limit events matching q's filters, in
 // the order of their positions (with q.Newest, the reverse), between
 // q.After and q.Before (and q.AfterSeq and q.BeforeSeq). It reads the
-// owner's or the key's slice, finds its bounds by binary search, and
+// owner's or the key's list, finds its bounds by binary search, and
 // filters by kind, actor and time linearly from there.
 func (s *Store) Events(_ context.Context, q apikey.EventQuery) ([]apikey.Event, error) {
 	limit := max(q.Limit, 1)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	events := s.events.all
+	v := eventView{all: s.events.all}
 	switch {
 	case q.KeyID != uuid.Nil:
-		events = s.events.byKey[q.KeyID]
+		v.positions = s.events.byKey[q.KeyID]
 	case q.Owner != "":
-		events = s.events.byOwner[q.Owner]
+		v.positions = s.events.byOwner[q.Owner]
 	}
-	// The events between the bounds, found by position.
-	lo, hi := 0, len(events)
-	byPosition := func(e apikey.Event, p int64) int { return cmpInt(e.Position, p) }
+	if v.positions == nil && (q.KeyID != uuid.Nil || q.Owner != "") {
+		return []apikey.Event{}, nil
+	}
+	// The events between the bounds. One owner's list, or one key's (whose
+	// owner never changes), is in OwnerSeq order too.
+	n := v.len()
+	search := func(pass func(e *apikey.Event) bool) int { return sort.Search(n, func(i int) bool { return pass(v.at(i)) }) }
+	lo, hi := 0, n
 	if q.After > 0 {
-		lo, _ = slices.BinarySearchFunc(events, q.After+1, byPosition)
+		lo = search(func(e *apikey.Event) bool { return e.Position > q.After })
 	}
 	if q.Before > 0 {
-		hi, _ = slices.BinarySearchFunc(events, q.Before, byPosition)
+		hi = search(func(e *apikey.Event) bool { return e.Position >= q.Before })
 	}
-	if q.Owner != "" {
-		// One owner's slice, or one key's (whose owner never changes), is
-		// in OwnerSeq order too.
-		bySeq := func(e apikey.Event, n int64) int { return cmpInt(e.OwnerSeq, n) }
-		if q.AfterSeq > 0 {
-			i, _ := slices.BinarySearchFunc(events, q.AfterSeq+1, bySeq)
-			lo = max(lo, i)
-		}
-		if q.BeforeSeq > 0 {
-			i, _ := slices.BinarySearchFunc(events, q.BeforeSeq, bySeq)
-			hi = min(hi, i)
-		}
+	if q.Owner != "" && q.AfterSeq > 0 {
+		lo = max(lo, search(func(e *apikey.Event) bool { return e.OwnerSeq > q.AfterSeq }))
+	}
+	if q.Owner != "" && q.BeforeSeq > 0 {
+		hi = min(hi, search(func(e *apikey.Event) bool { return e.OwnerSeq >= q.BeforeSeq }))
 	}
 	out := []apikey.Event{}
-	match := func(e apikey.Event) bool {
+	match := func(e *apikey.Event) bool {
 		return (q.Owner == "" || e.Owner == q.Owner) &&
 			(q.Kind == "" || e.Kind == q.Kind) &&
 			(q.ActorID == "" || e.ActorID == q.ActorID) &&
@@ -87,9 +110,9 @@ func (s *Store) Events(_ context.Context, q apikey.EventQuery) ([]apikey.Event, 
 			(q.Since.IsZero() || !e.At.Before(q.Since))
 	}
 	for i := range max(hi-lo, 0) {
-		e := events[lo+i]
+		e := v.at(lo + i)
 		if q.Newest {
-			e = events[hi-1-i]
+			e = v.at(hi - 1 - i)
 		}
 		if !match(e) {
 			continue
@@ -139,7 +162,7 @@ func (s *Store) PruneEvents(_ context.Context, before time.Time, limit int) (int
 	if n == 0 {
 		return 0, nil
 	}
-	gone := func(e apikey.Event) bool { return pruned[e.Position] }
+	gone := func(p int64) bool { return pruned[p] }
 	for owner, events := range l.byOwner {
 		if events = slices.DeleteFunc(events, gone); len(events) == 0 {
 			delete(l.byOwner, owner)
