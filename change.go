@@ -71,7 +71,9 @@ func (m *Manager) change(ctx context.Context) Change {
 	}
 	c.Reason = given.Reason
 	if a, ok := ActorFromContext(ctx); ok {
-		c.ActorID, c.ActorName, c.ActorPreview = cleanChangeText(a.ID), cleanChangeText(a.Name), cleanChangeText(a.Preview)
+		// As given: the application names its actors (the admin API, its
+		// key, whose name ValidateName checked).
+		c.ActorID, c.ActorName, c.ActorPreview = a.ID, a.Name, a.Preview
 	}
 	c.At = m.now()
 	return c
