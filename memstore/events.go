@@ -86,7 +86,9 @@ func (s *Store) Events(_ context.Context, q apikey.EventQuery) ([]apikey.Event, 
 	// The events between the bounds. One owner's list, or one key's (whose
 	// owner never changes), is in OwnerSeq order too.
 	n := v.len()
-	search := func(pass func(e *apikey.Event) bool) int { return sort.Search(n, func(i int) bool { return pass(v.at(i)) }) }
+	search := func(pass func(e *apikey.Event) bool) int {
+		return sort.Search(n, func(i int) bool { return pass(v.at(i)) })
+	}
 	lo, hi := 0, n
 	if q.After > 0 {
 		lo = search(func(e *apikey.Event) bool { return e.Position > q.After })
