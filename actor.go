@@ -19,6 +19,12 @@ type Actor struct {
 	// Name is recorded as the CreatedBy of the keys the actor issues.
 	Name string
 
+	// Preview is the preview of the actor's own API key, for an actor
+	// that is a key (as the admin API's are, with ID the key's ID);
+	// optional. It is recorded beside Name in the events of their
+	// changes, so that two keys with the same name are told apart.
+	Preview string
+
 	// Groups are the groups the actor holds.
 	Groups []string
 

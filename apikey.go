@@ -196,8 +196,8 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 		}
 		return nil, "", err
 	}
-	now := m.now()
-	ctx = NewChangeTimeContext(ctx, now)
+	change := m.change(ctx)
+	now := change.At
 	expiresAt, err := m.resolveExpiry(expiryRequest{owner: owner, requested: req.ExpiresAt, useDefault: true, createdAt: now, now: now})
 	if err != nil {
 		return nil, "", err
@@ -217,7 +217,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 		k.CreatedBy = createdBy
 		k.ExpiresAt = expiresAt
 		k.Metadata = maps.Clone(req.Metadata)
-		err = m.store.Create(ctx, k, m.ownerQuota)
+		err = m.store.Create(ctx, change, k, m.ownerQuota)
 		if errors.Is(err, ErrDuplicate) && attempt < 2 {
 			continue
 		}
@@ -505,14 +505,11 @@ func (m *Manager) List(ctx context.Context, opts ListOptions) (Page, error) {
 // Count returns how many keys List pages through with opts (Cursor and
 // Limit aside), within the owner of the actor in ctx, as List does. Its
 // cost grows with the keys counted: the admin tab counts one owner's. The
-// error wraps errors.ErrUnsupported if the Store cannot count (see the
-// Store contract), or the errors of List.
+// error wraps errors.ErrUnsupported if the Store is not a [CountStore], or the errors of List.
 func (m *Manager) Count(ctx context.Context, opts ListOptions) (int, error) {
-	counter, ok := m.store.(interface {
-		Count(ctx context.Context, q ListQuery) (int, error)
-	})
+	counter, ok := m.store.(CountStore)
 	if !ok {
-		return 0, fmt.Errorf("apikey: the Store cannot count keys: %w", errors.ErrUnsupported)
+		return 0, fmt.Errorf("apikey: the Store (%T) is not a CountStore: %w", m.store, errors.ErrUnsupported)
 	}
 	opts.Cursor = ""
 	q, none, err := m.query(ctx, opts)
@@ -646,8 +643,8 @@ func (m *Manager) Rename(ctx context.Context, id uuid.UUID, name string) error {
 	if err := ValidateName(name); err != nil {
 		return err
 	}
-	return m.update(ctx, id, "rename", func(ctx context.Context, guard *Guard) error {
-		return m.store.SetName(ctx, id, name, m.now(), guard)
+	return m.update(ctx, id, "rename", func(c Change, guard *Guard) error {
+		return m.store.SetName(ctx, c, id, name, guard)
 	})
 }
 
@@ -659,16 +656,16 @@ func (m *Manager) SetGroups(ctx context.Context, id uuid.UUID, groups []string) 
 	if err != nil {
 		return err
 	}
-	return m.update(ctx, id, "set groups", func(ctx context.Context, guard *Guard) error {
-		return m.store.SetGroups(ctx, id, groups, m.now(), guard)
+	return m.update(ctx, id, "set groups", func(c Change, guard *Guard) error {
+		return m.store.SetGroups(ctx, c, id, groups, guard)
 	})
 }
 
 // Activate lets a deactivated key authenticate requests again. The error
 // wraps ErrNotFound, ErrEscalation, ErrConflict or ErrStoreFailure.
 func (m *Manager) Activate(ctx context.Context, id uuid.UUID) error {
-	return m.update(ctx, id, "activate", func(ctx context.Context, guard *Guard) error {
-		return m.store.SetActive(ctx, id, true, m.now(), guard)
+	return m.update(ctx, id, "activate", func(c Change, guard *Guard) error {
+		return m.store.SetActive(ctx, c, id, true, guard)
 	})
 }
 
@@ -681,16 +678,16 @@ func (m *Manager) Activate(ctx context.Context, id uuid.UUID) error {
 // which the verification deadline bounds. The error wraps ErrNotFound,
 // ErrEscalation, ErrConflict or ErrStoreFailure.
 func (m *Manager) Deactivate(ctx context.Context, id uuid.UUID) error {
-	return m.update(ctx, id, "deactivate", func(ctx context.Context, guard *Guard) error {
-		return m.store.SetActive(ctx, id, false, m.now(), guard)
+	return m.update(ctx, id, "deactivate", func(c Change, guard *Guard) error {
+		return m.store.SetActive(ctx, c, id, false, guard)
 	})
 }
 
 // Delete removes a key for good. The error wraps ErrNotFound, ErrEscalation,
 // ErrConflict or ErrStoreFailure.
 func (m *Manager) Delete(ctx context.Context, id uuid.UUID) error {
-	return m.update(ctx, id, "delete", func(ctx context.Context, guard *Guard) error {
-		return m.store.Delete(ctx, id, guard)
+	return m.update(ctx, id, "delete", func(c Change, guard *Guard) error {
+		return m.store.Delete(ctx, c, id, guard)
 	})
 }
 
@@ -700,19 +697,20 @@ const maxConflictRetries = 3
 
 // update authorizes and applies a change to one key, and drops the key from
 // the verification cache both before and after the change, so that no
-// verification can keep using the old record once update returns.
+// verification can keep using the old record once update returns. Each
+// attempt is one [Change], with one clock read.
 //
 // With an actor, the Store makes the change only if the key still belongs
 // to the actor's owner and holds the groups that were authorized; if another change came in between, the
 // change is authorized again against the new groups.
-func (m *Manager) update(ctx context.Context, id uuid.UUID, op string, apply func(ctx context.Context, guard *Guard) error) error {
+func (m *Manager) update(ctx context.Context, id uuid.UUID, op string, apply func(c Change, guard *Guard) error) error {
 	for attempt := 0; ; attempt++ {
 		guard, err := m.authorizeChange(ctx, id)
 		if err != nil {
 			return err
 		}
 		m.invalidate(id)
-		err = apply(NewChangeTimeContext(ctx, m.now()), guard)
+		err = apply(m.change(ctx), guard)
 		m.invalidate(id)
 		if errors.Is(err, ErrConflict) && attempt < maxConflictRetries {
 			continue

@@ -3,10 +3,7 @@ package apikey
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -43,18 +40,31 @@ type Event struct {
 	// in that order (a reader never sees a position before a lower one).
 	Position int64 `json:"position"`
 
-	// At is when the change was made, in UTC (see [ChangeFromContext]).
+	// OwnerSeq is the event's place among the events of its owner: 1 for
+	// the owner's first, then strictly increasing by one, assigned under
+	// the same lock as Position, so that an owner's events in OwnerSeq
+	// order are in Position order. It tells nothing about other owners'
+	// activity, where Position does: what an owner's administrator is
+	// shown is paged by OwnerSeq (see [Manager.Events]).
+	OwnerSeq int64 `json:"owner_seq"`
+
+	// At is when the change was made, in UTC: the [Change]'s At, the
+	// UpdatedAt the change gave the key.
 	At time.Time `json:"at"`
 
 	// Owner and KeyID name the key changed. A key's events outlive it.
 	Owner string    `json:"owner"`
 	KeyID uuid.UUID `json:"key_id"`
 
-	// ActorID and ActorName name the administrator who made the change
-	// ([Actor.ID], [Actor.Name]); ActorName is [OperatorName] and ActorID
-	// empty for a change made without an actor.
-	ActorID   string `json:"actor_id,omitempty"`
-	ActorName string `json:"actor_name"`
+	// ActorID, ActorName and ActorPreview name the administrator who made
+	// the change ([Actor.ID], [Actor.Name], [Actor.Preview]): for an
+	// administrator's key, its ID and preview, which no other key shares,
+	// beside its name, which any key may share. ActorName is
+	// [OperatorName] and ActorID empty for a change made without an actor
+	// unless the code that made it said otherwise ([NewChangeContext]).
+	ActorID      string `json:"actor_id,omitempty"`
+	ActorName    string `json:"actor_name"`
+	ActorPreview string `json:"actor_preview,omitempty"`
 
 	// Reason is why the change was made, as the code that made it said
 	// with [NewChangeContext]; empty if it did not say.
@@ -106,12 +116,32 @@ type EventQuery struct {
 	// KeyID, if not uuid.Nil, selects only the events of this key.
 	KeyID uuid.UUID
 
+	// Kind, if not empty, selects only events of this kind.
+	Kind EventKind
+
+	// ActorID, if not empty, selects only events whose ActorID is this
+	// (byte for byte).
+	ActorID string
+
 	// Since, if not zero, selects only events at or after it.
 	Since time.Time
 
 	// After selects only events with a Position strictly above it; zero
 	// starts at the first event.
 	After int64
+
+	// Before, if above zero, selects only events with a Position strictly
+	// below it: where a reader of the newest first continues.
+	Before int64
+
+	// AfterSeq and BeforeSeq, if above zero, select only events with an
+	// OwnerSeq strictly above (below) them. They are given only with
+	// Owner.
+	AfterSeq, BeforeSeq int64
+
+	// Newest returns the events in decreasing Position (the same order as
+	// decreasing OwnerSeq within an owner), the latest first.
+	Newest bool
 
 	// Limit is the maximum number of events to return; a store treats a
 	// value below 1 as 1.
@@ -133,9 +163,13 @@ type EventQuery struct {
 //     error, refused by a guard or not, appends none. SetHash and
 //     RecordLastUsed are not changes and append none. An update that
 //     leaves a value as it was still appends its event.
-//   - The event's actor and time come from the context of the call (see
-//     [ChangeFromContext]); its old values from the key as the change
-//     found it.
+//   - The event's time, actor and reason are the [Change] the method was
+//     given (see [NewEvent]), never anything from the context; its old
+//     values are the key's as the change found it. The time is the
+//     UpdatedAt the change gives the key.
+//   - Each event's OwnerSeq is the next of its owner's (1 for its
+//     first), assigned atomically with its Position; pruned events leave
+//     their numbers unused.
 //   - Positions are assigned in commit order: a reader that has seen
 //     position p never later sees a new event below p. A store on a
 //     database with concurrent writers allocates positions under a lock
@@ -146,8 +180,11 @@ type EventStore interface {
 	Store
 
 	// Events returns the first min(q.Limit, remaining) events matching
-	// q's filters, in increasing Position, all above q.After. A page
-	// shorter than q.Limit is the last for now.
+	// q's filters, all above q.After and, if q.Before is above zero, below
+	// q.Before: in increasing Position, or with q.Newest in decreasing
+	// Position from the latest. A page shorter than q.Limit is the last
+	// for now. A Store serves an owner's or a key's events, and an owner's
+	// filtered by kind or by actor, from indexes, in either direction.
 	Events(ctx context.Context, q EventQuery) ([]Event, error)
 
 	// LastPosition returns the Position of the latest event, or 0 if
@@ -160,103 +197,15 @@ type EventStore interface {
 	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
-// Change is who makes a change, when and why, as an [EventStore] records
-// it (see [ChangeFromContext]).
-type Change struct {
-	ActorID, ActorName string
-	At                 time.Time
-
-	// Reason is why the change is made (see [NewChangeContext]); empty if
-	// the caller did not say.
-	Reason string
-}
-
-// maxChangeText is the length, in bytes, at which NewChangeContext cuts
-// the name and the reason of a change.
-const maxChangeText = 255
-
-type changeContextKey struct{}
-
-// NewChangeContext returns a context that names who makes the changes made
-// with it, and why, for trusted code (a command-line tool, a bootstrap
-// step, a job) that acts without an [Actor] and so without escalation
-// checks: c.ActorID and c.ActorName are recorded in their events instead
-// of [OperatorName] (an empty ActorName stays OperatorName), and c.Reason
-// with them. An actor set by [NewActorContext] takes precedence over
-// c.ActorID and c.ActorName, never over its own checks: the context grants
-// nothing. c.Reason is recorded with an actor too. c.At is ignored (see
-// [NewChangeTimeContext]).
-//
-// Events are read by more people than keys are, so the name and the
-// reason are cleaned before they are kept: every API key in them is
-// redacted to its preview ([RedactKeys]), control characters and invalid
-// UTF-8 become U+FFFD, and each is cut to at most 255 bytes, on a
-// character boundary.
-func NewChangeContext(ctx context.Context, c Change) context.Context {
-	c.ActorID, c.ActorName, c.Reason = cleanChangeText(c.ActorID), cleanChangeText(c.ActorName), cleanChangeText(c.Reason)
-	c.At = time.Time{}
-	return context.WithValue(ctx, changeContextKey{}, c)
-}
-
-// cleanChangeText redacts keys, replaces control and format characters
-// (bidi overrides, zero-width characters: a name must not display as
-// another) and invalid UTF-8 with U+FFFD, and cuts s to maxChangeText bytes.
-func cleanChangeText(s string) string {
-	s = RedactKeys(strings.ToValidUTF8(s, "\uFFFD"))
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
-			return '\uFFFD'
-		}
-		return r
-	}, s)
-	if len(s) > maxChangeText {
-		cut := maxChangeText
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
+// NewEvent returns the event of change c of kind to k, without a Position
+// (the Store assigns it): c's time, actor and reason, k's owner and ID. A
+// Store fills in Old and New.
+func NewEvent(c Change, kind EventKind, k *Key) Event {
+	return Event{
+		At: c.At, Owner: k.Owner, KeyID: k.ID,
+		ActorID: c.ActorID, ActorName: c.ActorName, ActorPreview: c.ActorPreview,
+		Reason: c.Reason, Kind: kind,
 	}
-	return s
-}
-
-type changeTimeContextKey struct{}
-
-// NewChangeTimeContext returns a context that dates the changes made with
-// it at t: the Manager sets it to its clock's time for every change, so
-// that a Store's events follow an injected clock (see [WithClock]).
-func NewChangeTimeContext(ctx context.Context, t time.Time) context.Context {
-	return context.WithValue(ctx, changeTimeContextKey{}, t.UTC().Truncate(time.Microsecond))
-}
-
-// ChangeFromContext returns the Change that a Store records for a change
-// made with ctx: the actor set by [NewActorContext], or without one the
-// name set by [NewChangeContext], or [OperatorName]; the reason set by
-// NewChangeContext; and the time set by [NewChangeTimeContext] (or the
-// current time without one), in UTC, truncated to microseconds.
-func ChangeFromContext(ctx context.Context) Change {
-	c := Change{ActorName: OperatorName}
-	given, _ := ctx.Value(changeContextKey{}).(Change)
-	if given.ActorName != "" {
-		c.ActorID, c.ActorName = given.ActorID, given.ActorName
-	}
-	c.Reason = given.Reason
-	if a, ok := ActorFromContext(ctx); ok {
-		c.ActorID, c.ActorName = a.ID, a.Name
-	}
-	if t, ok := ctx.Value(changeTimeContextKey{}).(time.Time); ok {
-		c.At = t
-	} else {
-		c.At = time.Now().UTC().Truncate(time.Microsecond)
-	}
-	return c
-}
-
-// NewEvent returns the event of a change made with ctx to k, without a
-// Position (the store assigns it): the actor and time of
-// [ChangeFromContext], k's owner and ID. A Store fills in Old and New.
-func NewEvent(ctx context.Context, kind EventKind, k *Key) Event {
-	c := ChangeFromContext(ctx)
-	return Event{At: c.At, Owner: k.Owner, KeyID: k.ID, ActorID: c.ActorID, ActorName: c.ActorName, Reason: c.Reason, Kind: kind}
 }
 
 // IssuedValues returns the New values of the EventIssued event of k.

@@ -26,24 +26,37 @@ type EventOptions struct {
 	// may have been deleted since.
 	KeyID uuid.UUID
 
+	// Kind, if not empty, selects only the events of this kind.
+	Kind EventKind
+
+	// ActorID, if not empty, selects only the events made by this actor
+	// ([Event.ActorID]; for an administrator's key, the key's ID).
+	ActorID string
+
 	// Since, if not zero, selects only events at or after it.
 	Since time.Time
 
-	// After continues after a position: pass the previous page's Next.
-	// Zero starts at the first event.
-	After int64
+	// Newest returns the latest events first; by default the oldest come
+	// first.
+	Newest bool
+
+	// Cursor continues where a previous page ended: pass its Next, with
+	// the same options. Empty starts at the first (or, with Newest, the
+	// latest) event. A cursor is opaque and says nothing about other
+	// owners' activity.
+	Cursor string
 
 	// Limit is the page size: DefaultEventsLimit if zero, at most
 	// MaxEventsLimit.
 	Limit int
 }
 
-// EventPage is one page of events in the order of their positions.
+// EventPage is one page of events in the order [EventOptions] asked for.
 type EventPage struct {
 	Events []Event
 
-	// Next is the position to continue after, zero on the last page.
-	Next int64
+	// Next is the cursor of the next page, empty on the last page.
+	Next string
 }
 
 // eventStore returns the Store as an EventStore, or an error wrapping
@@ -57,10 +70,17 @@ func (m *Manager) eventStore(op string) (EventStore, error) {
 }
 
 // Events returns a page of the audit trail: the events of every change of
-// a key (see [Event]), oldest first, within the owner of the actor in ctx.
-// The events of a deleted key stay readable by its ID. The error wraps
-// ErrInvalidOwner, ErrStoreFailure, or errors.ErrUnsupported for a Store
-// that is not an [EventStore].
+// a key (see [Event]), oldest first (with opts.Newest, the latest first),
+// within the owner of the actor in ctx. The events of a deleted key stay
+// readable by its ID.
+//
+// A read limited to one owner (by an actor of one owner, or by opts.Owner)
+// is paged by the owner's own sequence ([Event.OwnerSeq]) and its events
+// come with Position zero: nothing in the page or its cursor tells how
+// many changes other owners made in between.
+//
+// The error wraps ErrInvalidOwner, ErrInvalidCursor, ErrStoreFailure, or
+// errors.ErrUnsupported for a Store that is not an [EventStore].
 func (m *Manager) Events(ctx context.Context, opts EventOptions) (EventPage, error) {
 	es, err := m.eventStore("events")
 	if err != nil {
@@ -72,9 +92,6 @@ func (m *Manager) Events(ctx context.Context, opts EventOptions) (EventPage, err
 		limit = DefaultEventsLimit
 	case limit < 0 || limit > MaxEventsLimit:
 		return EventPage{}, fmt.Errorf("apikey: events limit must be 1 to %d", MaxEventsLimit)
-	}
-	if opts.After < 0 {
-		return EventPage{}, fmt.Errorf("apikey: events: negative position %d", opts.After)
 	}
 	owner := opts.Owner
 	if owner != "" {
@@ -88,14 +105,41 @@ func (m *Manager) Events(ctx context.Context, opts EventOptions) (EventPage, err
 		}
 		owner = scope
 	}
-	events, err := es.Events(ctx, EventQuery{Owner: owner, KeyID: opts.KeyID, Since: opts.Since, After: opts.After, Limit: limit + 1})
+	q := EventQuery{Owner: owner, KeyID: opts.KeyID, Kind: opts.Kind, ActorID: opts.ActorID, Since: opts.Since, Newest: opts.Newest, Limit: limit + 1}
+	if opts.Cursor != "" {
+		c, err := decodeEventCursor(opts.Cursor)
+		if err != nil || c.newest != opts.Newest || c.bySeq != (owner != "") {
+			return EventPage{}, fmt.Errorf("%w: not the cursor of a page of these events", ErrInvalidCursor)
+		}
+		switch {
+		case c.bySeq && c.newest:
+			q.BeforeSeq = c.n
+		case c.bySeq:
+			q.AfterSeq = c.n
+		case c.newest:
+			q.Before = c.n
+		default:
+			q.After = c.n
+		}
+	}
+	events, err := es.Events(ctx, q)
 	if err != nil {
 		return EventPage{}, m.storeError("events", err)
 	}
 	page := EventPage{Events: events}
 	if len(events) > limit {
 		page.Events = events[:limit]
-		page.Next = events[limit-1].Position
+		last := events[limit-1]
+		c := eventCursor{newest: opts.Newest, bySeq: owner != "", n: last.Position}
+		if c.bySeq {
+			c.n = last.OwnerSeq
+		}
+		page.Next = c.encode()
+	}
+	if owner != "" {
+		for i := range page.Events {
+			page.Events[i].Position = 0
+		}
 	}
 	return page, nil
 }

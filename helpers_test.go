@@ -38,11 +38,11 @@ func (s *countingStore) count() error {
 	return nil
 }
 
-func (s *countingStore) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) error {
+func (s *countingStore) Create(ctx context.Context, c apikey.Change, k *apikey.Key, maxPerOwner int) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	return s.Store.Create(ctx, k, maxPerOwner)
+	return s.Store.Create(ctx, c, k, maxPerOwner)
 }
 
 func (s *countingStore) Get(ctx context.Context, id uuid.UUID) (*apikey.Key, error) {
@@ -66,32 +66,32 @@ func (s *countingStore) List(ctx context.Context, q apikey.ListQuery) ([]*apikey
 	return s.Store.List(ctx, q)
 }
 
-func (s *countingStore) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard) error {
+func (s *countingStore) Delete(ctx context.Context, c apikey.Change, id uuid.UUID, guard *apikey.Guard) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	return s.Store.Delete(ctx, id, guard)
+	return s.Store.Delete(ctx, c, id, guard)
 }
 
-func (s *countingStore) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, guard *apikey.Guard) error {
+func (s *countingStore) SetName(ctx context.Context, c apikey.Change, id uuid.UUID, name string, guard *apikey.Guard) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	return s.Store.SetName(ctx, id, name, at, guard)
+	return s.Store.SetName(ctx, c, id, name, guard)
 }
 
-func (s *countingStore) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, guard *apikey.Guard) error {
+func (s *countingStore) SetGroups(ctx context.Context, c apikey.Change, id uuid.UUID, groups []string, guard *apikey.Guard) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	return s.Store.SetGroups(ctx, id, groups, at, guard)
+	return s.Store.SetGroups(ctx, c, id, groups, guard)
 }
 
-func (s *countingStore) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
+func (s *countingStore) SetActive(ctx context.Context, c apikey.Change, id uuid.UUID, active bool, guard *apikey.Guard) error {
 	if err := s.count(); err != nil {
 		return err
 	}
-	return s.Store.SetActive(ctx, id, active, at, guard)
+	return s.Store.SetActive(ctx, c, id, active, guard)
 }
 
 func (s *countingStore) SetHash(ctx context.Context, id uuid.UUID, hash string) error {

@@ -94,7 +94,8 @@ func (m *Manager) Roll(ctx context.Context, id uuid.UUID, req RollRequest) (*Key
 		if err != nil {
 			return nil, "", err
 		}
-		now := m.now()
+		change := m.change(ctx)
+		now := change.At
 		expiresAt, err := m.resolveExpiry(expiryRequest{
 			owner: old.Owner, requested: req.ExpiresAt, inherited: old.ExpiresAt,
 			useDefault: true, createdAt: now, now: now,
@@ -117,7 +118,7 @@ func (m *Manager) Roll(ctx context.Context, id uuid.UUID, req RollRequest) (*Key
 		successor.RolledFrom = old.ID
 
 		m.invalidate(id)
-		err = ls.Roll(NewChangeTimeContext(ctx, now), id, successor, now.Add(req.Grace), guard)
+		err = ls.Roll(ctx, change, id, successor, now.Add(req.Grace), guard)
 		m.invalidate(id)
 		if (errors.Is(err, ErrConflict) || errors.Is(err, ErrDuplicate)) && attempt < maxConflictRetries {
 			continue
@@ -154,14 +155,13 @@ func (m *Manager) keepInheritedExpiry(ctx context.Context, ls LifecycleStore, ol
 		return nil
 	}
 	if err == nil {
-		at := m.now()
-		if err = ls.SetExpiresAt(NewChangeTimeContext(ctx, at), successor.ID, old.ExpiresAt, at, nil); err == nil {
+		if err = ls.SetExpiresAt(ctx, m.change(ctx), successor.ID, old.ExpiresAt, nil); err == nil {
 			successor.ExpiresAt = old.ExpiresAt
 			m.invalidate(successor.ID)
 			return nil
 		}
 	}
-	_ = m.store.Delete(context.WithoutCancel(ctx), successor.ID, nil)
+	_ = m.store.Delete(context.WithoutCancel(ctx), m.change(ctx), successor.ID, nil)
 	m.invalidate(successor.ID)
 	return m.storeError("roll", err)
 }
@@ -241,8 +241,8 @@ func (m *Manager) SetExpiry(ctx context.Context, id uuid.UUID, expiresAt time.Ti
 	if err != nil {
 		return err
 	}
-	return m.update(ctx, id, "set expiry", func(ctx context.Context, guard *Guard) error {
-		return ls.SetExpiresAt(ctx, id, t, m.now(), guard)
+	return m.update(ctx, id, "set expiry", func(c Change, guard *Guard) error {
+		return ls.SetExpiresAt(ctx, c, id, t, guard)
 	})
 }
 
@@ -310,12 +310,12 @@ func (m *Manager) Prune(ctx context.Context, opts PruneOptions) ([]*Key, error) 
 		}
 		owner = scope
 	}
-	now := m.now()
-	ctx = NewChangeTimeContext(ctx, now)
+	change := m.change(ctx)
+	now := change.At
 	q := PruneQuery{Owner: owner, EndedBefore: now.Add(-opts.OlderThan), Limit: batch, DryRun: opts.DryRun}
 	out := []*Key{}
 	for {
-		keys, err := ls.Prune(ctx, q)
+		keys, err := ls.Prune(ctx, change, q)
 		if !opts.DryRun {
 			for _, k := range keys {
 				m.invalidate(k.ID)

@@ -23,9 +23,10 @@ type LifecycleStore interface {
 	Store
 
 	// Roll gives the key oldID a successor, in one atomic step (one
-	// transaction, one lock): it creates successor, and sets the old key's
-	// RolledTo to successor.ID, its RolledAt and UpdatedAt to
-	// successor.CreatedAt and its GraceEndsAt to graceEndsAt. Either all of
+	// transaction, one lock): it creates successor (whose CreatedAt and
+	// UpdatedAt the Manager set to c.At), and sets the old key's RolledTo
+	// to successor.ID, its RolledAt and UpdatedAt to c.At and its
+	// GraceEndsAt to graceEndsAt. Either all of
 	// this happens or nothing does.
 	//
 	// It returns, changing nothing: ErrNotFound if oldID does not exist or
@@ -35,12 +36,12 @@ type LifecycleStore interface {
 	// deactivated; ErrDuplicate if the successor's ID or LookupID is in
 	// use. Checks are made in this order. Roll does not check the owner's
 	// quota: the successor replaces a key. guard may be nil (no check).
-	Roll(ctx context.Context, oldID uuid.UUID, successor *Key, graceEndsAt time.Time, guard *Guard) error
+	Roll(ctx context.Context, c Change, oldID uuid.UUID, successor *Key, graceEndsAt time.Time, guard *Guard) error
 
-	// SetExpiresAt sets (or, with nil, removes) the expiry time and sets
-	// UpdatedAt of a key, or returns ErrNotFound. With a non-nil guard it
-	// is conditional (see [Guard]).
-	SetExpiresAt(ctx context.Context, id uuid.UUID, expiresAt *time.Time, at time.Time, guard *Guard) error
+	// SetExpiresAt sets (or, with nil, removes) the expiry time of a key
+	// and sets its UpdatedAt to c.At, or returns ErrNotFound. With a
+	// non-nil guard it is conditional (see [Guard]).
+	SetExpiresAt(ctx context.Context, c Change, id uuid.UUID, expiresAt *time.Time, guard *Guard) error
 
 	// Prune finds the keys that stopped working before q.EndedBefore (see
 	// [PruneQuery]) and, unless q.DryRun, deletes them. It returns the keys
@@ -49,7 +50,7 @@ type LifecycleStore interface {
 	// above q.After. A key is deleted only if it is still eligible at the
 	// moment it is deleted (its expiry extended in the meantime keeps it),
 	// and a key that is not deleted is not returned.
-	Prune(ctx context.Context, q PruneQuery) ([]*Key, error)
+	Prune(ctx context.Context, c Change, q PruneQuery) ([]*Key, error)
 }
 
 // PruneQuery selects the keys [LifecycleStore.Prune] deletes.

@@ -178,13 +178,13 @@ type racingStore struct {
 	once sync.Once
 }
 
-func (s *racingStore) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
+func (s *racingStore) Roll(ctx context.Context, c apikey.Change, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
 	s.once.Do(func() {
-		if err := s.Store.SetGroups(ctx, oldID, []string{"read"}, time.Now(), nil); err != nil {
+		if err := s.Store.SetGroups(ctx, opAt(time.Now()), oldID, []string{"read"}, nil); err != nil {
 			panic(err)
 		}
 	})
-	return s.Store.Roll(ctx, oldID, successor, graceEndsAt, guard)
+	return s.Store.Roll(ctx, c, oldID, successor, graceEndsAt, guard)
 }
 
 func TestRollDuringARevocationGivesNoMoreGroups(t *testing.T) {

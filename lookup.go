@@ -147,9 +147,8 @@ func (m *Manager) withVerifyDeadline(ctx context.Context) (context.Context, cont
 	return context.WithTimeout(ctx, m.verifyDeadline)
 }
 
-// inMemory reports whether s says that it answers from memory (see the
-// Store contract): a method InMemory() bool that returns true.
+// inMemory reports whether s is a [MemoryStore] that answers from memory.
 func inMemory(s Store) bool {
-	m, ok := s.(interface{ InMemory() bool })
+	m, ok := s.(MemoryStore)
 	return ok && m.InMemory()
 }

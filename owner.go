@@ -40,7 +40,8 @@ func ValidateOwner(owner string) error {
 }
 
 // ValidateMetadata checks a key's metadata against the bounds of
-// [MaxMetadataBytes]. A nil or empty map is valid. The error is a
+// [MaxMetadataBytes], and refuses a value that holds a full API key. A nil
+// or empty map is valid. The error is a
 // [*ValidationError] wrapping ErrInvalidMetadata; it never quotes a value.
 func ValidateMetadata(md map[string]string) error {
 	if len(md) == 0 {
@@ -65,6 +66,9 @@ func ValidateMetadata(md map[string]string) error {
 			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidiControl(r) {
 				return metadataError(fmt.Sprintf("value of %q contains a control character", k))
 			}
+		}
+		if holdsKey(v) {
+			return metadataError(fmt.Sprintf("value of %q %s", k, keyInTextReason))
 		}
 	}
 	b, err := json.Marshal(md)

@@ -23,14 +23,14 @@ type shortenDuringRoll struct {
 	once bool
 }
 
-func (s *shortenDuringRoll) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
+func (s *shortenDuringRoll) Roll(ctx context.Context, c apikey.Change, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
 	if !s.once {
 		s.once = true
-		if err := s.Store.SetExpiresAt(ctx, oldID, &s.to, time.Now(), nil); err != nil {
+		if err := s.Store.SetExpiresAt(ctx, opAt(time.Now()), oldID, &s.to, nil); err != nil {
 			return err
 		}
 	}
-	return s.Store.Roll(ctx, oldID, successor, graceEndsAt, guard)
+	return s.Store.Roll(ctx, c, oldID, successor, graceEndsAt, guard)
 }
 
 // A concurrent SetExpiry that shortens the old key's expiry between the

@@ -32,16 +32,19 @@ import (
 //     UTF-8 (up to 1020 bytes), each group 128 bytes and 64 groups, Preview
 //     64 bytes, Hash 512 bytes, LookupID 64 bytes, Owner 128 bytes,
 //     Metadata as JSON 4096 bytes (see [MaxMetadataBytes]).
-//   - A Store that answers GetByLookupID from memory, without I/O and
-//     without waiting for a lock that is held across I/O, may have a
-//     method InMemory() bool that returns true (memstore does). The
-//     Manager then calls GetByLookupID directly, without the verification
-//     deadline's timer or the sharing of concurrent lookups, which serve a
-//     Store that can be slow.
-//   - A Store may count: a method Count(ctx, q ListQuery) (int, error)
-//     returns how many keys match q's filters (After and Limit ignored),
-//     for [Manager.Count]; without it, Manager.Count returns an error
-//     wrapping errors.ErrUnsupported. memstore and sqlstore count.
+//   - Optional capabilities are named interfaces found by type assertion:
+//     [CountStore] (for [Manager.Count]), [MemoryStore] (verification
+//     without a deadline), [LifecycleStore] (roll, expiry, prune) and
+//     [EventStore] (the audit trail). A feature that needs one its Store
+//     lacks fails with an error wrapping errors.ErrUnsupported.
+//   - Changes are explicit: every method that changes a key (Create,
+//     Delete, SetName, SetGroups, SetActive, and LifecycleStore's Roll,
+//     SetExpiresAt and Prune) takes a [Change], made by the Manager with
+//     one clock read: the change's UpdatedAt (and, for Create and Roll,
+//     what the Manager set as CreatedAt) is Change.At, and so is the time
+//     of its event. A Store reads nothing about a change from the context,
+//     which carries cancellation and deadlines only. SetHash and
+//     RecordLastUsed are not changes: the key is the same key.
 //   - Owners: every key has one (Owner, never empty), set by Create and
 //     never changed. Owners compare byte for byte. An owner guard (see
 //     [Guard]) makes a key of another owner indistinguishable from a key
@@ -55,7 +58,7 @@ type Store interface {
 	// holds fewer than maxPerOwner keys, counted atomically with the
 	// insert, and otherwise returns ErrQuotaExceeded: of N concurrent
 	// creates for an owner at its limit, exactly the allowed number succeed.
-	Create(ctx context.Context, k *Key, maxPerOwner int) error
+	Create(ctx context.Context, c Change, k *Key, maxPerOwner int) error
 
 	// Get returns the key with the given ID, or ErrNotFound.
 	Get(ctx context.Context, id uuid.UUID) (*Key, error)
@@ -75,20 +78,21 @@ type Store interface {
 
 	// Delete removes the key with the given ID, or returns ErrNotFound.
 	// With a non-nil guard it is conditional (see [Guard]).
-	Delete(ctx context.Context, id uuid.UUID, guard *Guard) error
+	Delete(ctx context.Context, c Change, id uuid.UUID, guard *Guard) error
 
-	// SetName sets the name and UpdatedAt of a key, or returns ErrNotFound.
-	// With a non-nil guard it is conditional (see [Guard]).
-	SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, guard *Guard) error
-
-	// SetGroups replaces the groups and sets UpdatedAt of a key, or returns
-	// ErrNotFound. The groups are stored in the order given. With a non-nil
-	// guard it is conditional (see [Guard]).
-	SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, guard *Guard) error
-
-	// SetActive sets the status and UpdatedAt of a key, or returns
+	// SetName sets the name of a key and its UpdatedAt to c.At, or returns
 	// ErrNotFound. With a non-nil guard it is conditional (see [Guard]).
-	SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, guard *Guard) error
+	SetName(ctx context.Context, c Change, id uuid.UUID, name string, guard *Guard) error
+
+	// SetGroups replaces the groups of a key and sets its UpdatedAt to
+	// c.At, or returns ErrNotFound. The groups are stored in the order
+	// given. With a non-nil guard it is conditional (see [Guard]).
+	SetGroups(ctx context.Context, c Change, id uuid.UUID, groups []string, guard *Guard) error
+
+	// SetActive sets the status of a key and its UpdatedAt to c.At, or
+	// returns ErrNotFound. With a non-nil guard it is conditional (see
+	// [Guard]).
+	SetActive(ctx context.Context, c Change, id uuid.UUID, active bool, guard *Guard) error
 
 	// SetHash replaces the stored hash of a key (the Manager re-hashes a key
 	// with its current Hasher after a successful verification), or returns
@@ -100,6 +104,31 @@ type Store interface {
 	// backwards. It does not change UpdatedAt. IDs of keys that no longer
 	// exist are ignored.
 	RecordLastUsed(ctx context.Context, uses map[uuid.UUID]time.Time) error
+}
+
+// CountStore is a [Store] that counts keys, for [Manager.Count] (the admin
+// tab's total); without it, Manager.Count returns an error wrapping
+// errors.ErrUnsupported. memstore and sqlstore implement it.
+type CountStore interface {
+	Store
+
+	// Count returns how many keys match q's filters, exactly as List
+	// selects them (q.After and q.Limit ignored). Its cost may grow with
+	// the keys counted.
+	Count(ctx context.Context, q ListQuery) (int, error)
+}
+
+// MemoryStore is a [Store] that may answer GetByLookupID from memory.
+// memstore implements it.
+type MemoryStore interface {
+	Store
+
+	// InMemory reports true if GetByLookupID never does I/O and never
+	// waits for a lock that is held across I/O. The Manager then calls
+	// GetByLookupID directly, without the verification deadline's timer or
+	// the sharing of concurrent lookups, which serve a Store that can be
+	// slow. A Store that returns false is treated as any other Store.
+	InMemory() bool
 }
 
 // Guard makes a change conditional: Delete, SetName, SetGroups and SetActive

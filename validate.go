@@ -22,10 +22,10 @@ const (
 // ValidateName checks a key name (or an administrator's name): 1 to
 // 255 characters of valid UTF-8, not only white space, without
 // control characters, line or paragraph separators, or bidirectional
-// formatting characters (which can make a name display as another). Any other
-// text, SQL and HTML included, is a valid name and is stored verbatim. The
-// error is a [*ValidationError] for the field "Name" that wraps
-// ErrInvalidName.
+// formatting characters (which can make a name display as another), and
+// without a full API key in it (its preview is fine). Any other text, SQL
+// and HTML included, is a valid name and is stored verbatim. The error is
+// a [*ValidationError] for the field "Name" that wraps ErrInvalidName.
 func ValidateName(name string) error {
 	if !utf8.ValidString(name) {
 		return invalidName("not valid UTF-8")
@@ -47,7 +47,26 @@ func ValidateName(name string) error {
 			return invalidName(fmt.Sprintf("contains control character %U", r))
 		}
 	}
+	if holdsKey(name) {
+		return invalidName(keyInTextReason)
+	}
 	return nil
+}
+
+// keyInTextReason is the Reason of the ValidationError for a stored text
+// that holds a full API key.
+const keyInTextReason = "holds an API key: choose a text that does not"
+
+// holdsKey reports whether s holds a well-formed API key (any prefix, a
+// valid checksum; see [FindKeys]). Names, creators and metadata are shown
+// wherever keys are listed and kept for the key's life: a key pasted into
+// one would be shown to everyone who lists keys. The library refuses such
+// text for every caller, trusted or not; reasons and actor names of
+// changes are redacted instead (see [NewChangeContext]).
+func holdsKey(s string) bool {
+	found := false
+	FindKeys([]byte(s), func(int, int) { found = true })
+	return found
 }
 
 func isBidiControl(r rune) bool {

@@ -55,6 +55,6 @@ func keyActor(adminGroup string) ActorFunc {
 		if !k.HasGroup(adminGroup) {
 			return apikey.Actor{}, &ForbiddenError{Reason: fmt.Sprintf("This API key does not hold the %s group, which managing keys requires.", adminGroup)}
 		}
-		return apikey.Actor{Name: k.Name, Groups: k.Groups, Owner: k.Owner}, nil
+		return apikey.Actor{ID: k.ID.String(), Name: k.Name, Preview: k.Preview, Groups: k.Groups, Owner: k.Owner}, nil
 	}
 }

@@ -53,18 +53,25 @@
 //	POST   /api/keys/{id}/roll        {"grace": "24h" or seconds, "expires_at"?} → 201 {"key", "plaintext", "rolled"}
 //	PUT    /api/keys/{id}/expiry      {"expires_at": time or null} → the key
 //	DELETE /api/keys/{id}             {"confirm": "<the key's current name>", "force"?} → 204
-//	GET    /api/keys/{id}/events      the key's history, oldest first: {"events": [...], "next_after"}
-//	                                  query: after=NEXT_AFTER, since=RFC 3339 time, limit=1..1000 (default 100)
-//	GET    /api/events                the organization's activity, oldest first, as above;
-//	                                  query: after, since, limit, owner=ID (an operator acting for every owner)
+//	GET    /api/keys/{id}/events      the key's history, newest first: {"events": [...], "next_cursor"}
+//	                                  query: order=newest|oldest, cursor=NEXT_CURSOR, kind=KIND,
+//	                                  actor=ACTOR_ID, since=RFC 3339 time, limit=1..1000 (default 100)
+//	GET    /api/events                the organization's activity, newest first, as above;
+//	                                  query: as above, key=KEY_ID, owner=ID (an operator acting for every owner)
 //
-// An event is shown as {"position", "at", "owner", "key_id", "actor_id",
-// "actor_name", "reason", "kind", "old", "new"}: who changed which key,
+// An event is shown as {"at", "owner", "key_id", "actor_id", "actor_name",
+// "actor_preview", "reason", "kind", "old", "new"}: who changed which key,
 // when and how ("kind" is one of issued, renamed, groups_changed,
 // activated, deactivated, rolled, expiry_changed, deleted, pruned), with
 // the values the change touched before ("old") and after ("new"): "name",
 // "groups", "expires_at", "successor", "predecessor", "grace_ends_at".
-// Pass "next_after" as "after" for the next page; it is null on the last.
+// A change made through this API names the acting administrator's key:
+// "actor_id" is its ID and "actor_preview" its preview, beside its name,
+// which another key may share; filter by "actor" with that ID.
+// Pass "next_cursor" as "cursor" for the next page, with the same query;
+// it is null on the last. Cursors are opaque, and neither they nor the
+// events carry a store-wide position: nothing in a page tells how many
+// changes other organizations made.
 // A deleted key's history stays readable by its ID within its
 // organization; a key of another organization, deleted or not, is 404 as
 // one that never existed, and the activity holds the administrator's

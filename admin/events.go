@@ -3,6 +3,7 @@ package admin
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -13,17 +14,20 @@ import (
 // eventResponse is an event of the audit trail as the API shows it, built
 // field by field from apikey.Event, as keyResponse is from apikey.Key: an
 // event holds no secret, and no field added to Event can put one here.
+//
+// It has no position: positions are store-wide, and their gaps would tell
+// an administrator how many changes other organizations made.
 type eventResponse struct {
-	Position  int64       `json:"position"`
-	At        time.Time   `json:"at"`
-	Owner     string      `json:"owner"`
-	KeyID     uuid.UUID   `json:"key_id"`
-	ActorID   string      `json:"actor_id"`
-	ActorName string      `json:"actor_name"`
-	Reason    string      `json:"reason"`
-	Kind      string      `json:"kind"`
-	Old       eventValues `json:"old"`
-	New       eventValues `json:"new"`
+	At           time.Time   `json:"at"`
+	Owner        string      `json:"owner"`
+	KeyID        uuid.UUID   `json:"key_id"`
+	ActorID      string      `json:"actor_id"`
+	ActorName    string      `json:"actor_name"`
+	ActorPreview string      `json:"actor_preview"`
+	Reason       string      `json:"reason"`
+	Kind         string      `json:"kind"`
+	Old          eventValues `json:"old"`
+	New          eventValues `json:"new"`
 }
 
 // eventValues are the values an event changed; only those its kind names
@@ -52,32 +56,62 @@ func newEventValues(v apikey.EventValues) eventValues {
 
 func newEventResponse(e apikey.Event) eventResponse {
 	return eventResponse{
-		Position:  e.Position,
-		At:        e.At,
-		Owner:     e.Owner,
-		KeyID:     e.KeyID,
-		ActorID:   e.ActorID,
-		ActorName: e.ActorName,
-		Reason:    e.Reason,
-		Kind:      string(e.Kind),
-		Old:       newEventValues(e.Old),
-		New:       newEventValues(e.New),
+		At:           e.At,
+		Owner:        e.Owner,
+		KeyID:        e.KeyID,
+		ActorID:      e.ActorID,
+		ActorName:    e.ActorName,
+		ActorPreview: e.ActorPreview,
+		Reason:       e.Reason,
+		Kind:         string(e.Kind),
+		Old:          newEventValues(e.Old),
+		New:          newEventValues(e.New),
 	}
 }
 
-// eventOptions reads the query of an events route: after (the previous
-// page's next_after), since (an RFC 3339 time) and limit. It answers the
-// request and returns false if one is not valid.
+// eventKinds are the kinds the kind filter accepts.
+var eventKinds = []apikey.EventKind{
+	apikey.EventIssued, apikey.EventRenamed, apikey.EventGroupsChanged, apikey.EventActivated,
+	apikey.EventDeactivated, apikey.EventRolled, apikey.EventExpiryChanged, apikey.EventDeleted, apikey.EventPruned,
+}
+
+// eventOptions reads the query of an events route: order (newest, the
+// default, or oldest), cursor (the previous page's next_cursor), kind,
+// actor (an actor ID: for an administrator's key, its ID), key (on
+// /api/events), since (an RFC 3339 time) and limit. It answers the request
+// and returns false if one is not valid.
 func eventOptions(w http.ResponseWriter, r *http.Request) (apikey.EventOptions, bool) {
 	q := r.URL.Query()
-	var opts apikey.EventOptions
-	if s := q.Get("after"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
-			writeProblem(w, http.StatusBadRequest, "invalid_cursor", `The "after" position must be the "next_after" of a previous page.`)
+	opts := apikey.EventOptions{Newest: true, Cursor: q.Get("cursor")}
+	switch q.Get("order") {
+	case "", "newest":
+	case "oldest":
+		opts.Newest = false
+	default:
+		writeProblem(w, http.StatusBadRequest, "invalid_request", `The order must be "newest" (the default) or "oldest".`)
+		return opts, false
+	}
+	if s := q.Get("kind"); s != "" {
+		if !slices.Contains(eventKinds, apikey.EventKind(s)) {
+			writeProblem(w, http.StatusBadRequest, "invalid_request", "The kind filter is not a kind of event.")
 			return opts, false
 		}
-		opts.After = n
+		opts.Kind = apikey.EventKind(s)
+	}
+	if s := q.Get("actor"); s != "" {
+		if len(s) > 255 {
+			writeProblem(w, http.StatusBadRequest, "invalid_request", "The actor filter is too long.")
+			return opts, false
+		}
+		opts.ActorID = s
+	}
+	if s := q.Get("key"); s != "" {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			writeProblem(w, http.StatusBadRequest, "invalid_request", "The key filter must be a key ID.")
+			return opts, false
+		}
+		opts.KeyID = id
 	}
 	if s := q.Get("since"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
@@ -105,17 +139,18 @@ func writeEvents(w http.ResponseWriter, page apikey.EventPage) {
 	for i, e := range page.Events {
 		events[i] = newEventResponse(e)
 	}
-	var next *int64
-	if page.Next != 0 {
+	var next *string
+	if page.Next != "" {
 		next = &page.Next
 	}
 	writeJSON(w, http.StatusOK, struct {
-		Events    []eventResponse `json:"events"`
-		NextAfter *int64          `json:"next_after"`
+		Events     []eventResponse `json:"events"`
+		NextCursor *string         `json:"next_cursor"`
 	}{events, next})
 }
 
-// keyEvents answers a page of the history of one key, oldest first: of a
+// keyEvents answers a page of the history of one key, newest first unless
+// the query says order=oldest: of a
 // key of the administrator's organization, existing or deleted. A key of
 // another organization, deleted or not, is answered as one that never
 // existed: the Manager reads only the actor's organization's events, and
@@ -154,7 +189,8 @@ func (h *Handler) keyEvents(w http.ResponseWriter, r *http.Request, a apikey.Act
 }
 
 // listEvents answers a page of the activity of the administrator's
-// organization, oldest first. The query takes after, since, limit, and
+// organization, newest first unless the query says order=oldest. The
+// query takes the filters of eventOptions, and
 // owner (for an operator acting for every owner; for anyone else another
 // owner's activity is empty).
 func (h *Handler) listEvents(w http.ResponseWriter, r *http.Request, a apikey.Actor) {

@@ -3,41 +3,120 @@ package memstore
 import (
 	"context"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/apikit/apikey"
+	"github.com/google/uuid"
 )
 
 var _ apikey.EventStore = (*Store)(nil)
 
-// record appends e to the audit trail with the next position. The caller
-// holds s.mu for writing, the lock of the change e records: the change and
-// its event are one atomic step, and positions follow the order of changes.
+// eventLog is the audit trail: every event in the order of positions, and
+// the positions of each owner's and each key's events, in that order, so
+// that an owner's or a key's page is found by binary search in its own
+// list, at 8 bytes per event and list.
+type eventLog struct {
+	all      []apikey.Event
+	byOwner  map[string][]int64
+	byKey    map[uuid.UUID][]int64
+	position int64            // the last position given
+	ownerSeq map[string]int64 // the last OwnerSeq given, by owner
+}
+
+// record appends e to the audit trail with the next position and the next
+// sequence number of its owner. The caller holds s.mu for writing, the
+// lock of the change e records: the change and its event are one atomic
+// step, and positions follow the order of changes.
 func (s *Store) record(e apikey.Event) {
-	s.position++
-	e.Position = s.position
-	s.events = append(s.events, e)
+	l := &s.events
+	if l.byOwner == nil {
+		l.byOwner, l.byKey, l.ownerSeq = map[string][]int64{}, map[uuid.UUID][]int64{}, map[string]int64{}
+	}
+	l.position++
+	l.ownerSeq[e.Owner]++
+	e.Position, e.OwnerSeq = l.position, l.ownerSeq[e.Owner]
+	l.all = append(l.all, e)
+	l.byOwner[e.Owner] = append(l.byOwner[e.Owner], e.Position)
+	l.byKey[e.KeyID] = append(l.byKey[e.KeyID], e.Position)
+}
+
+// eventView is the events Events reads: all of them, or those at the
+// given positions.
+type eventView struct {
+	all       []apikey.Event
+	positions []int64 // nil: all
+}
+
+func (v eventView) len() int {
+	if v.positions == nil {
+		return len(v.all)
+	}
+	return len(v.positions)
+}
+
+// at returns the i-th event of the view.
+func (v eventView) at(i int) *apikey.Event {
+	if v.positions == nil {
+		return &v.all[i]
+	}
+	j, _ := slices.BinarySearchFunc(v.all, v.positions[i], func(e apikey.Event, p int64) int { return cmpInt(e.Position, p) })
+	return &v.all[j]
 }
 
 // Events returns copies of at most q.Limit events matching q's filters, in
-// the order of their positions, above q.After. It finds the start by binary
-// search and filters linearly from there.
+// the order of their positions (with q.Newest, the reverse), between
+// q.After and q.Before (and q.AfterSeq and q.BeforeSeq). It reads the
+// owner's or the key's list, finds its bounds by binary search, and
+// filters by kind, actor and time linearly from there.
 func (s *Store) Events(_ context.Context, q apikey.EventQuery) ([]apikey.Event, error) {
 	limit := max(q.Limit, 1)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	start, _ := slices.BinarySearchFunc(s.events, q.After+1, func(e apikey.Event, p int64) int {
-		switch {
-		case e.Position < p:
-			return -1
-		case e.Position > p:
-			return 1
-		}
-		return 0
-	})
+	v := eventView{all: s.events.all}
+	switch {
+	case q.KeyID != uuid.Nil:
+		v.positions = s.events.byKey[q.KeyID]
+	case q.Owner != "":
+		v.positions = s.events.byOwner[q.Owner]
+	}
+	if v.positions == nil && (q.KeyID != uuid.Nil || q.Owner != "") {
+		return []apikey.Event{}, nil
+	}
+	// The events between the bounds. One owner's list, or one key's (whose
+	// owner never changes), is in OwnerSeq order too.
+	n := v.len()
+	search := func(pass func(e *apikey.Event) bool) int {
+		return sort.Search(n, func(i int) bool { return pass(v.at(i)) })
+	}
+	lo, hi := 0, n
+	if q.After > 0 {
+		lo = search(func(e *apikey.Event) bool { return e.Position > q.After })
+	}
+	if q.Before > 0 {
+		hi = search(func(e *apikey.Event) bool { return e.Position >= q.Before })
+	}
+	if q.Owner != "" && q.AfterSeq > 0 {
+		lo = max(lo, search(func(e *apikey.Event) bool { return e.OwnerSeq > q.AfterSeq }))
+	}
+	if q.Owner != "" && q.BeforeSeq > 0 {
+		hi = min(hi, search(func(e *apikey.Event) bool { return e.OwnerSeq >= q.BeforeSeq }))
+	}
 	out := []apikey.Event{}
-	for _, e := range s.events[start:] {
-		if q.Owner != "" && e.Owner != q.Owner || q.KeyID != [16]byte{} && e.KeyID != q.KeyID || !q.Since.IsZero() && e.At.Before(q.Since) {
+	match := func(e *apikey.Event) bool {
+		return (q.Owner == "" || e.Owner == q.Owner) &&
+			(q.Kind == "" || e.Kind == q.Kind) &&
+			(q.ActorID == "" || e.ActorID == q.ActorID) &&
+			(q.AfterSeq <= 0 || e.OwnerSeq > q.AfterSeq) &&
+			(q.BeforeSeq <= 0 || e.OwnerSeq < q.BeforeSeq) &&
+			(q.Since.IsZero() || !e.At.Before(q.Since))
+	}
+	for i := range max(hi-lo, 0) {
+		e := v.at(lo + i)
+		if q.Newest {
+			e = v.at(hi - 1 - i)
+		}
+		if !match(e) {
 			continue
 		}
 		out = append(out, e.Clone())
@@ -48,11 +127,21 @@ func (s *Store) Events(_ context.Context, q apikey.EventQuery) ([]apikey.Event, 
 	return out, nil
 }
 
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
 // LastPosition returns the position of the latest event, or 0.
 func (s *Store) LastPosition(context.Context) (int64, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.position, nil
+	return s.events.position, nil
 }
 
 // PruneEvents deletes at most limit events dated before before, in the
@@ -61,14 +150,35 @@ func (s *Store) PruneEvents(_ context.Context, before time.Time, limit int) (int
 	limit = max(limit, 1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	l := &s.events
 	n := 0
-	s.events = slices.DeleteFunc(s.events, func(e apikey.Event) bool {
+	pruned := map[int64]bool{}
+	l.all = slices.DeleteFunc(l.all, func(e apikey.Event) bool {
 		if n < limit && e.At.Before(before) {
 			n++
+			pruned[e.Position] = true
 			return true
 		}
 		return false
 	})
+	if n == 0 {
+		return 0, nil
+	}
+	gone := func(p int64) bool { return pruned[p] }
+	for owner, events := range l.byOwner {
+		if events = slices.DeleteFunc(events, gone); len(events) == 0 {
+			delete(l.byOwner, owner)
+		} else {
+			l.byOwner[owner] = events
+		}
+	}
+	for id, events := range l.byKey {
+		if events = slices.DeleteFunc(events, gone); len(events) == 0 {
+			delete(l.byKey, id)
+		} else {
+			l.byKey[id] = events
+		}
+	}
 	return n, nil
 }
 

@@ -17,12 +17,12 @@ var _ apikey.LifecycleStore = (*Store)(nil)
 // one write lock: the checks (guard, not rolled yet, active, successor's ID
 // and lookup ID free) and both changes are one atomic step. See
 // [apikey.LifecycleStore] for the errors.
-func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
+func (s *Store) Roll(_ context.Context, ch apikey.Change, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
 	if successor == nil {
 		return fmt.Errorf("memstore: roll: nil successor")
 	}
 	c := utcCopy(successor)
-	rolledAt := c.CreatedAt
+	rolledAt := ch.At.UTC()
 	graceEndsAt = graceEndsAt.UTC()
 
 	s.mu.Lock()
@@ -63,10 +63,10 @@ func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key
 	old.RolledAt = &rolledAt
 	old.GraceEndsAt = &graceEndsAt
 	old.UpdatedAt = rolledAt
-	e := apikey.NewEvent(ctx, apikey.EventRolled, old)
+	e := apikey.NewEvent(ch, apikey.EventRolled, old)
 	e.New.Successor, e.New.GraceEndsAt = c.ID, &graceEndsAt
 	s.record(e)
-	e = apikey.NewEvent(ctx, apikey.EventIssued, c)
+	e = apikey.NewEvent(ch, apikey.EventIssued, c)
 	e.New = apikey.IssuedValues(c)
 	s.record(e)
 	return nil
@@ -75,18 +75,18 @@ func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key
 // SetExpiresAt sets (nil: removes) the expiry time and sets UpdatedAt of a
 // key, or returns [apikey.ErrNotFound] (or [apikey.ErrConflict], see
 // Delete).
-func (s *Store) SetExpiresAt(ctx context.Context, id uuid.UUID, expiresAt *time.Time, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetExpiresAt(_ context.Context, ch apikey.Change, id uuid.UUID, expiresAt *time.Time, guard *apikey.Guard) error {
 	var t *time.Time
 	if expiresAt != nil {
 		u := expiresAt.UTC()
 		t = &u
 	}
 	return s.update(id, guard, func(k *apikey.Key) {
-		e := apikey.NewEvent(ctx, apikey.EventExpiryChanged, k)
+		e := apikey.NewEvent(ch, apikey.EventExpiryChanged, k)
 		e.Old.ExpiresAt, e.New.ExpiresAt = cloneTime(k.ExpiresAt), cloneTime(t)
 		s.record(e)
 		k.ExpiresAt = t
-		k.UpdatedAt = at.UTC()
+		k.UpdatedAt = ch.At.UTC()
 	})
 }
 
@@ -95,7 +95,7 @@ func (s *Store) SetExpiresAt(ctx context.Context, id uuid.UUID, expiresAt *time.
 // their IDs, and returns copies of them; with q.DryRun it deletes nothing.
 // It scans every key (or every key of q.Owner): pruning is an occasional
 // maintenance task, not a request path.
-func (s *Store) Prune(ctx context.Context, q apikey.PruneQuery) ([]*apikey.Key, error) {
+func (s *Store) Prune(_ context.Context, ch apikey.Change, q apikey.PruneQuery) ([]*apikey.Key, error) {
 	limit := max(q.Limit, 1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -114,7 +114,7 @@ func (s *Store) Prune(ctx context.Context, q apikey.PruneQuery) ([]*apikey.Key, 
 			delete(s.byID, k.ID)
 			delete(s.byLookupID, k.LookupID)
 			s.unindex(k)
-			e := apikey.NewEvent(ctx, apikey.EventPruned, k)
+			e := apikey.NewEvent(ch, apikey.EventPruned, k)
 			e.Old = apikey.RemovedValues(k)
 			s.record(e)
 		}

@@ -37,13 +37,15 @@ type Store struct {
 	// an append.
 	lists map[indexKey][]*apikey.Key
 
-	// events is the audit trail in the order of positions (see
-	// events.go); position is the last one given.
-	events   []apikey.Event
-	position int64
+	// events is the audit trail (see events.go).
+	events eventLog
 }
 
-var _ apikey.Store = (*Store)(nil)
+var (
+	_ apikey.Store       = (*Store)(nil)
+	_ apikey.CountStore  = (*Store)(nil)
+	_ apikey.MemoryStore = (*Store)(nil)
+)
 
 // New returns an empty Store.
 func New() *Store {
@@ -55,12 +57,12 @@ func New() *Store {
 }
 
 // InMemory reports true: the Store answers every call from memory, so the
-// Manager calls it without a verification deadline (see [apikey.Store]).
+// Manager calls it without a verification deadline (see [apikey.MemoryStore]).
 func (s *Store) InMemory() bool { return true }
 
 // Create stores a copy of k, with its times converted to UTC. It returns
 // [apikey.ErrDuplicate] if a key with the same ID or LookupID exists.
-func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) error {
+func (s *Store) Create(_ context.Context, ch apikey.Change, k *apikey.Key, maxPerOwner int) error {
 	if k == nil {
 		return fmt.Errorf("memstore: create: nil key")
 	}
@@ -80,7 +82,7 @@ func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) erro
 	s.byID[c.ID] = c
 	s.byLookupID[c.LookupID] = c
 	s.index(c)
-	e := apikey.NewEvent(ctx, apikey.EventIssued, c)
+	e := apikey.NewEvent(ch, apikey.EventIssued, c)
 	e.New = apikey.IssuedValues(c)
 	s.record(e)
 	return nil
@@ -189,7 +191,7 @@ func (s *Store) Count(_ context.Context, q apikey.ListQuery) (int, error) {
 
 // Delete removes the key with the given ID, or returns [apikey.ErrNotFound];
 // with a non-nil guard, only if the key passes it (see [apikey.Guard]).
-func (s *Store) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard) error {
+func (s *Store) Delete(_ context.Context, ch apikey.Change, id uuid.UUID, guard *apikey.Guard) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k, err := s.guarded(id, guard)
@@ -199,55 +201,55 @@ func (s *Store) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard) e
 	delete(s.byID, id)
 	delete(s.byLookupID, k.LookupID)
 	s.unindex(k)
-	e := apikey.NewEvent(ctx, apikey.EventDeleted, k)
+	e := apikey.NewEvent(ch, apikey.EventDeleted, k)
 	e.Old = apikey.RemovedValues(k)
 	s.record(e)
 	return nil
 }
 
-// SetName sets the name and UpdatedAt of a key, or returns
+// SetName sets the name of a key and its UpdatedAt to ch.At, or returns
 // [apikey.ErrNotFound] (or [apikey.ErrConflict], see Delete).
-func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetName(_ context.Context, ch apikey.Change, id uuid.UUID, name string, guard *apikey.Guard) error {
 	return s.update(id, guard, func(k *apikey.Key) {
-		e := apikey.NewEvent(ctx, apikey.EventRenamed, k)
+		e := apikey.NewEvent(ch, apikey.EventRenamed, k)
 		e.Old.Name, e.New.Name = k.Name, name
 		s.record(e)
 		k.Name = name
-		k.UpdatedAt = at.UTC()
+		k.UpdatedAt = ch.At.UTC()
 	})
 }
 
 // SetGroups stores a copy of groups, in the order given, and sets UpdatedAt
 // of a key, or returns [apikey.ErrNotFound] (or [apikey.ErrConflict], see
 // Delete).
-func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetGroups(_ context.Context, ch apikey.Change, id uuid.UUID, groups []string, guard *apikey.Guard) error {
 	groups = slices.Clone(groups) // copied before the lock is taken
 	return s.update(id, guard, func(k *apikey.Key) {
-		e := apikey.NewEvent(ctx, apikey.EventGroupsChanged, k)
+		e := apikey.NewEvent(ch, apikey.EventGroupsChanged, k)
 		e.Old.Groups, e.New.Groups = slices.Clone(k.Groups), slices.Clone(groups)
 		s.record(e)
 		s.unindex(k)
 		k.Groups = groups
-		k.UpdatedAt = at.UTC()
+		k.UpdatedAt = ch.At.UTC()
 		s.index(k)
 	})
 }
 
 // SetActive sets the status and UpdatedAt of a key, or returns
 // [apikey.ErrNotFound] (or [apikey.ErrConflict], see Delete).
-func (s *Store) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetActive(_ context.Context, ch apikey.Change, id uuid.UUID, active bool, guard *apikey.Guard) error {
 	kind := apikey.EventDeactivated
 	if active {
 		kind = apikey.EventActivated
 	}
 	return s.update(id, guard, func(k *apikey.Key) {
-		s.record(apikey.NewEvent(ctx, kind, k))
+		s.record(apikey.NewEvent(ch, kind, k))
 		if k.Active != active {
 			s.unindex(k)
 			k.Active = active
 			s.index(k)
 		}
-		k.UpdatedAt = at.UTC()
+		k.UpdatedAt = ch.At.UTC()
 	})
 }
 

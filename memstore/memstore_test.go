@@ -24,7 +24,7 @@ func TestListLimitBelowOneIsOne(t *testing.T) {
 	s := memstore.New()
 	for i := range 3 {
 		k := benchKey(i)
-		require.NoError(t, s.Create(t.Context(), k, 0))
+		require.NoError(t, s.Create(t.Context(), creation(k), k, 0))
 	}
 	for _, limit := range []int{0, -1} {
 		keys, err := s.List(t.Context(), apikey.ListQuery{Limit: limit})
@@ -36,7 +36,7 @@ func TestListLimitBelowOneIsOne(t *testing.T) {
 func TestGetByLookupIDAllocatesOnce(t *testing.T) {
 	s := memstore.New()
 	k := benchKey(0)
-	require.NoError(t, s.Create(t.Context(), k, 0))
+	require.NoError(t, s.Create(t.Context(), creation(k), k, 0))
 	ctx := t.Context()
 	hit := testing.AllocsPerRun(100, func() { _, _ = s.GetByLookupID(ctx, k.LookupID) })
 	assert.Equal(t, 1.0, hit, "allocations of a hit")
@@ -79,7 +79,7 @@ func benchLookupIDs(b *testing.B, n int, s *memstore.Store, m map[string]*apikey
 		k := benchKey(i)
 		lookupIDs[i] = k.LookupID
 		if s != nil {
-			if err := s.Create(b.Context(), k, 0); err != nil {
+			if err := s.Create(b.Context(), creation(k), k, 0); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -209,7 +209,7 @@ func BenchmarkListAtScale(b *testing.B) {
 		if i%8 == 0 {
 			k.Groups = append(k.Groups, "eighth")
 		}
-		if err := s.Create(b.Context(), k, 0); err != nil {
+		if err := s.Create(b.Context(), creation(k), k, 0); err != nil {
 			b.Fatal(err)
 		}
 	}

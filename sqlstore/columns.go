@@ -32,15 +32,7 @@ const postgresTimeLayout = `"2006-01-02 15:04:05.000000+00"`
 // truncated to microseconds (the precision of every dialect; PostgreSQL
 // would round rather than truncate).
 func (d Dialect) timeArg(t time.Time) any {
-	t = t.UTC().Truncate(time.Microsecond)
-	switch d {
-	case Postgres:
-		return t
-	case MySQL:
-		return t.Format(mysqlTimeLayout)
-	default:
-		return t.UnixMicro()
-	}
+	return d.b().timeArg(t.UTC().Truncate(time.Microsecond))
 }
 
 // nullTimeArg is timeArg for a nullable column.
@@ -208,7 +200,7 @@ type keyRow struct {
 func (d Dialect) newKeyRow() *keyRow {
 	row := new(keyRow)
 	k := &row.key
-	wall := d == MySQL
+	wall := d.b().wallTimes
 	row.created = timeColumn{dst: &k.CreatedAt, wall: wall}
 	row.updated = timeColumn{dst: &k.UpdatedAt, wall: wall}
 	row.used = timeColumn{dst: &row.lastUsedAt, wall: wall}

@@ -1,9 +1,14 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/google/uuid"
 )
 
 // Dialect names the SQL database a Store talks to. It decides the query
@@ -30,7 +35,8 @@ func (d Dialect) String() string { return string(d) }
 
 // valid reports whether d is one of the supported dialects.
 func (d Dialect) valid() bool {
-	return d == Postgres || d == MySQL || d == SQLite
+	_, ok := behaviours[d]
+	return ok
 }
 
 // columns are the columns of the keys table, in the order of every SELECT
@@ -84,11 +90,14 @@ type queryTemplates struct {
 	// change's guard and event need (id); nextPosition adds n to the
 	// position row, locking it until commit, and readPosition reads it
 	// (MySQL has no RETURNING: nextPosition returns no row there);
-	// insertEvent (pos, occurred_at, owner, key_id, actor_id, actor_name,
-	// kind, detail_json); events builds Events' query for one
+	// nextOwnerSeq adds n to an owner's row of the owner sequences
+	// (owner, n), creating it, locking it until commit, and returns the
+	// new last number (on MySQL readOwnerSeq (owner) reads it);
+	// insertEvent (eventColumns); events builds Events' query for one
 	// combination of filters; pruneEvents (cut-off, limit).
 	lockChange, nextPosition, readPosition, insertEvent, pruneEvents string
-	events                                                           func(owner, key, since bool) string
+	nextOwnerSeq, readOwnerSeq                                       string
+	events                                                           func(f eventFilters) string
 
 	// Migration statements.
 	createVersions string
@@ -96,187 +105,83 @@ type queryTemplates struct {
 	insertVersion  string // (version, applied_at)
 }
 
-var postgresQueries = queryTemplates{
-	insert: `INSERT INTO "{{table}}" (` + columns + `) ` +
-		`VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name, owner, created_at, active) ` +
-		`SELECT k.id, g, k.owner, k.created_at, k.active FROM "{{table}}" AS k, json_array_elements_text($1::json) AS g WHERE k.id = $2`,
-	get:             `SELECT ` + columns + ` FROM "{{table}}" WHERE id = $1`,
-	getByLookupID:   `SELECT ` + columns + ` FROM "{{table}}" WHERE lookup_id = $1`,
-	delete:          `DELETE FROM "{{table}}" WHERE id = $1`,
-	setName:         `UPDATE "{{table}}" SET name = $1, updated_at = $2 WHERE id = $3`,
-	setGroups:       `UPDATE "{{table}}" SET groups_json = $1, updated_at = $2 WHERE id = $3`,
-	deleteGroups:    `DELETE FROM "{{table}}_groups" WHERE key_id = $1`,
-	setGroupsActive: `UPDATE "{{table}}_groups" SET active = $1 WHERE key_id = $2`,
-	setActive:       `UPDATE "{{table}}" SET active = $1, updated_at = $2 WHERE id = $3`,
-	setHash:         `UPDATE "{{table}}" SET hash = $1 WHERE id = $2`,
-	exists:          `SELECT 1 FROM "{{table}}" WHERE id = $1`,
-	lockGuard:       `SELECT owner, groups_json FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
-	lockRoll:        `SELECT owner, groups_json, active, rolled_to FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
-	countWorking:    `SELECT count(*) FROM "{{table}}" WHERE owner = $1 AND active AND (expires_at IS NULL OR expires_at > $2) AND (rolled_to IS NULL OR grace_ends_at > $2)`,
-	setRolled:       `UPDATE "{{table}}" SET rolled_to = $1, rolled_at = $2, grace_ends_at = $3, updated_at = $4 WHERE id = $5`,
-	setExpiresAt:    `UPDATE "{{table}}" SET expires_at = $1, updated_at = $2 WHERE id = $3`,
-	pruneSelect: [2]string{
-		`SELECT ` + columns + ` FROM "{{table}}" WHERE (expires_at < $1 OR grace_ends_at < $2) AND id > $3 ORDER BY id LIMIT $4`,
-		`SELECT ` + columns + ` FROM "{{table}}" WHERE (expires_at < $1 OR grace_ends_at < $2) AND owner = $3 AND id > $4 ORDER BY id LIMIT $5`,
-	},
-	pruneDelete: `DELETE FROM "{{table}}" WHERE id = $1 AND (expires_at < $2 OR grace_ends_at < $3)`,
-	insertOwner: `INSERT INTO "{{table}}_owners" (owner) VALUES ($1) ON CONFLICT DO NOTHING`,
-	lockOwner:   `SELECT owner FROM "{{table}}_owners" WHERE owner = $1 FOR UPDATE`,
-	countOwner:  `SELECT count(*) FROM "{{table}}" WHERE owner = $1`,
-	// $1 and $2 are array literals ('{id,...}', '{"ts",...}'), passed as
-	// text so that any driver can send them. The rows to change are locked
-	// first, in the order of their IDs, so that concurrent batches cannot
-	// deadlock (an UPDATE ... FROM locks in the order of its join).
-	recordLastUsed: `WITH v AS (SELECT * FROM unnest($1::text::uuid[], $2::text::timestamptz[]) AS v(id, ts)), ` +
-		`locked AS MATERIALIZED (SELECT k.id, v.ts FROM "{{table}}" AS k JOIN v ON k.id = v.id ` +
-		`WHERE k.last_used_at IS NULL OR k.last_used_at < v.ts ORDER BY k.id FOR UPDATE OF k) ` +
-		`UPDATE "{{table}}" AS k SET last_used_at = l.ts FROM locked AS l ` +
-		`WHERE k.id = l.id AND (k.last_used_at IS NULL OR k.last_used_at < l.ts)`,
-	list: func(owner, status, group, name, after bool) string {
-		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, dollar, owner, status, group, name, after, true,
-			func(arg string) string { return "strpos(lower(k.name), " + arg + ") > 0" })
-	},
-	lockChange:   `SELECT owner, name, groups_json, expires_at FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
-	nextPosition: `UPDATE "{{table}}_event_position" SET pos = pos + $1 WHERE id = 1 RETURNING pos`,
-	readPosition: `SELECT pos FROM "{{table}}_event_position" WHERE id = 1`,
-	insertEvent: `INSERT INTO "{{table}}_events" (pos, occurred_at, owner, key_id, actor_id, actor_name, kind, detail_json) ` +
-		`VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-	pruneEvents: `DELETE FROM "{{table}}_events" WHERE pos IN (SELECT pos FROM "{{table}}_events" WHERE occurred_at < $1 ORDER BY pos LIMIT $2)`,
-	events: func(owner, key, since bool) string {
-		return eventsQuery(`"{{table}}_events"`, dollar, owner, key, since)
-	},
-	createVersions: `CREATE TABLE IF NOT EXISTS "{{table}}_schema_migrations" (` +
-		`version bigint NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL)`,
-	selectVersions: `SELECT version FROM "{{table}}_schema_migrations"`,
-	insertVersion:  `INSERT INTO "{{table}}_schema_migrations" (version, applied_at) VALUES ($1, $2)`,
-}
-
-var mysqlQueries = queryTemplates{
-	insert: "INSERT INTO `{{table}}` (" + columns + ") " +
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	insertGroups: "INSERT INTO `{{table}}_groups` (key_id, group_name, owner, created_at, active) " +
-		"SELECT k.id, g.name, k.owner, k.created_at, k.active FROM JSON_TABLE(?, '$[*]' COLUMNS (" +
-		"name VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$' ERROR ON EMPTY)) AS g " +
-		"JOIN `{{table}}` AS k ON k.id = ?",
-	get:             "SELECT " + columns + " FROM `{{table}}` WHERE id = ?",
-	getByLookupID:   "SELECT " + columns + " FROM `{{table}}` WHERE lookup_id = ?",
-	delete:          "DELETE FROM `{{table}}` WHERE id = ?",
-	setName:         "UPDATE `{{table}}` SET name = ?, updated_at = ? WHERE id = ?",
-	setGroups:       "UPDATE `{{table}}` SET groups_json = ?, updated_at = ? WHERE id = ?",
-	deleteGroups:    "DELETE FROM `{{table}}_groups` WHERE key_id = ?",
-	setGroupsActive: "UPDATE `{{table}}_groups` SET active = ? WHERE key_id = ?",
-	setActive:       "UPDATE `{{table}}` SET active = ?, updated_at = ? WHERE id = ?",
-	setHash:         "UPDATE `{{table}}` SET hash = ? WHERE id = ?",
-	exists:          "SELECT 1 FROM `{{table}}` WHERE id = ?",
-	lockGuard:       "SELECT owner, groups_json FROM `{{table}}` WHERE id = ? FOR UPDATE",
-	lockRoll:        "SELECT owner, groups_json, active, rolled_to FROM `{{table}}` WHERE id = ? FOR UPDATE",
-	countWorking:    "SELECT COUNT(*) FROM `{{table}}` WHERE owner = ? AND active AND (expires_at IS NULL OR expires_at > ?) AND (rolled_to IS NULL OR grace_ends_at > ?)",
-	setRolled:       "UPDATE `{{table}}` SET rolled_to = ?, rolled_at = ?, grace_ends_at = ?, updated_at = ? WHERE id = ?",
-	setExpiresAt:    "UPDATE `{{table}}` SET expires_at = ?, updated_at = ? WHERE id = ?",
-	pruneSelect: [2]string{
-		"SELECT " + columns + " FROM `{{table}}` WHERE (expires_at < ? OR grace_ends_at < ?) AND id > ? ORDER BY id LIMIT ?",
-		"SELECT " + columns + " FROM `{{table}}` WHERE (expires_at < ? OR grace_ends_at < ?) AND owner = ? AND id > ? ORDER BY id LIMIT ?",
-	},
-	pruneDelete: "DELETE FROM `{{table}}` WHERE id = ? AND (expires_at < ? OR grace_ends_at < ?)",
-	// ON DUPLICATE KEY UPDATE takes the row's exclusive lock at once;
-	// INSERT IGNORE would take a shared one, and two transactions that
-	// both then asked for the exclusive lock would deadlock.
-	insertOwner: "INSERT INTO `{{table}}_owners` (owner) VALUES (?) ON DUPLICATE KEY UPDATE owner = owner",
-	lockOwner:   "SELECT owner FROM `{{table}}_owners` WHERE owner = ? FOR UPDATE",
-	countOwner:  "SELECT COUNT(*) FROM `{{table}}` WHERE owner = ?",
-	// The argument is a JSON array of [id, "YYYY-MM-DD hh:mm:ss.ffffff"].
-	recordLastUsed: "UPDATE `{{table}}` AS k JOIN JSON_TABLE(?, '$[*]' COLUMNS (" +
-		"id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin PATH '$[0]' ERROR ON EMPTY, " +
-		"ts DATETIME(6) PATH '$[1]' ERROR ON EMPTY)) AS v ON k.id = v.id " +
-		"SET k.last_used_at = v.ts " +
-		"WHERE k.last_used_at IS NULL OR k.last_used_at < v.ts",
-	list: func(owner, status, group, name, after bool) string {
-		return listQuery("`{{table}}`", "`{{table}}_groups`", question, owner, status, group, name, after, false,
-			func(arg string) string { return "LOCATE(" + arg + ", LOWER(k.name)) > 0" })
-	},
-	lockChange:   "SELECT owner, name, groups_json, expires_at FROM `{{table}}` WHERE id = ? FOR UPDATE",
-	nextPosition: "UPDATE `{{table}}_event_position` SET pos = pos + ? WHERE id = 1",
-	readPosition: "SELECT pos FROM `{{table}}_event_position` WHERE id = 1",
-	insertEvent: "INSERT INTO `{{table}}_events` (pos, occurred_at, owner, key_id, actor_id, actor_name, kind, detail_json) " +
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	pruneEvents: "DELETE FROM `{{table}}_events` WHERE occurred_at < ? ORDER BY pos LIMIT ?",
-	events: func(owner, key, since bool) string {
-		return eventsQuery("`{{table}}_events`", question, owner, key, since)
-	},
-	createVersions: "CREATE TABLE IF NOT EXISTS `{{table}}_schema_migrations` (" +
-		"version BIGINT NOT NULL PRIMARY KEY, applied_at DATETIME(6) NOT NULL) ENGINE=InnoDB",
-	selectVersions: "SELECT version FROM `{{table}}_schema_migrations`",
-	insertVersion:  "INSERT INTO `{{table}}_schema_migrations` (version, applied_at) VALUES (?, ?)",
-}
-
-var sqliteQueries = queryTemplates{
-	insert: `INSERT INTO "{{table}}" (` + columns + `) ` +
-		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name, owner, created_at, active) ` +
-		`SELECT k.id, g.value, k.owner, k.created_at, k.active FROM json_each(?) AS g JOIN "{{table}}" AS k ON k.id = ?`,
-	get:             `SELECT ` + columns + ` FROM "{{table}}" WHERE id = ?`,
-	getByLookupID:   `SELECT ` + columns + ` FROM "{{table}}" WHERE lookup_id = ?`,
-	delete:          `DELETE FROM "{{table}}" WHERE id = ?`,
-	setName:         `UPDATE "{{table}}" SET name = ?, updated_at = ? WHERE id = ?`,
-	setGroups:       `UPDATE "{{table}}" SET groups_json = ?, updated_at = ? WHERE id = ?`,
-	deleteGroups:    `DELETE FROM "{{table}}_groups" WHERE key_id = ?`,
-	setGroupsActive: `UPDATE "{{table}}_groups" SET active = ? WHERE key_id = ?`,
-	setActive:       `UPDATE "{{table}}" SET active = ?, updated_at = ? WHERE id = ?`,
-	setHash:         `UPDATE "{{table}}" SET hash = ? WHERE id = ?`,
-	exists:          `SELECT 1 FROM "{{table}}" WHERE id = ?`,
-	// SQLite has no FOR UPDATE: a no-op UPDATE takes the database's write
-	// lock first, so no other writer comes between the check and the change.
-	lockGuard:    `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING owner, groups_json`,
-	lockRoll:     `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING owner, groups_json, active, rolled_to`,
-	countWorking: `SELECT count(*) FROM "{{table}}" WHERE owner = ? AND active AND (expires_at IS NULL OR expires_at > ?) AND (rolled_to IS NULL OR grace_ends_at > ?)`,
-	setRolled:    `UPDATE "{{table}}" SET rolled_to = ?, rolled_at = ?, grace_ends_at = ?, updated_at = ? WHERE id = ?`,
-	setExpiresAt: `UPDATE "{{table}}" SET expires_at = ?, updated_at = ? WHERE id = ?`,
-	pruneSelect: [2]string{
-		`SELECT ` + columns + ` FROM "{{table}}" WHERE (expires_at < ? OR grace_ends_at < ?) AND id > ? ORDER BY id LIMIT ?`,
-		`SELECT ` + columns + ` FROM "{{table}}" WHERE (expires_at < ? OR grace_ends_at < ?) AND owner = ? AND id > ? ORDER BY id LIMIT ?`,
-	},
-	pruneDelete: `DELETE FROM "{{table}}" WHERE id = ? AND (expires_at < ? OR grace_ends_at < ?)`,
-	insertOwner: `INSERT OR IGNORE INTO "{{table}}_owners" (owner) VALUES (?)`,
-	lockOwner:   `UPDATE "{{table}}_owners" SET owner = owner WHERE owner = ? RETURNING owner`,
-	countOwner:  `SELECT count(*) FROM "{{table}}" WHERE owner = ?`,
-	// The argument is a JSON array of [id, unix microseconds].
-	recordLastUsed: `UPDATE "{{table}}" SET last_used_at = v.ts ` +
-		`FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS ts FROM json_each(?)) AS v ` +
-		`WHERE "{{table}}".id = v.id AND ("{{table}}".last_used_at IS NULL OR "{{table}}".last_used_at < v.ts)`,
-	list: func(owner, status, group, name, after bool) string {
-		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, question, owner, status, group, name, after, true,
-			func(arg string) string { return "instr(lower(k.name), " + arg + ") > 0" })
-	},
-	lockChange:   `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING owner, name, groups_json, expires_at`,
-	nextPosition: `UPDATE "{{table}}_event_position" SET pos = pos + ? WHERE id = 1 RETURNING pos`,
-	readPosition: `SELECT pos FROM "{{table}}_event_position" WHERE id = 1`,
-	insertEvent: `INSERT INTO "{{table}}_events" (pos, occurred_at, owner, key_id, actor_id, actor_name, kind, detail_json) ` +
-		`VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-	pruneEvents: `DELETE FROM "{{table}}_events" WHERE pos IN (SELECT pos FROM "{{table}}_events" WHERE occurred_at < ? ORDER BY pos LIMIT ?)`,
-	events: func(owner, key, since bool) string {
-		return eventsQuery(`"{{table}}_events"`, question, owner, key, since)
-	},
-	createVersions: `CREATE TABLE IF NOT EXISTS "{{table}}_schema_migrations" (` +
-		`version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`,
-	selectVersions: `SELECT version FROM "{{table}}_schema_migrations"`,
-	insertVersion:  `INSERT INTO "{{table}}_schema_migrations" (version, applied_at) VALUES (?, ?)`,
-}
-
 // dollar and question write the n-th placeholder of a dialect.
 func dollar(n int) string { return "$" + strconv.Itoa(n) }
 func question(int) string { return "?" }
 
+// behaviours are the fixed tables of the dialects' behaviour, one per
+// dialect file (dialect_postgres.go, dialect_mysql.go, dialect_sqlite.go).
+var behaviours = map[Dialect]*behaviour{Postgres: &postgresBehaviour, MySQL: &mysqlBehaviour, SQLite: &sqliteBehaviour}
+
+// behaviour is what differs between dialects beyond the query texts: each
+// dialect file fills one in, and method bodies call it instead of
+// branching on the dialect.
+type behaviour struct {
+	queries *queryTemplates
+
+	// wallTimes: the driver returns times as wall-clock text, read as UTC
+	// whatever the DSN's parseTime and loc say (MySQL).
+	wallTimes bool
+
+	// timeArg converts a time, already in UTC and truncated to
+	// microseconds, to the dialect's column representation.
+	timeArg func(t time.Time) any
+
+	// isUniqueViolation and isAlreadyApplied recognise the drivers'
+	// errors for a violated unique constraint and for a migration
+	// statement whose column or index is already there.
+	isUniqueViolation, isAlreadyApplied func(err error) bool
+
+	// lowerForSearch lowercases a name search as the dialect's lower()
+	// does the names it is compared with.
+	lowerForSearch func(s string) string
+
+	// cursorArgs are the arguments of List's cursor condition.
+	cursorArgs func(at any, id string) []any
+
+	// countWorkingArgs are the arguments of countWorking.
+	countWorkingArgs func(owner string, now any) []any
+
+	// next runs a statement that adds to a counter row and returns its new
+	// value: from RETURNING, or where there is none by reading it back
+	// with read (readArgs) in the same transaction.
+	next func(ctx context.Context, tx *sql.Tx, update string, args []any, read string, readArgs []any) (int64, error)
+
+	// countsChangedRows: an UPDATE reports the rows it changed rather
+	// than those it matched (MySQL), so that no row affected does not
+	// mean no such row.
+	countsChangedRows bool
+
+	// txOptions are the options of every transaction (see Store.inTx).
+	txOptions *sql.TxOptions
+
+	// lastUsedArgs encodes a batch of RecordLastUsed as the arguments of
+	// recordLastUsed; lastUsedInTx runs it in a transaction of its own.
+	lastUsedArgs func(ids []uuid.UUID, uses map[uuid.UUID]time.Time) []any
+	lastUsedInTx bool
+}
+
+// b returns the dialect's behaviour; d is valid.
+func (d Dialect) b() *behaviour { return behaviours[d] }
+
 // templates returns the dialect's query templates.
-func (d Dialect) templates() *queryTemplates {
-	switch d {
-	case Postgres:
-		return &postgresQueries
-	case MySQL:
-		return &mysqlQueries
-	default:
-		return &sqliteQueries
+func (d Dialect) templates() *queryTemplates { return d.b().queries }
+
+// returning is next for a statement with RETURNING.
+func returning(ctx context.Context, tx *sql.Tx, update string, args []any, _ string, _ []any) (int64, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, update, args...).Scan(&n)
+	return n, err
+}
+
+// readBack is next for a dialect without RETURNING.
+func readBack(ctx context.Context, tx *sql.Tx, update string, args []any, read string, readArgs []any) (int64, error) {
+	if _, err := tx.ExecContext(ctx, update, args...); err != nil {
+		return 0, err
 	}
+	var n int64
+	err := tx.QueryRowContext(ctx, read, readArgs...).Scan(&n)
+	return n, err
 }
 
 // listQuery returns the query text of List for one combination of filters.
@@ -341,27 +246,71 @@ func listQuery(table, groups string, ph func(int) string, owner, status, group, 
 
 // eventColumns are the columns of the events table, in the order of every
 // SELECT and of the INSERT.
-const eventColumns = "pos, occurred_at, owner, key_id, actor_id, actor_name, kind, detail_json"
+const eventColumns = "pos, owner_seq, occurred_at, owner, key_id, actor_id, actor_name, actor_preview, kind, detail_json"
+
+// eventFilters is a combination of the filters of Events: which
+// conditions its query has, and its direction.
+type eventFilters struct {
+	owner, key, kind, actor, since, newest bool
+}
+
+// eventFilterCombinations is the number of eventFilters values (see
+// index).
+const eventFilterCombinations = 64
+
+// index numbers f from 0 to eventFilterCombinations-1.
+func (f eventFilters) index() int {
+	i := 0
+	for bit, on := range []bool{f.owner, f.key, f.kind, f.actor, f.since, f.newest} {
+		if on {
+			i |= 1 << bit
+		}
+	}
+	return i
+}
+
+// eventFiltersOf is the inverse of index.
+func eventFiltersOf(i int) eventFilters {
+	return eventFilters{owner: i&1 != 0, key: i&2 != 0, kind: i&4 != 0, actor: i&8 != 0, since: i&16 != 0, newest: i&32 != 0}
+}
 
 // eventsQuery returns the query text of Events for one combination of
-// filters. Its arguments are, in order: the position to start after, the
-// owner (if owner), the key ID (if key), the time (if since) and the
-// limit. An owner's or a key's events are one range of an index on
-// (owner, pos) or (key_id, pos).
-func eventsQuery(table string, ph func(int) string, owner, key, since bool) string {
+// filters. Its arguments are, in order: the positions to stay above and
+// below, then, with an owner, the owner and the owner sequence numbers to
+// stay above and below, then the key ID, the kind, the actor ID and the
+// time, each if filtered, and the limit. Unset bounds are 0 and
+// math.MaxInt64, so that each combination has one text.
+//
+// Without an owner the order is by position: the primary key, or with a
+// key the index on (key_id, pos). With an owner it is by owner_seq, the
+// same order within an owner: the index on (owner, owner_seq), (owner,
+// kind, owner_seq), (owner, actor_id, owner_seq), or with a key (key_id,
+// owner_seq); in either direction.
+func eventsQuery(table string, ph func(int) string, f eventFilters) string {
 	n := 0
 	next := func() string { n++; return ph(n) }
-	q := "SELECT " + eventColumns + " FROM " + table + " WHERE pos > " + next()
-	if owner {
-		q += " AND owner = " + next()
+	q := "SELECT " + eventColumns + " FROM " + table + " WHERE pos > " + next() + " AND pos < " + next()
+	order := "pos"
+	if f.owner {
+		q += " AND owner = " + next() + " AND owner_seq > " + next() + " AND owner_seq < " + next()
+		order = "owner_seq"
 	}
-	if key {
+	if f.key {
 		q += " AND key_id = " + next()
 	}
-	if since {
+	if f.kind {
+		q += " AND kind = " + next()
+	}
+	if f.actor {
+		q += " AND actor_id = " + next()
+	}
+	if f.since {
 		q += " AND occurred_at >= " + next()
 	}
-	return q + " ORDER BY pos LIMIT " + next()
+	if f.newest {
+		order += " DESC"
+	}
+	return q + " ORDER BY " + order + " LIMIT " + next()
 }
 
 // qualifiedColumns is columns with each name prefixed by "k.".
@@ -369,31 +318,8 @@ var qualifiedColumns = "k." + strings.ReplaceAll(columns, ", ", ", k.")
 
 // isUniqueViolation reports whether err is the dialect's error for a
 // violated primary key or unique constraint. It recognises the drivers'
-// errors without importing them: PostgreSQL drivers (pgx, lib/pq) expose
-// SQLSTATE through a SQLState method, go-sql-driver/mysql formats error 1062
-// as "Error 1062 ...", and SQLite drivers report an extended result code
-// (modernc.org/sqlite's Code method) or the message "UNIQUE constraint failed".
-func (d Dialect) isUniqueViolation(err error) bool {
-	switch d {
-	case Postgres:
-		var e interface{ SQLState() string }
-		return errors.As(err, &e) && e.SQLState() == "23505"
-	case MySQL:
-		return chainHas(err, func(e error) bool {
-			msg := e.Error()
-			return strings.HasPrefix(msg, "Error 1062:") || strings.HasPrefix(msg, "Error 1062 (")
-		})
-	default:
-		const constraintUnique, constraintPrimaryKey = 2067, 1555
-		var e interface{ Code() int }
-		if errors.As(err, &e) && (e.Code() == constraintUnique || e.Code() == constraintPrimaryKey) {
-			return true
-		}
-		return chainHas(err, func(e error) bool {
-			return strings.Contains(e.Error(), "UNIQUE constraint failed")
-		})
-	}
-}
+// errors without importing them (see each dialect file).
+func (d Dialect) isUniqueViolation(err error) bool { return d.b().isUniqueViolation(err) }
 
 // isBusy reports whether err is SQLite's SQLITE_BUSY ("database is locked").
 func isBusy(err error) bool {
@@ -420,17 +346,5 @@ func chainHas(err error, f func(error) bool) bool {
 }
 
 // lowerForSearch lowercases a name search as the dialect's lower() does the
-// names it is compared with: SQLite's folds ASCII letters only, the others
-// Unicode letters too.
-func (d Dialect) lowerForSearch(s string) string {
-	if d != SQLite {
-		return strings.ToLower(s)
-	}
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
+// names it is compared with.
+func (d Dialect) lowerForSearch(s string) string { return d.b().lowerForSearch(s) }

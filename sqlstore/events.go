@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/apikit/apikey"
@@ -28,7 +31,7 @@ func (s *Store) recordedChange(ctx context.Context, op string, id uuid.UUID, gua
 			groups string
 			k      = &apikey.Key{ID: id}
 		)
-		expires := timeColumn{dst: new(time.Time), wall: s.dialect == MySQL}
+		expires := timeColumn{dst: new(time.Time), wall: s.dialect.b().wallTimes}
 		err := tx.QueryRowContext(ctx, s.q.lockChange, id.String()).Scan(&k.Owner, &k.Name, &groups, &expires)
 		if errors.Is(err, sql.ErrNoRows) {
 			return apikey.ErrNotFound
@@ -36,19 +39,8 @@ func (s *Store) recordedChange(ctx context.Context, op string, id uuid.UUID, gua
 		if err != nil {
 			return err
 		}
-		// The owner first: a key of another owner is not found, whatever
-		// its groups, so that nothing tells it exists.
-		if guard != nil && guard.Owner != "" && k.Owner != guard.Owner {
-			return apikey.ErrNotFound
-		}
-		if guard != nil && guard.Groups != nil {
-			want, err := encodeGroups(guard.Groups)
-			if err != nil {
-				return err
-			}
-			if groups != want {
-				return apikey.ErrConflict
-			}
+		if err := checkGuard(guard, k.Owner, groups); err != nil {
+			return err
 		}
 		if k.Groups, err = decodeGroups(groups, nil); err != nil {
 			return err
@@ -71,25 +63,35 @@ type eventDetail struct {
 	Reason string             `json:"reason,omitempty"`
 }
 
-// recordEvents gives events the next positions and inserts them, in the
-// caller's transaction. The UPDATE of the position row locks it until the
-// transaction ends, so that changes commit in the order of their
-// positions: a reader that sees position p has seen every position below
-// it that will ever exist. It is the last lock a change takes.
+// recordEvents gives events the next sequence numbers of their owners and
+// the next positions, and inserts them, in the caller's transaction. The
+// owners' rows of the sequence table are updated first, in the order of
+// the owners, then the position row: each is locked until the
+// transaction ends, in that order in every change (so that no two changes
+// wait for each other's locks in opposite orders), and changes commit in
+// the order of their positions: a reader that sees position p has seen
+// every position below it that will ever exist. The position row is the
+// last lock a change takes.
 func (s *Store) recordEvents(ctx context.Context, tx *sql.Tx, events ...apikey.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	perOwner := map[string]int64{}
+	for _, e := range events {
+		perOwner[e.Owner]++
+	}
+	owners := slices.Sorted(maps.Keys(perOwner))
+	lastSeq := make(map[string]int64, len(owners))
+	for _, owner := range owners {
+		last, err := s.dialect.b().next(ctx, tx, s.q.nextOwnerSeq, []any{owner, perOwner[owner]}, s.q.readOwnerSeq, []any{owner})
+		if err != nil {
+			return fmt.Errorf("event owner sequence: %w", err)
+		}
+		lastSeq[owner] = last - perOwner[owner] // the number before the first new one
+	}
 	n := int64(len(events))
-	var last int64
-	if s.dialect == MySQL {
-		if _, err := tx.ExecContext(ctx, s.q.nextPosition, n); err != nil {
-			return fmt.Errorf("event position: %w", err)
-		}
-		if err := tx.QueryRowContext(ctx, s.q.readPosition).Scan(&last); err != nil {
-			return fmt.Errorf("event position: %w", err)
-		}
-	} else if err := tx.QueryRowContext(ctx, s.q.nextPosition, n).Scan(&last); err != nil {
+	last, err := s.dialect.b().next(ctx, tx, s.q.nextPosition, []any{n}, s.q.readPosition, nil)
+	if err != nil {
 		return fmt.Errorf("event position: %w", err)
 	}
 	for i, e := range events {
@@ -97,8 +99,9 @@ func (s *Store) recordEvents(ctx context.Context, tx *sql.Tx, events ...apikey.E
 		if err != nil {
 			return fmt.Errorf("event detail: %w", err)
 		}
-		_, err = tx.ExecContext(ctx, s.q.insertEvent, last-n+1+int64(i), s.dialect.timeArg(e.At), e.Owner, e.KeyID.String(),
-			e.ActorID, e.ActorName, string(e.Kind), string(detail))
+		lastSeq[e.Owner]++
+		_, err = tx.ExecContext(ctx, s.q.insertEvent, last-n+1+int64(i), lastSeq[e.Owner], s.dialect.timeArg(e.At), e.Owner, e.KeyID.String(),
+			e.ActorID, e.ActorName, e.ActorPreview, string(e.Kind), string(detail))
 		if err != nil {
 			return fmt.Errorf("insert event: %w", err)
 		}
@@ -106,39 +109,37 @@ func (s *Store) recordEvents(ctx context.Context, tx *sql.Tx, events ...apikey.E
 	return nil
 }
 
-// eventsIndex returns the index in queries.events of the query for a
-// combination of filters.
-func eventsIndex(owner, key, since bool) int {
-	i := 0
-	if owner {
-		i |= 1
-	}
-	if key {
-		i |= 2
-	}
-	if since {
-		i |= 4
-	}
-	return i
-}
-
 // Events returns at most q.Limit events matching q's filters, in the order
-// of their positions, above q.After, with one SELECT on the index of the
-// owner's or the key's events (or the primary key).
+// of their positions (with q.Newest, the reverse), between q.After and
+// q.Before (and, with an owner, q.AfterSeq and q.BeforeSeq), with one
+// SELECT on an index of the owner's events (by kind or actor if filtered)
+// or of the key's, or the primary key: see eventsQuery.
 func (s *Store) Events(ctx context.Context, q apikey.EventQuery) (events []apikey.Event, err error) {
-	owner, key, since := q.Owner != "", q.KeyID != uuid.Nil, !q.Since.IsZero()
-	args := []any{q.After}
-	if owner {
-		args = append(args, q.Owner)
+	f := eventFilters{owner: q.Owner != "", key: q.KeyID != uuid.Nil, kind: q.Kind != "", actor: q.ActorID != "", since: !q.Since.IsZero(), newest: q.Newest}
+	upper := func(n int64) int64 {
+		if n <= 0 {
+			return math.MaxInt64
+		}
+		return n
 	}
-	if key {
+	args := []any{max(q.After, 0), upper(q.Before)}
+	if f.owner {
+		args = append(args, q.Owner, max(q.AfterSeq, 0), upper(q.BeforeSeq))
+	}
+	if f.key {
 		args = append(args, q.KeyID.String())
 	}
-	if since {
+	if f.kind {
+		args = append(args, string(q.Kind))
+	}
+	if f.actor {
+		args = append(args, q.ActorID)
+	}
+	if f.since {
 		args = append(args, s.dialect.timeArg(q.Since))
 	}
 	args = append(args, max(q.Limit, 1))
-	rows, err := s.db.QueryContext(ctx, s.q.events[eventsIndex(owner, key, since)], args...)
+	rows, err := s.db.QueryContext(ctx, s.q.events[f.index()], args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: events: %w", err)
 	}
@@ -153,8 +154,8 @@ func (s *Store) Events(ctx context.Context, q apikey.EventQuery) (events []apike
 			e            apikey.Event
 			kind, detail string
 		)
-		at := timeColumn{dst: &e.At, wall: s.dialect == MySQL}
-		if err := rows.Scan(&e.Position, &at, &e.Owner, &e.KeyID, &e.ActorID, &e.ActorName, &kind, &detail); err != nil {
+		at := timeColumn{dst: &e.At, wall: s.dialect.b().wallTimes}
+		if err := rows.Scan(&e.Position, &e.OwnerSeq, &at, &e.Owner, &e.KeyID, &e.ActorID, &e.ActorName, &e.ActorPreview, &kind, &detail); err != nil {
 			return nil, fmt.Errorf("sqlstore: events: %w", err)
 		}
 		var d eventDetail

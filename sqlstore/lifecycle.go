@@ -19,7 +19,7 @@ var _ apikey.LifecycleStore = (*Store)(nil)
 // successor yet and is active, inserts the successor and its groups, and
 // updates the old row. See [apikey.LifecycleStore] for the errors; on any
 // of them the transaction is rolled back and nothing is changed.
-func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
+func (s *Store) Roll(ctx context.Context, ch apikey.Change, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
 	if successor == nil {
 		return errors.New("sqlstore: roll: nil successor")
 	}
@@ -41,19 +41,8 @@ func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key
 		if err != nil {
 			return err
 		}
-		if guard != nil {
-			if guard.Owner != "" && owner != guard.Owner {
-				return apikey.ErrNotFound
-			}
-			if guard.Groups != nil {
-				want, err := encodeGroups(guard.Groups)
-				if err != nil {
-					return err
-				}
-				if groups != want {
-					return apikey.ErrConflict
-				}
-			}
+		if err := checkGuard(guard, owner, groups); err != nil {
+			return err
 		}
 		switch {
 		case rolledTo.Valid:
@@ -62,21 +51,21 @@ func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key
 			return apikey.ErrInactive
 		}
 		if guard != nil && guard.MaxKeys > 0 {
-			if err := s.checkWorking(ctx, tx, owner, successor.CreatedAt, guard.MaxKeys); err != nil {
+			if err := s.checkWorking(ctx, tx, owner, ch.At, guard.MaxKeys); err != nil {
 				return err
 			}
 		}
 		if err := s.insertKey(ctx, tx, successor, enc); err != nil {
 			return fmt.Errorf("successor: %w", err)
 		}
-		rolledAt := d.timeArg(successor.CreatedAt)
+		rolledAt := d.timeArg(ch.At)
 		if _, err = tx.ExecContext(ctx, s.q.setRolled, successor.ID.String(), rolledAt, d.timeArg(graceEndsAt), rolledAt, oldID.String()); err != nil {
 			return err
 		}
-		rolled := apikey.NewEvent(ctx, apikey.EventRolled, &apikey.Key{ID: oldID, Owner: owner})
+		rolled := apikey.NewEvent(ch, apikey.EventRolled, &apikey.Key{ID: oldID, Owner: owner})
 		grace := graceEndsAt.UTC().Truncate(time.Microsecond)
 		rolled.New.Successor, rolled.New.GraceEndsAt = successor.ID, &grace
-		issued := apikey.NewEvent(ctx, apikey.EventIssued, successor)
+		issued := apikey.NewEvent(ch, apikey.EventIssued, successor)
 		issued.New = apikey.IssuedValues(successor)
 		return s.recordEvents(ctx, tx, rolled, issued)
 	})
@@ -85,12 +74,12 @@ func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key
 // SetExpiresAt sets (nil: removes) the expiry time and sets UpdatedAt of a
 // key with one UPDATE, or returns an error wrapping [apikey.ErrNotFound]
 // (or [apikey.ErrConflict], see Delete).
-func (s *Store) SetExpiresAt(ctx context.Context, id uuid.UUID, expiresAt *time.Time, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetExpiresAt(ctx context.Context, ch apikey.Change, id uuid.UUID, expiresAt *time.Time, guard *apikey.Guard) error {
 	return s.recordedChange(ctx, "set expiry of key", id, guard, func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error) {
-		if _, err := tx.ExecContext(ctx, s.q.setExpiresAt, s.dialect.nullTimeArg(expiresAt), s.dialect.timeArg(at), id.String()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q.setExpiresAt, s.dialect.nullTimeArg(expiresAt), s.dialect.timeArg(ch.At), id.String()); err != nil {
 			return apikey.Event{}, err
 		}
-		e := apikey.NewEvent(ctx, apikey.EventExpiryChanged, k)
+		e := apikey.NewEvent(ch, apikey.EventExpiryChanged, k)
 		e.Old.ExpiresAt = k.ExpiresAt
 		if expiresAt != nil {
 			t := expiresAt.UTC().Truncate(time.Microsecond)
@@ -105,7 +94,7 @@ func (s *Store) SetExpiresAt(ctx context.Context, id uuid.UUID, expiresAt *time.
 // unless q.DryRun, deletes them in one transaction, each with a DELETE that
 // checks again that it is eligible: a key whose expiry was extended since
 // the SELECT is kept, and not returned.
-func (s *Store) Prune(ctx context.Context, q apikey.PruneQuery) (keys []*apikey.Key, err error) {
+func (s *Store) Prune(ctx context.Context, ch apikey.Change, q apikey.PruneQuery) (keys []*apikey.Key, err error) {
 	limit := max(q.Limit, 1)
 	cutoff := s.dialect.timeArg(q.EndedBefore)
 	query, args := s.q.pruneSelect[0], []any{cutoff, cutoff, q.After.String(), limit}
@@ -137,7 +126,7 @@ func (s *Store) Prune(ctx context.Context, q apikey.PruneQuery) (keys []*apikey.
 		// other's locks in opposite orders.
 		events := make([]apikey.Event, len(keys))
 		for i, k := range keys {
-			events[i] = apikey.NewEvent(ctx, apikey.EventPruned, k)
+			events[i] = apikey.NewEvent(ch, apikey.EventPruned, k)
 			events[i].Old = apikey.RemovedValues(k)
 		}
 		return s.recordEvents(ctx, tx, events...)
@@ -189,10 +178,7 @@ func (s *Store) checkWorking(ctx context.Context, tx *sql.Tx, owner string, now 
 		return fmt.Errorf("lock owner: %w", err)
 	}
 	var n int
-	args := []any{owner, s.dialect.timeArg(now)}
-	if s.dialect != Postgres {
-		args = append(args, s.dialect.timeArg(now))
-	}
+	args := s.dialect.b().countWorkingArgs(owner, s.dialect.timeArg(now))
 	if err := tx.QueryRowContext(ctx, s.q.countWorking, args...).Scan(&n); err != nil {
 		return fmt.Errorf("count working keys of owner: %w", err)
 	}

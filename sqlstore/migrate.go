@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/apikit/apikey/internal/sqlscript"
 )
 
 // migrationFS holds the schema of each dialect: migrations/<dialect>/NNNN_*.sql,
@@ -54,33 +56,11 @@ func (s *Store) migrations() ([]migration, error) {
 		ms = append(ms, migration{
 			version:    version,
 			name:       name,
-			statements: splitStatements(strings.ReplaceAll(string(text), "{{table}}", s.table)),
+			statements: sqlscript.Split(strings.ReplaceAll(string(text), "{{table}}", s.table)),
 		})
 	}
 	// fs.ReadDir sorts by name, and the names start with zero-padded versions.
 	return ms, nil
-}
-
-// splitStatements splits a migration file into statements, each ending
-// with a semicolon at the end of a line; comment lines are dropped.
-func splitStatements(text string) []string {
-	var stmts []string
-	var cur strings.Builder
-	for line := range strings.Lines(text) {
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
-			continue
-		}
-		cur.WriteString(line)
-		if strings.HasSuffix(trimmed, ";") {
-			stmts = append(stmts, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
-			cur.Reset()
-		}
-	}
-	if rest := strings.TrimSpace(cur.String()); rest != "" {
-		stmts = append(stmts, rest)
-	}
-	return stmts
 }
 
 // Schema returns the DDL that [Store.Migrate] applies for the Store's
@@ -117,15 +97,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
-	switch s.dialect {
-	case Postgres:
-		err = s.migratePostgres(ctx, ms)
-	case MySQL:
-		err = s.migrateMySQL(ctx, ms)
-	default:
-		err = s.migrateSQLite(ctx, ms)
-	}
-	if err != nil {
+	// Each dialect takes its own lock (the one dialect branch of Migrate).
+	migrate := map[Dialect]func(context.Context, []migration) error{
+		Postgres: s.migratePostgres, MySQL: s.migrateMySQL, SQLite: s.migrateSQLite,
+	}[s.dialect]
+	if err := migrate(ctx, ms); err != nil {
 		return fmt.Errorf("sqlstore: migrate %s: %w", s.table, err)
 	}
 	return nil
@@ -340,15 +316,4 @@ func discard(conn *sql.Conn) {
 // from Schema (PostgreSQL statements say IF NOT EXISTS). MySQL applies an
 // ALTER TABLE atomically, and SQLite migrates in one transaction, so a
 // column that exists means the whole statement was applied.
-func (d Dialect) isAlreadyApplied(err error) bool {
-	switch d {
-	case MySQL: // ER_DUP_FIELDNAME, ER_DUP_KEYNAME, ER_CANT_DROP_FIELD_OR_KEY
-		return chainHas(err, func(e error) bool {
-			msg := e.Error()
-			return strings.HasPrefix(msg, "Error 1060") || strings.HasPrefix(msg, "Error 1061") || strings.HasPrefix(msg, "Error 1091")
-		})
-	case SQLite:
-		return chainHas(err, func(e error) bool { return strings.Contains(e.Error(), "duplicate column name") })
-	}
-	return false
-}
+func (d Dialect) isAlreadyApplied(err error) bool { return d.b().isAlreadyApplied(err) }

@@ -110,7 +110,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -171,7 +170,10 @@ type Store struct {
 	q       queries
 }
 
-var _ apikey.Store = (*Store)(nil)
+var (
+	_ apikey.Store      = (*Store)(nil)
+	_ apikey.CountStore = (*Store)(nil)
+)
 
 // queries are the query texts of one Store: its dialect's templates with
 // its table name substituted.
@@ -186,10 +188,11 @@ type queries struct {
 	insertOwner, lockOwner, countOwner                   string
 	createVersions, selectVersions, insertVersion        string
 	lockChange, nextPosition, readPosition, insertEvent  string
+	nextOwnerSeq, readOwnerSeq                           string
 	pruneEvents                                          string
-	events                                               [8]string  // indexed by eventsIndex
-	list                                                 [32]string // indexed by listIndex
-	count                                                [32]string // indexed by listIndex, without a cursor
+	events                                               [eventFilterCombinations]string // indexed by eventFilters.index
+	list                                                 [32]string                      // indexed by listIndex
+	count                                                [32]string                      // indexed by listIndex, without a cursor
 }
 
 // listIndex returns the index in queries.list of the query for a
@@ -263,10 +266,12 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 		nextPosition:    r.Replace(t.nextPosition),
 		readPosition:    r.Replace(t.readPosition),
 		insertEvent:     r.Replace(t.insertEvent),
+		nextOwnerSeq:    r.Replace(t.nextOwnerSeq),
+		readOwnerSeq:    r.Replace(t.readOwnerSeq),
 		pruneEvents:     r.Replace(t.pruneEvents),
 	}
 	for i := range s.q.events {
-		s.q.events[i] = r.Replace(t.events(i&1 != 0, i&2 != 0, i&4 != 0))
+		s.q.events[i] = r.Replace(t.events(eventFiltersOf(i)))
 	}
 	for i := range s.q.list {
 		owner, status, group, name, after := i&8 != 0, i&1 != 0, i&2 != 0, i&16 != 0, i&4 != 0
@@ -293,7 +298,7 @@ func (s *Store) Table() string { return s.table }
 // keys: concurrent creates for one owner queue on that lock, so the count
 // each one sees includes every key committed before it, and the quota
 // holds on every database.
-func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) error {
+func (s *Store) Create(ctx context.Context, ch apikey.Change, k *apikey.Key, maxPerOwner int) error {
 	if k == nil {
 		return errors.New("sqlstore: create: nil key")
 	}
@@ -310,7 +315,7 @@ func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) erro
 		if err := s.insertKey(ctx, tx, k, enc); err != nil {
 			return err
 		}
-		e := apikey.NewEvent(ctx, apikey.EventIssued, k)
+		e := apikey.NewEvent(ch, apikey.EventIssued, k)
 		e.New = apikey.IssuedValues(k)
 		return s.recordEvents(ctx, tx, e)
 	})
@@ -454,11 +459,7 @@ func (s *Store) ListSQL(q apikey.ListQuery) (query string, args []any) {
 			// earlier one, whatever its ID.
 			id = uuid.Max
 		}
-		if s.dialect == MySQL {
-			args = append(args, at, at, id.String())
-		} else {
-			args = append(args, at, id.String())
-		}
+		args = append(args, s.dialect.b().cursorArgs(at, id.String())...)
 	}
 	args = append(args, limit)
 
@@ -503,12 +504,12 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 // CASCADE, and on SQLite by a trigger), or returns an error wrapping
 // [apikey.ErrNotFound]. With a non-nil guard it deletes only a key that
 // passes it (see [apikey.Guard]).
-func (s *Store) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard) error {
+func (s *Store) Delete(ctx context.Context, ch apikey.Change, id uuid.UUID, guard *apikey.Guard) error {
 	return s.recordedChange(ctx, "delete key", id, guard, func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error) {
 		if _, err := tx.ExecContext(ctx, s.q.delete, id.String()); err != nil {
 			return apikey.Event{}, err
 		}
-		e := apikey.NewEvent(ctx, apikey.EventDeleted, k)
+		e := apikey.NewEvent(ch, apikey.EventDeleted, k)
 		e.Old = apikey.RemovedValues(k)
 		return e, nil
 	})
@@ -517,12 +518,12 @@ func (s *Store) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard) e
 // SetName sets the name and UpdatedAt of a key with one UPDATE, or returns
 // an error wrapping [apikey.ErrNotFound] (or [apikey.ErrConflict], see
 // Delete).
-func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetName(ctx context.Context, ch apikey.Change, id uuid.UUID, name string, guard *apikey.Guard) error {
 	return s.recordedChange(ctx, "set name of key", id, guard, func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error) {
-		if _, err := tx.ExecContext(ctx, s.q.setName, name, s.dialect.timeArg(at), id.String()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q.setName, name, s.dialect.timeArg(ch.At), id.String()); err != nil {
 			return apikey.Event{}, err
 		}
-		e := apikey.NewEvent(ctx, apikey.EventRenamed, k)
+		e := apikey.NewEvent(ch, apikey.EventRenamed, k)
 		e.Old.Name, e.New.Name = k.Name, name
 		return e, nil
 	})
@@ -532,9 +533,9 @@ func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.
 // beside its group memberships for the group filter of List, in one
 // transaction, or returns an error wrapping [apikey.ErrNotFound] (or
 // [apikey.ErrConflict], see Delete).
-func (s *Store) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetActive(ctx context.Context, ch apikey.Change, id uuid.UUID, active bool, guard *apikey.Guard) error {
 	return s.recordedChange(ctx, "set status of key", id, guard, func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error) {
-		if _, err := tx.ExecContext(ctx, s.q.setActive, active, s.dialect.timeArg(at), id.String()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q.setActive, active, s.dialect.timeArg(ch.At), id.String()); err != nil {
 			return apikey.Event{}, err
 		}
 		if _, err := tx.ExecContext(ctx, s.q.setGroupsActive, active, id.String()); err != nil {
@@ -544,7 +545,7 @@ func (s *Store) SetActive(ctx context.Context, id uuid.UUID, active bool, at tim
 		if active {
 			kind = apikey.EventActivated
 		}
-		return apikey.NewEvent(ctx, kind, k), nil
+		return apikey.NewEvent(ch, kind, k), nil
 	})
 }
 
@@ -591,19 +592,8 @@ func (s *Store) changeRow(ctx context.Context, db execQuerier, id uuid.UUID, gua
 		if err != nil {
 			return err
 		}
-		// The owner first: a key of another owner is not found, whatever
-		// its groups, so that nothing tells it exists.
-		if guard.Owner != "" && owner != guard.Owner {
-			return apikey.ErrNotFound
-		}
-		if guard.Groups != nil {
-			want, err := encodeGroups(guard.Groups)
-			if err != nil {
-				return err
-			}
-			if groups != want {
-				return apikey.ErrConflict
-			}
+		if err := checkGuard(guard, owner, groups); err != nil {
+			return err
 		}
 	}
 	res, err := db.ExecContext(ctx, query, args...)
@@ -630,7 +620,7 @@ func (s *Store) notFound(ctx context.Context, db querier, res sql.Result, id uui
 	if n > 0 {
 		return nil
 	}
-	if s.dialect != MySQL {
+	if !s.dialect.b().countsChangedRows {
 		return apikey.ErrNotFound
 	}
 	var one int
@@ -645,7 +635,7 @@ func (s *Store) notFound(ctx context.Context, db querier, res sql.Result, id uui
 // transaction that updates the key's row and its rows in the groups table,
 // or returns an error wrapping [apikey.ErrNotFound]. The groups are stored
 // in the order given.
-func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, guard *apikey.Guard) error {
+func (s *Store) SetGroups(ctx context.Context, ch apikey.Change, id uuid.UUID, groups []string, guard *apikey.Guard) error {
 	groupsJSON, err := encodeGroups(groups)
 	if err != nil {
 		return err
@@ -655,7 +645,7 @@ func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at
 		return err
 	}
 	return s.recordedChange(ctx, "set groups of key", id, guard, func(tx *sql.Tx, k *apikey.Key) (apikey.Event, error) {
-		if _, err := tx.ExecContext(ctx, s.q.setGroups, groupsJSON, s.dialect.timeArg(at), id.String()); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q.setGroups, groupsJSON, s.dialect.timeArg(ch.At), id.String()); err != nil {
 			return apikey.Event{}, err
 		}
 		if _, err := tx.ExecContext(ctx, s.q.deleteGroups, id.String()); err != nil {
@@ -666,7 +656,7 @@ func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at
 				return apikey.Event{}, err
 			}
 		}
-		e := apikey.NewEvent(ctx, apikey.EventGroupsChanged, k)
+		e := apikey.NewEvent(ch, apikey.EventGroupsChanged, k)
 		e.Old.Groups, e.New.Groups = k.Groups, slices.Clone(groups)
 		return e, nil
 	})
@@ -682,11 +672,7 @@ func (s *Store) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at
 // statements that lock several rows, run in such a transaction on MySQL.
 // PostgreSQL's default is READ COMMITTED already; SQLite serializes writers.
 func (s *Store) inTx(ctx context.Context, op string, f func(*sql.Tx) error) error {
-	var opts *sql.TxOptions
-	if s.dialect == MySQL {
-		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
-	}
-	tx, err := s.db.BeginTx(ctx, opts)
+	tx, err := s.db.BeginTx(ctx, s.dialect.b().txOptions)
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
@@ -719,9 +705,9 @@ func (s *Store) RecordLastUsed(ctx context.Context, uses map[uuid.UUID]time.Time
 	}
 	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
 	for chunk := range slices.Chunk(ids, RecordLastUsedBatch) {
-		args := s.lastUsedArgs(chunk, uses)
+		args := s.dialect.b().lastUsedArgs(chunk, uses)
 		op := fmt.Sprintf("record last use of %d keys", len(chunk))
-		if s.dialect != MySQL {
+		if !s.dialect.b().lastUsedInTx {
 			if _, err := s.db.ExecContext(ctx, s.q.recordLastUsed, args...); err != nil {
 				return fmt.Errorf("sqlstore: %s: %w", op, err)
 			}
@@ -738,55 +724,6 @@ func (s *Store) RecordLastUsed(ctx context.Context, uses map[uuid.UUID]time.Time
 		}
 	}
 	return nil
-}
-
-// lastUsedArgs encodes a batch of RecordLastUsed as the arguments of the
-// dialect's statement. IDs and times need no escaping.
-func (s *Store) lastUsedArgs(ids []uuid.UUID, uses map[uuid.UUID]time.Time) []any {
-	b := make([]byte, 0, len(ids)*70)
-	if s.dialect == Postgres {
-		// '{id,...}' and '{"2006-01-02 15:04:05.000000+00",...}'
-		b = append(b, '{')
-		for i, id := range ids {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendUUID(b, id)
-		}
-		b = append(b, '}')
-		idList := string(b)
-		b = append(b[:0], '{')
-		for i, id := range ids {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = uses[id].UTC().Truncate(time.Microsecond).AppendFormat(b, postgresTimeLayout)
-		}
-		b = append(b, '}')
-		return []any{idList, string(b)}
-	}
-	// [["id","2006-01-02 15:04:05.000000"],...] on MySQL,
-	// [["id",micros],...] on SQLite.
-	b = append(b, '[')
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `["`...)
-		b = appendUUID(b, id)
-		b = append(b, `",`...)
-		t := uses[id].UTC().Truncate(time.Microsecond)
-		if s.dialect == MySQL {
-			b = append(b, '"')
-			b = t.AppendFormat(b, mysqlTimeLayout)
-			b = append(b, '"')
-		} else {
-			b = strconv.AppendInt(b, t.UnixMicro(), 10)
-		}
-		b = append(b, ']')
-	}
-	b = append(b, ']')
-	return []any{string(b)}
 }
 
 // appendUUID appends the canonical text form of id, as id.String() would

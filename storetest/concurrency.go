@@ -34,7 +34,7 @@ func testConcurrentUpdates(t *testing.T, s apikey.Store) {
 
 	for round := range rounds {
 		active := round%2 == 1 // the status this round's flip sets
-		must.NoError(t, s.SetActive(ctx, k.ID, !active, at(time.Duration(round)*time.Hour), nil), "SetActive")
+		must.NoError(t, s.SetActive(ctx, opAt(at(time.Duration(round)*time.Hour)), k.ID, !active, nil), "SetActive")
 		when := func(i int) time.Time {
 			return at(time.Duration(round)*time.Hour + time.Duration(i+1)*time.Millisecond)
 		}
@@ -60,7 +60,7 @@ func testConcurrentUpdates(t *testing.T, s apikey.Store) {
 					mu.Lock()
 					names = append(names, name)
 					mu.Unlock()
-					check.NoError(t, s.SetName(ctx, k.ID, name, when(i), nil), "SetName")
+					check.NoError(t, s.SetName(ctx, opAt(when(i)), k.ID, name, nil), "SetName")
 					renamed.Add(1)
 				}
 			})
@@ -72,7 +72,7 @@ func testConcurrentUpdates(t *testing.T, s apikey.Store) {
 				mu.Lock()
 				groups = append(groups, gs)
 				mu.Unlock()
-				check.NoError(t, s.SetGroups(ctx, k.ID, gs, when(i), nil), "SetGroups")
+				check.NoError(t, s.SetGroups(ctx, opAt(when(i)), k.ID, gs, nil), "SetGroups")
 			}
 		})
 		wg.Go(func() {
@@ -103,7 +103,7 @@ func testConcurrentUpdates(t *testing.T, s apikey.Store) {
 			for renamed.Load() < renamers {
 				runtime.Gosched()
 			}
-			check.NoError(t, s.SetActive(ctx, k.ID, active, when(renamesEach), nil), "SetActive")
+			check.NoError(t, s.SetActive(ctx, opAt(when(renamesEach)), k.ID, active, nil), "SetActive")
 		})
 		close(start)
 		wg.Wait()
@@ -194,7 +194,7 @@ func testConcurrentCreate(t *testing.T, s apikey.Store) {
 		for i, k := range keys {
 			wg.Go(func() {
 				<-start
-				errs[i] = s.Create(t.Context(), k.Clone(), 0)
+				errs[i] = s.Create(t.Context(), creation(k.Clone()), k.Clone(), 0)
 			})
 		}
 		close(start)
@@ -256,7 +256,7 @@ func testConcurrentCreate(t *testing.T, s apikey.Store) {
 			wg.Go(func() {
 				for i := range each {
 					k := newKey(at(2*time.Hour + time.Duration(i)*time.Second)) // ties across workers
-					check.NoError(t, s.Create(t.Context(), k.Clone(), 0), "Create")
+					check.NoError(t, s.Create(t.Context(), creation(k.Clone()), k.Clone(), 0), "Create")
 					created[w] = append(created[w], k)
 				}
 			})
@@ -307,15 +307,15 @@ func testListDuringConcurrentWrites(t *testing.T, s apikey.Store) {
 			}
 			switch {
 			case op%3 == 2 && len(victims) > 0:
-				check.NoError(t, s.Delete(t.Context(), victims[0].ID, nil), "Delete")
+				check.NoError(t, s.Delete(t.Context(), opAt(time.Now()), victims[0].ID, nil), "Delete")
 				victims = victims[1:]
 			case op%3 == 1 && len(mine) > 0:
 				i := rand.IntN(len(mine))
-				check.NoError(t, s.Delete(t.Context(), mine[i], nil), "Delete")
+				check.NoError(t, s.Delete(t.Context(), opAt(time.Now()), mine[i], nil), "Delete")
 				mine = slices.Delete(mine, i, i+1)
 			default:
 				k := newKey(at(time.Duration(rand.IntN(30e6)-5e6) * time.Microsecond))
-				check.NoError(t, s.Create(t.Context(), k, 0), "Create")
+				check.NoError(t, s.Create(t.Context(), creation(k), k, 0), "Create")
 				mine = append(mine, k.ID)
 			}
 			churnOps.Add(1)
@@ -367,7 +367,7 @@ func testConcurrentConditionalChanges(t *testing.T, s apikey.Store) {
 	create(t, s, k.Clone())
 	ctx := t.Context()
 	for round := range rounds {
-		must.NoError(t, s.SetGroups(ctx, k.ID, []string{"x"}, at(time.Duration(round)*time.Hour), nil), "reset the groups")
+		must.NoError(t, s.SetGroups(ctx, opAt(at(time.Duration(round)*time.Hour)), k.ID, []string{"x"}, nil), "reset the groups")
 		var (
 			wg        sync.WaitGroup
 			succeeded atomic.Int64
@@ -380,7 +380,7 @@ func testConcurrentConditionalChanges(t *testing.T, s apikey.Store) {
 				defer wg.Done()
 				<-start
 				groups := []string{"x", fmt.Sprintf("w%d", w)}
-				err := s.SetGroups(ctx, k.ID, groups, at(time.Duration(round)*time.Hour+time.Minute), ifGroups([]string{"x"}))
+				err := s.SetGroups(ctx, opAt(at(time.Duration(round)*time.Hour+time.Minute)), k.ID, groups, ifGroups([]string{"x"}))
 				switch {
 				case err == nil:
 					succeeded.Add(1)

@@ -50,7 +50,7 @@ func testCreateAndGet(t *testing.T, s apikey.Store) {
 
 	keys := []*apikey.Key{minimal, full, manyGroups, lastUsedOnly, expiresOnly, otherOwner, noMetadata}
 	for _, k := range keys {
-		must.NoError(t, s.Create(t.Context(), k.Clone(), 0), "Create")
+		must.NoError(t, s.Create(t.Context(), creation(k.Clone()), k.Clone(), 0), "Create")
 	}
 	for _, k := range keys {
 		assertStored(t, s, k)
@@ -86,7 +86,7 @@ func testTimesAreReturnedInUTC(t *testing.T, s apikey.Store) {
 	create(t, s, k)
 	assertStored(t, s, want)
 
-	must.NoError(t, s.SetName(t.Context(), k.ID, "renamed", at(2*time.Hour).In(west), nil), "SetName")
+	must.NoError(t, s.SetName(t.Context(), opAt(at(2*time.Hour).In(west)), k.ID, "renamed", nil), "SetName")
 	want.Name, want.UpdatedAt = "renamed", at(2*time.Hour)
 	must.NoError(t, s.RecordLastUsed(t.Context(), map[uuid.UUID]time.Time{k.ID: at(3 * time.Hour).In(east)}), "RecordLastUsed")
 	want.LastUsedAt = timePtr(at(3 * time.Hour))
@@ -110,7 +110,7 @@ func testCreateDuplicateID(t *testing.T, s apikey.Store) {
 	second := newKey(at(time.Second))
 	second.ID = first.ID
 	second.Name = "second"
-	err := s.Create(t.Context(), second, 0)
+	err := s.Create(t.Context(), creation(second), second, 0)
 	must.ErrorIs(t, err, apikey.ErrDuplicate, "Create with an existing ID")
 
 	assertStored(t, s, first)
@@ -130,7 +130,7 @@ func testCreateDuplicateLookupID(t *testing.T, s apikey.Store) {
 	second := newKey(at(time.Second))
 	second.LookupID = first.LookupID
 	second.Name = "second"
-	err := s.Create(t.Context(), second, 0)
+	err := s.Create(t.Context(), creation(second), second, 0)
 	must.ErrorIs(t, err, apikey.ErrDuplicate, "Create with an existing lookup ID")
 
 	assertStored(t, s, first)
@@ -151,14 +151,14 @@ func testCreateDuplicateLookupID(t *testing.T, s apikey.Store) {
 func testCreateAfterDelete(t *testing.T, s apikey.Store) {
 	k := newKey(at(0))
 	create(t, s, k)
-	must.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete")
-	must.NoError(t, s.Create(t.Context(), k.Clone(), 0), "Create again with the ID and lookup ID of a deleted key")
+	must.NoError(t, s.Delete(t.Context(), opAt(time.Now()), k.ID, nil), "Delete")
+	must.NoError(t, s.Create(t.Context(), creation(k.Clone()), k.Clone(), 0), "Create again with the ID and lookup ID of a deleted key")
 	assertStored(t, s, k)
 
-	must.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete")
+	must.NoError(t, s.Delete(t.Context(), opAt(time.Now()), k.ID, nil), "Delete")
 	other := newKey(at(time.Second))
 	other.LookupID = k.LookupID
-	must.NoError(t, s.Create(t.Context(), other, 0), "Create with the lookup ID of a deleted key")
+	must.NoError(t, s.Create(t.Context(), creation(other), other, 0), "Create with the lookup ID of a deleted key")
 	got, err := s.GetByLookupID(t.Context(), k.LookupID)
 	must.NoError(t, err, "GetByLookupID")
 	assertKey(t, other, got, "GetByLookupID finds the new key")
@@ -177,10 +177,10 @@ func testNotFound(t *testing.T, s apikey.Store) {
 		got, err := s.Get(t.Context(), id)
 		check.ErrorIs(t, err, apikey.ErrNotFound, "Get(%s)", id)
 		check.Nil(t, got, "Get(%s)", id)
-		check.ErrorIs(t, s.Delete(t.Context(), id, nil), apikey.ErrNotFound, "Delete(%s)", id)
-		check.ErrorIs(t, s.SetName(t.Context(), id, "x", at(time.Hour), nil), apikey.ErrNotFound, "SetName(%s)", id)
-		check.ErrorIs(t, s.SetGroups(t.Context(), id, []string{"x"}, at(time.Hour), nil), apikey.ErrNotFound, "SetGroups(%s)", id)
-		check.ErrorIs(t, s.SetActive(t.Context(), id, false, at(time.Hour), nil), apikey.ErrNotFound, "SetActive(%s)", id)
+		check.ErrorIs(t, s.Delete(t.Context(), opAt(time.Now()), id, nil), apikey.ErrNotFound, "Delete(%s)", id)
+		check.ErrorIs(t, s.SetName(t.Context(), opAt(at(time.Hour)), id, "x", nil), apikey.ErrNotFound, "SetName(%s)", id)
+		check.ErrorIs(t, s.SetGroups(t.Context(), opAt(at(time.Hour)), id, []string{"x"}, nil), apikey.ErrNotFound, "SetGroups(%s)", id)
+		check.ErrorIs(t, s.SetActive(t.Context(), opAt(at(time.Hour)), id, false, nil), apikey.ErrNotFound, "SetActive(%s)", id)
 		check.ErrorIs(t, s.SetHash(t.Context(), id, "$sha256$00"), apikey.ErrNotFound, "SetHash(%s)", id)
 	}
 	for _, lookupID := range []string{newLookupID(), ""} {
@@ -221,7 +221,7 @@ func testLookupIDIsExact(t *testing.T, s apikey.Store) {
 	// Lookup IDs that differ only in case are different keys.
 	other := newKey(at(time.Second))
 	other.LookupID = "K" + k.LookupID[1:]
-	must.NoError(t, s.Create(t.Context(), other, 0), "Create with a lookup ID that differs from another in case only")
+	must.NoError(t, s.Create(t.Context(), creation(other), other, 0), "Create with a lookup ID that differs from another in case only")
 	for _, want := range []*apikey.Key{k, other} {
 		got, err := s.GetByLookupID(t.Context(), want.LookupID)
 		if check.NoError(t, err, "GetByLookupID(%q)", want.LookupID) {
@@ -275,7 +275,7 @@ func testCopiesOnCreate(t *testing.T, s apikey.Store) {
 	assertStored(t, s, want)
 
 	groups := []string{"ops", "billing"}
-	must.NoError(t, s.SetGroups(t.Context(), want.ID, groups, at(time.Hour), nil), "SetGroups")
+	must.NoError(t, s.SetGroups(t.Context(), opAt(at(time.Hour)), want.ID, groups, nil), "SetGroups")
 	groups[0], groups[1] = "mutated", "mutated"
 	want.Groups = []string{"ops", "billing"}
 	want.UpdatedAt = at(time.Hour)
@@ -361,7 +361,7 @@ func testHostileNames(t *testing.T, s apikey.Store) {
 	target := newKey(at(time.Hour))
 	create(t, s, target.Clone())
 	for i, h := range hostileStrings {
-		must.NoError(t, s.SetName(t.Context(), target.ID, h, at(time.Hour+time.Duration(i)*time.Second), nil), "SetName(%q)", h)
+		must.NoError(t, s.SetName(t.Context(), opAt(at(time.Hour+time.Duration(i)*time.Second)), target.ID, h, nil), "SetName(%q)", h)
 		check.Equal(t, h, get(t, s, target.ID).Name, "Name after SetName")
 	}
 }
@@ -387,7 +387,7 @@ func testHostileGroups(t *testing.T, s apikey.Store) {
 	for i, g := range hostileGroups {
 		reversed[len(reversed)-1-i] = g
 	}
-	must.NoError(t, s.SetGroups(t.Context(), k.ID, reversed, at(time.Hour), nil), "SetGroups")
+	must.NoError(t, s.SetGroups(t.Context(), opAt(at(time.Hour)), k.ID, reversed, nil), "SetGroups")
 	k.Groups = reversed
 	k.UpdatedAt = at(time.Hour)
 	assertStored(t, s, k)

@@ -27,16 +27,15 @@ func events(test func(t *testing.T, s apikey.EventStore)) func(t *testing.T, s a
 }
 
 // alice is the actor of the changes the event tests make.
-var alice = apikey.Actor{ID: "user-17", Name: "Alice <alice@example.com>", Owner: "org-1"}
+var alice = apikey.Actor{ID: "user-17", Name: "Alice <alice@example.com>", Preview: "ak_Alic…e17x", Owner: "org-1"}
 
-// changeAt returns a context whose changes are made by alice (or by the
-// operator, if operator) at t.
-func changeAt(t *testing.T, when time.Time, operator bool) context.Context {
-	ctx := t.Context()
-	if !operator {
-		ctx = apikey.NewActorContext(ctx, alice)
+// changeAt returns the change made by alice (or by the operator, if
+// operator) at when.
+func changeAt(when time.Time, operator bool) apikey.Change {
+	if operator {
+		return opAt(when)
 	}
-	return apikey.NewChangeTimeContext(ctx, when)
+	return apikey.Change{At: when, ActorID: alice.ID, ActorName: alice.Name, ActorPreview: alice.Preview}
 }
 
 // readAll pages through the events matching q, two at a time, and checks
@@ -73,8 +72,8 @@ func describe(e apikey.Event) string {
 		return fmt.Sprintf("{name=%q groups=%q expires=%s successor=%s predecessor=%s grace=%s}",
 			v.Name, v.Groups, tm(v.ExpiresAt), v.Successor, v.Predecessor, tm(v.GraceEndsAt))
 	}
-	return fmt.Sprintf("%s %s at=%s owner=%q actor=%q/%q reason=%q old=%s new=%s",
-		e.Kind, e.KeyID, tm(&e.At), e.Owner, e.ActorID, e.ActorName, e.Reason, v(e.Old), v(e.New))
+	return fmt.Sprintf("%s %s at=%s owner=%q actor=%q/%q/%q reason=%q old=%s new=%s",
+		e.Kind, e.KeyID, tm(&e.At), e.Owner, e.ActorID, e.ActorName, e.ActorPreview, e.Reason, v(e.Old), v(e.New))
 }
 
 // assertEvents checks got against want, in order, positions aside.
@@ -97,9 +96,9 @@ func assertEvents(t *testing.T, want, got []apikey.Event, what string) bool {
 // expect returns the event a change by alice (or the operator) at when
 // should record.
 func expect(kind apikey.EventKind, k *apikey.Key, when time.Time, operator bool) apikey.Event {
-	e := apikey.Event{At: when, Owner: k.Owner, KeyID: k.ID, ActorID: alice.ID, ActorName: alice.Name, Kind: kind}
+	e := apikey.Event{At: when, Owner: k.Owner, KeyID: k.ID, ActorID: alice.ID, ActorName: alice.Name, ActorPreview: alice.Preview, Kind: kind}
 	if operator {
-		e.ActorID, e.ActorName = "", apikey.OperatorName
+		e.ActorID, e.ActorName, e.ActorPreview = "", apikey.OperatorName, ""
 	}
 	return e
 }
@@ -115,38 +114,38 @@ func testEventsOfEveryChange(t *testing.T, s apikey.EventStore) {
 	next := func() time.Time { step++; return at(time.Duration(step) * time.Minute) }
 
 	when := next()
-	must.NoError(t, s.Create(changeAt(t, when, false), k.Clone(), 0), "Create")
+	must.NoError(t, s.Create(t.Context(), changeAt(when, false), k.Clone(), 0), "Create")
 	e := expect(apikey.EventIssued, k, when, false)
 	e.New = apikey.EventValues{Name: "first", Groups: []string{"read", "write"}, ExpiresAt: k.ExpiresAt}
 	want = append(want, e)
 
 	when = next()
-	must.NoError(t, s.SetName(changeAt(t, when, false), k.ID, "second", when, nil), "SetName")
+	must.NoError(t, s.SetName(t.Context(), changeAt(when, false), k.ID, "second", nil), "SetName")
 	e = expect(apikey.EventRenamed, k, when, false)
 	e.Old.Name, e.New.Name = "first", "second"
 	want = append(want, e)
 
 	when = next()
-	must.NoError(t, s.SetGroups(changeAt(t, when, false), k.ID, []string{"admin"}, when, &apikey.Guard{Owner: k.Owner, Groups: k.Groups}), "SetGroups")
+	must.NoError(t, s.SetGroups(t.Context(), changeAt(when, false), k.ID, []string{"admin"}, &apikey.Guard{Owner: k.Owner, Groups: k.Groups}), "SetGroups")
 	e = expect(apikey.EventGroupsChanged, k, when, false)
 	e.Old.Groups, e.New.Groups = []string{"read", "write"}, []string{"admin"}
 	want = append(want, e)
 
 	when = next()
-	must.NoError(t, s.SetActive(changeAt(t, when, false), k.ID, false, when, nil), "SetActive(false)")
+	must.NoError(t, s.SetActive(t.Context(), changeAt(when, false), k.ID, false, nil), "SetActive(false)")
 	want = append(want, expect(apikey.EventDeactivated, k, when, false))
 
 	when = next()
-	must.NoError(t, s.SetActive(changeAt(t, when, true), k.ID, true, when, nil), "SetActive(true) by the operator")
+	must.NoError(t, s.SetActive(t.Context(), changeAt(when, true), k.ID, true, nil), "SetActive(true) by the operator")
 	want = append(want, expect(apikey.EventActivated, k, when, true))
 
-	must.NoError(t, s.SetHash(changeAt(t, next(), false), k.ID, "$sha256$other"), "SetHash")
-	must.NoError(t, s.RecordLastUsed(changeAt(t, next(), false), map[uuid.UUID]time.Time{k.ID: at(time.Hour)}), "RecordLastUsed")
+	must.NoError(t, s.SetHash(t.Context(), k.ID, "$sha256$other"), "SetHash")
+	must.NoError(t, s.RecordLastUsed(t.Context(), map[uuid.UUID]time.Time{k.ID: at(time.Hour)}), "RecordLastUsed")
 
 	if ls, ok := s.(apikey.LifecycleStore); ok {
 		when = next()
 		newExpiry := at(48 * time.Hour)
-		must.NoError(t, ls.SetExpiresAt(changeAt(t, when, false), k.ID, &newExpiry, when, nil), "SetExpiresAt")
+		must.NoError(t, ls.SetExpiresAt(t.Context(), changeAt(when, false), k.ID, &newExpiry, nil), "SetExpiresAt")
 		e = expect(apikey.EventExpiryChanged, k, when, false)
 		e.Old.ExpiresAt, e.New.ExpiresAt = k.ExpiresAt, &newExpiry
 		want = append(want, e)
@@ -155,7 +154,7 @@ func testEventsOfEveryChange(t *testing.T, s apikey.EventStore) {
 		cur := get(t, s, k.ID)
 		succ := successorOf(cur, when)
 		grace := when.Add(time.Minute)
-		must.NoError(t, ls.Roll(changeAt(t, when, false), k.ID, succ.Clone(), grace, nil), "Roll")
+		must.NoError(t, ls.Roll(t.Context(), changeAt(when, false), k.ID, succ.Clone(), grace, nil), "Roll")
 		e = expect(apikey.EventRolled, k, when, false)
 		e.New.Successor, e.New.GraceEndsAt = succ.ID, &grace
 		want = append(want, e)
@@ -164,13 +163,13 @@ func testEventsOfEveryChange(t *testing.T, s apikey.EventStore) {
 		want = append(want, e)
 
 		when = next()
-		must.NoError(t, s.Delete(changeAt(t, when, false), succ.ID, nil), "Delete the successor")
+		must.NoError(t, s.Delete(t.Context(), changeAt(when, false), succ.ID, nil), "Delete the successor")
 		e = expect(apikey.EventDeleted, succ, when, false)
 		e.Old = apikey.EventValues{Name: "second", Groups: []string{"admin"}, ExpiresAt: &newExpiry}
 		want = append(want, e)
 
 		when = next()
-		pruned, err := ls.Prune(changeAt(t, when, true), apikey.PruneQuery{EndedBefore: at(100 * time.Hour), Limit: 10})
+		pruned, err := ls.Prune(t.Context(), changeAt(when, true), apikey.PruneQuery{EndedBefore: at(100 * time.Hour), Limit: 10})
 		must.NoError(t, err, "Prune")
 		must.Equal(t, 1, len(pruned), "keys pruned")
 		e = expect(apikey.EventPruned, k, when, true)
@@ -178,7 +177,7 @@ func testEventsOfEveryChange(t *testing.T, s apikey.EventStore) {
 		want = append(want, e)
 	} else {
 		when = next()
-		must.NoError(t, s.Delete(changeAt(t, when, false), k.ID, nil), "Delete")
+		must.NoError(t, s.Delete(t.Context(), changeAt(when, false), k.ID, nil), "Delete")
 		e = expect(apikey.EventDeleted, k, when, false)
 		e.Old = apikey.EventValues{Name: "second", Groups: []string{"admin"}, ExpiresAt: k.ExpiresAt}
 		want = append(want, e)
@@ -196,29 +195,29 @@ func testEventsOfEveryChange(t *testing.T, s apikey.EventStore) {
 func testEventsOfRefusedChanges(t *testing.T, s apikey.EventStore) {
 	k := newKey(at(0))
 	when := at(time.Minute)
-	ctx := changeAt(t, when, false)
-	must.NoError(t, s.Create(ctx, k.Clone(), 0), "Create")
+	ctx, ch := t.Context(), changeAt(when, false)
+	must.NoError(t, s.Create(ctx, ch, k.Clone(), 0), "Create")
 	otherOwner := &apikey.Guard{Owner: "org-other"}
 	otherGroups := &apikey.Guard{Groups: []string{"not", "these"}}
 	missing := uuid.Must(uuid.NewV7())
 
-	check.ErrorIs(t, s.SetName(ctx, k.ID, "x", when, otherOwner), apikey.ErrNotFound, "SetName, other owner")
-	check.ErrorIs(t, s.SetGroups(ctx, k.ID, []string{"x"}, when, otherGroups), apikey.ErrConflict, "SetGroups, other groups")
-	check.ErrorIs(t, s.SetActive(ctx, k.ID, false, when, otherOwner), apikey.ErrNotFound, "SetActive, other owner")
-	check.ErrorIs(t, s.SetActive(ctx, k.ID, false, when, otherGroups), apikey.ErrConflict, "SetActive, other groups")
-	check.ErrorIs(t, s.Delete(ctx, k.ID, otherOwner), apikey.ErrNotFound, "Delete, other owner")
-	check.ErrorIs(t, s.Delete(ctx, k.ID, otherGroups), apikey.ErrConflict, "Delete, other groups")
-	check.ErrorIs(t, s.SetName(ctx, missing, "x", when, nil), apikey.ErrNotFound, "SetName, missing key")
-	check.ErrorIs(t, s.Delete(ctx, missing, nil), apikey.ErrNotFound, "Delete, missing key")
+	check.ErrorIs(t, s.SetName(ctx, ch, k.ID, "x", otherOwner), apikey.ErrNotFound, "SetName, other owner")
+	check.ErrorIs(t, s.SetGroups(ctx, ch, k.ID, []string{"x"}, otherGroups), apikey.ErrConflict, "SetGroups, other groups")
+	check.ErrorIs(t, s.SetActive(ctx, ch, k.ID, false, otherOwner), apikey.ErrNotFound, "SetActive, other owner")
+	check.ErrorIs(t, s.SetActive(ctx, ch, k.ID, false, otherGroups), apikey.ErrConflict, "SetActive, other groups")
+	check.ErrorIs(t, s.Delete(ctx, ch, k.ID, otherOwner), apikey.ErrNotFound, "Delete, other owner")
+	check.ErrorIs(t, s.Delete(ctx, ch, k.ID, otherGroups), apikey.ErrConflict, "Delete, other groups")
+	check.ErrorIs(t, s.SetName(ctx, ch, missing, "x", nil), apikey.ErrNotFound, "SetName, missing key")
+	check.ErrorIs(t, s.Delete(ctx, ch, missing, nil), apikey.ErrNotFound, "Delete, missing key")
 	dup := newKey(at(0))
 	dup.ID = k.ID
-	check.ErrorIs(t, s.Create(ctx, dup, 0), apikey.ErrDuplicate, "Create, duplicate ID")
-	check.ErrorIs(t, s.Create(ctx, newKey(at(0)), 1), apikey.ErrQuotaExceeded, "Create over the quota")
+	check.ErrorIs(t, s.Create(ctx, ch, dup, 0), apikey.ErrDuplicate, "Create, duplicate ID")
+	check.ErrorIs(t, s.Create(ctx, ch, newKey(at(0)), 1), apikey.ErrQuotaExceeded, "Create over the quota")
 	if ls, ok := s.(apikey.LifecycleStore); ok {
 		t2 := at(time.Hour)
-		check.ErrorIs(t, ls.SetExpiresAt(ctx, k.ID, &t2, when, otherOwner), apikey.ErrNotFound, "SetExpiresAt, other owner")
-		check.ErrorIs(t, ls.Roll(ctx, k.ID, successorOf(k, when), when, otherGroups), apikey.ErrConflict, "Roll, other groups")
-		check.ErrorIs(t, ls.Roll(ctx, missing, newKey(when), when, nil), apikey.ErrNotFound, "Roll, missing key")
+		check.ErrorIs(t, ls.SetExpiresAt(ctx, ch, k.ID, &t2, otherOwner), apikey.ErrNotFound, "SetExpiresAt, other owner")
+		check.ErrorIs(t, ls.Roll(ctx, ch, k.ID, successorOf(k, when), when, otherGroups), apikey.ErrConflict, "Roll, other groups")
+		check.ErrorIs(t, ls.Roll(ctx, ch, missing, newKey(when), when, nil), apikey.ErrNotFound, "Roll, missing key")
 	}
 
 	e := expect(apikey.EventIssued, k, when, false)
@@ -230,8 +229,8 @@ func testEventsOfRefusedChanges(t *testing.T, s apikey.EventStore) {
 // its ID.
 func testEventsOutliveKey(t *testing.T, s apikey.EventStore) {
 	k := newKey(at(0))
-	must.NoError(t, s.Create(changeAt(t, at(time.Minute), false), k.Clone(), 0), "Create")
-	must.NoError(t, s.Delete(changeAt(t, at(2*time.Minute), true), k.ID, nil), "Delete")
+	must.NoError(t, s.Create(t.Context(), changeAt(at(time.Minute), false), k.Clone(), 0), "Create")
+	must.NoError(t, s.Delete(t.Context(), changeAt(at(2*time.Minute), true), k.ID, nil), "Delete")
 	_, err := s.Get(t.Context(), k.ID)
 	check.ErrorIs(t, err, apikey.ErrNotFound, "Get after Delete")
 	issued := expect(apikey.EventIssued, k, at(time.Minute), false)
@@ -241,21 +240,23 @@ func testEventsOutliveKey(t *testing.T, s apikey.EventStore) {
 	assertEvents(t, []apikey.Event{issued, deleted}, readAll(t, s, apikey.EventQuery{KeyID: k.ID}), "events of a deleted key")
 }
 
-// testEventsNamedChange checks that the name and reason given with
-// apikey.NewChangeContext are recorded: the name for a change without an
-// actor, the reason with or without one.
+// testEventsNamedChange checks that the actor's ID, name, preview and
+// the reason of the apikey.Change are recorded as given, and that the
+// context of the call says nothing: an actor or a named change in it, and
+// the time, are ignored.
 func testEventsNamedChange(t *testing.T, s apikey.EventStore) {
 	k := newKey(at(0))
-	named := apikey.NewChangeContext(changeAt(t, at(time.Minute), true),
-		apikey.Change{ActorID: "ci", ActorName: "apikey (deploy)", Reason: "rotation ticket 12"})
-	must.NoError(t, s.Create(named, k.Clone(), 0), "Create")
-	withActor := apikey.NewChangeContext(changeAt(t, at(2*time.Minute), false), apikey.Change{ActorName: "ignored", Reason: "offboarding"})
-	must.NoError(t, s.SetName(withActor, k.ID, "renamed", at(2*time.Minute), nil), "SetName")
+	misleading := apikey.NewChangeContext(apikey.NewActorContext(t.Context(), apikey.Actor{ID: "ctx-actor", Name: "From the context"}),
+		apikey.Change{ActorID: "ctx", ActorName: "ignored", Reason: "ignored"})
+	trusted := apikey.Change{At: at(time.Minute), ActorID: "ci", ActorName: "apikey (deploy)", Reason: "rotation ticket 12"}
+	must.NoError(t, s.Create(misleading, trusted, k.Clone(), 0), "Create")
+	byKey := apikey.Change{At: at(2 * time.Minute), ActorID: uuid.NewString(), ActorName: "Administrator", ActorPreview: "ak_3Fq9…x7Ab", Reason: "offboarding"}
+	must.NoError(t, s.SetName(misleading, byKey, k.ID, "renamed", nil), "SetName")
 	issued := expect(apikey.EventIssued, k, at(time.Minute), true)
 	issued.ActorID, issued.ActorName, issued.Reason = "ci", "apikey (deploy)", "rotation ticket 12"
 	issued.New = apikey.IssuedValues(k)
 	renamed := expect(apikey.EventRenamed, k, at(2*time.Minute), false)
-	renamed.Reason = "offboarding"
+	renamed.ActorID, renamed.ActorName, renamed.ActorPreview, renamed.Reason = byKey.ActorID, byKey.ActorName, byKey.ActorPreview, "offboarding"
 	renamed.Old.Name, renamed.New.Name = k.Name, "renamed"
 	assertEvents(t, []apikey.Event{issued, renamed}, readAll(t, s, apikey.EventQuery{KeyID: k.ID}), "events of named changes")
 }
@@ -267,9 +268,9 @@ func testEventsQuery(t *testing.T, s apikey.EventStore) {
 	// "org-a" and "org-A", "org-a " differ: owners compare byte for byte.
 	fold := ownedKey("org-A", at(3))
 	var all []apikey.Event
-	record := func(kind apikey.EventKind, k *apikey.Key, when time.Time, f func(ctx context.Context) error) {
+	record := func(kind apikey.EventKind, k *apikey.Key, when time.Time, f func(c apikey.Change) error) {
 		t.Helper()
-		must.NoError(t, f(changeAt(t, when, false)), "%s of %s", kind, k.Name)
+		must.NoError(t, f(changeAt(when, false)), "%s of %s", kind, k.Name)
 		e := expect(kind, k, when, false)
 		switch kind {
 		case apikey.EventIssued:
@@ -281,12 +282,12 @@ func testEventsQuery(t *testing.T, s apikey.EventStore) {
 		all = append(all, e)
 	}
 	for i, k := range []*apikey.Key{a1, b, a2, fold} {
-		record(apikey.EventIssued, k, at(time.Duration(i)*time.Minute), func(ctx context.Context) error { return s.Create(ctx, k.Clone(), 0) })
+		record(apikey.EventIssued, k, at(time.Duration(i)*time.Minute), func(c apikey.Change) error { return s.Create(t.Context(), c, k.Clone(), 0) })
 	}
 	for i, k := range []*apikey.Key{a1, b, a1, a2} {
 		name := k.Name + "!"
-		record(apikey.EventRenamed, k, at(time.Duration(10+i)*time.Minute), func(ctx context.Context) error {
-			return s.SetName(ctx, k.ID, name, at(0), nil)
+		record(apikey.EventRenamed, k, at(time.Duration(10+i)*time.Minute), func(c apikey.Change) error {
+			return s.SetName(t.Context(), c, k.ID, name, nil)
 		})
 	}
 	filter := func(keep func(e apikey.Event) bool) []apikey.Event {
@@ -335,7 +336,7 @@ func testPruneEvents(t *testing.T, s apikey.EventStore) {
 	keys := make([]*apikey.Key, 5)
 	for i := range keys {
 		keys[i] = newKey(at(0))
-		must.NoError(t, s.Create(changeAt(t, at(time.Duration(i)*time.Hour), false), keys[i].Clone(), 0), "Create")
+		must.NoError(t, s.Create(t.Context(), changeAt(at(time.Duration(i)*time.Hour), false), keys[i].Clone(), 0), "Create")
 	}
 	before, err := s.LastPosition(t.Context())
 	must.NoError(t, err, "LastPosition")
@@ -351,7 +352,7 @@ func testPruneEvents(t *testing.T, s apikey.EventStore) {
 		check.Equal(t, keys[4].ID, left[1].KeyID, "the newest event is kept")
 	}
 	k := newKey(at(0))
-	must.NoError(t, s.Create(changeAt(t, at(time.Hour), false), k.Clone(), 0), "Create")
+	must.NoError(t, s.Create(t.Context(), changeAt(at(time.Hour), false), k.Clone(), 0), "Create")
 	got := readAll(t, s, apikey.EventQuery{KeyID: k.ID})
 	if check.Equal(t, 1, len(got), "event after pruning") {
 		check.True(t, got[0].Position > before, "positions go on after pruning: %d after %d", got[0].Position, before)
@@ -404,7 +405,7 @@ func testConcurrentEvents(t *testing.T, s apikey.EventStore) {
 		go func() {
 			defer wg.Done()
 			for i := range changes {
-				if err := s.SetName(changeAt(t, at(time.Duration(i)), false), keys[w].ID, fmt.Sprintf("n-%02d", i), at(0), nil); err != nil {
+				if err := s.SetName(t.Context(), changeAt(at(time.Duration(i)), false), keys[w].ID, fmt.Sprintf("n-%02d", i), nil); err != nil {
 					t.Errorf("SetName: %v", err)
 					return
 				}

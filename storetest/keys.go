@@ -77,7 +77,7 @@ func ifGroups(groups []string) *apikey.Guard {
 // create stores k, failing the test at once if the store refuses it.
 func create(t *testing.T, s apikey.Store, k *apikey.Key) {
 	t.Helper()
-	if err := s.Create(t.Context(), k, 0); err != nil {
+	if err := s.Create(t.Context(), creation(k), k, 0); err != nil {
 		t.Fatalf("Create(%s): %v", k.ID, err)
 	}
 }

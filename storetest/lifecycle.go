@@ -67,7 +67,7 @@ func testRoll(t *testing.T, s apikey.LifecycleStore) {
 
 	succ := successorOf(old, at(time.Hour))
 	graceEnd := at(25 * time.Hour)
-	must.NoError(t, s.Roll(ctx, old.ID, succ.Clone(), graceEnd, &apikey.Guard{Owner: old.Owner, Groups: old.Groups}), "Roll")
+	must.NoError(t, s.Roll(ctx, creation(succ.Clone()), old.ID, succ.Clone(), graceEnd, &apikey.Guard{Owner: old.Owner, Groups: old.Groups}), "Roll")
 
 	old.RolledTo, old.RolledAt, old.GraceEndsAt, old.UpdatedAt = succ.ID, timePtr(succ.CreatedAt), timePtr(graceEnd), succ.CreatedAt
 	assertStored(t, s, old)
@@ -96,7 +96,7 @@ func testRoll(t *testing.T, s apikey.LifecycleStore) {
 
 	// A roll without a guard, and a grace that has already ended.
 	next := successorOf(succ, at(2*time.Hour))
-	must.NoError(t, s.Roll(ctx, succ.ID, next.Clone(), at(2*time.Hour), nil), "Roll without a guard")
+	must.NoError(t, s.Roll(ctx, creation(next.Clone()), succ.ID, next.Clone(), at(2*time.Hour), nil), "Roll without a guard")
 	succ.RolledTo, succ.RolledAt, succ.GraceEndsAt, succ.UpdatedAt = next.ID, timePtr(next.CreatedAt), timePtr(at(2*time.Hour)), next.CreatedAt
 	assertStored(t, s, succ)
 	assertStored(t, s, next)
@@ -114,7 +114,7 @@ func testRollRefused(t *testing.T, s apikey.LifecycleStore) {
 
 	refuse := func(what string, id uuid.UUID, succ *apikey.Key, guard *apikey.Guard, want error) {
 		t.Helper()
-		check.ErrorIs(t, s.Roll(ctx, id, succ.Clone(), at(time.Hour), guard), want, "Roll %s", what)
+		check.ErrorIs(t, s.Roll(ctx, creation(succ.Clone()), id, succ.Clone(), at(time.Hour), guard), want, "Roll %s", what)
 		if succ.ID != other.ID {
 			_, err := s.Get(ctx, succ.ID)
 			check.ErrorIs(t, err, apikey.ErrNotFound, "the successor of a refused roll (%s)", what)
@@ -147,14 +147,14 @@ func testRollRefused(t *testing.T, s apikey.LifecycleStore) {
 	dupLookup.LookupID = other.LookupID
 	refuse("to a successor with a lookup ID in use", old.ID, dupLookup, nil, apikey.ErrDuplicate)
 
-	must.NoError(t, s.SetActive(ctx, old.ID, false, at(time.Minute), nil), "deactivate")
+	must.NoError(t, s.SetActive(ctx, opAt(at(time.Minute)), old.ID, false, nil), "deactivate")
 	old.Active, old.UpdatedAt = false, at(time.Minute)
 	refuse("of a deactivated key", old.ID, succ(), nil, apikey.ErrInactive)
-	must.NoError(t, s.SetActive(ctx, old.ID, true, at(2*time.Minute), nil), "activate")
+	must.NoError(t, s.SetActive(ctx, opAt(at(2*time.Minute)), old.ID, true, nil), "activate")
 	old.Active, old.UpdatedAt = true, at(2*time.Minute)
 
 	first := succ()
-	must.NoError(t, s.Roll(ctx, old.ID, first.Clone(), at(time.Hour), nil), "the first roll")
+	must.NoError(t, s.Roll(ctx, creation(first.Clone()), old.ID, first.Clone(), at(time.Hour), nil), "the first roll")
 	old.RolledTo, old.RolledAt, old.GraceEndsAt, old.UpdatedAt = first.ID, timePtr(first.CreatedAt), timePtr(at(time.Hour)), first.CreatedAt
 	refuse("a second time", old.ID, succ(), &apikey.Guard{Owner: "org-a", Groups: old.Groups}, apikey.ErrAlreadyRolled)
 	assertStored(t, s, first)
@@ -167,15 +167,15 @@ func testSetExpiresAt(t *testing.T, s apikey.LifecycleStore) {
 	k, bystander := twoKeys(t, s)
 	for i, expires := range []*time.Time{timePtr(at(48 * time.Hour)), nil, timePtr(at(72 * time.Hour)), timePtr(at(72 * time.Hour))} {
 		updated := at(time.Hour + time.Duration(i)*time.Minute)
-		must.NoError(t, s.SetExpiresAt(ctx, k.ID, expires, updated, nil), "SetExpiresAt(%v)", expires)
+		must.NoError(t, s.SetExpiresAt(ctx, opAt(updated), k.ID, expires, nil), "SetExpiresAt(%v)", expires)
 		k.ExpiresAt, k.UpdatedAt = expires, updated
 		assertStored(t, s, k)
 	}
-	check.ErrorIs(t, s.SetExpiresAt(ctx, newKey(at(0)).ID, nil, at(2*time.Hour), nil), apikey.ErrNotFound, "SetExpiresAt of an unknown key")
-	check.ErrorIs(t, s.SetExpiresAt(ctx, k.ID, nil, at(2*time.Hour), &apikey.Guard{Owner: "org-2"}), apikey.ErrNotFound, "SetExpiresAt with another owner's guard")
-	check.ErrorIs(t, s.SetExpiresAt(ctx, k.ID, nil, at(2*time.Hour), ifGroups([]string{"stale"})), apikey.ErrConflict, "SetExpiresAt with stale groups")
+	check.ErrorIs(t, s.SetExpiresAt(ctx, opAt(at(2*time.Hour)), newKey(at(0)).ID, nil, nil), apikey.ErrNotFound, "SetExpiresAt of an unknown key")
+	check.ErrorIs(t, s.SetExpiresAt(ctx, opAt(at(2*time.Hour)), k.ID, nil, &apikey.Guard{Owner: "org-2"}), apikey.ErrNotFound, "SetExpiresAt with another owner's guard")
+	check.ErrorIs(t, s.SetExpiresAt(ctx, opAt(at(2*time.Hour)), k.ID, nil, ifGroups([]string{"stale"})), apikey.ErrConflict, "SetExpiresAt with stale groups")
 	assertStored(t, s, k)
-	must.NoError(t, s.SetExpiresAt(ctx, k.ID, nil, at(3*time.Hour), &apikey.Guard{Owner: k.Owner, Groups: k.Groups}), "SetExpiresAt with a matching guard")
+	must.NoError(t, s.SetExpiresAt(ctx, opAt(at(3*time.Hour)), k.ID, nil, &apikey.Guard{Owner: k.Owner, Groups: k.Groups}), "SetExpiresAt with a matching guard")
 	k.ExpiresAt, k.UpdatedAt = nil, at(3*time.Hour)
 	assertStored(t, s, k)
 	assertStored(t, s, bystander)
@@ -236,7 +236,7 @@ func testPrune(t *testing.T, s apikey.LifecycleStore) {
 		var out []*apikey.Key
 		q.Limit = limit
 		for range len(eligible) + 2 {
-			keys, err := s.Prune(ctx, q)
+			keys, err := s.Prune(ctx, opAt(cutoff), q)
 			must.NoError(t, err, "Prune(%+v)", q)
 			must.True(t, len(keys) <= limit, "Prune with limit %d returned %d keys", limit, len(keys))
 			out = append(out, keys...)
@@ -253,7 +253,7 @@ func testPrune(t *testing.T, s apikey.LifecycleStore) {
 		check.Equal(t, sortByID(eligible), ids(all(apikey.PruneQuery{EndedBefore: cutoff, DryRun: true}, limit)), "dry run, every owner, batches of %d", limit)
 		check.Equal(t, sortByID(ofOwner("org-a")), ids(all(apikey.PruneQuery{Owner: "org-a", EndedBefore: cutoff, DryRun: true}, limit)), "dry run, org-a, batches of %d", limit)
 	}
-	keys, err := s.Prune(ctx, apikey.PruneQuery{EndedBefore: cutoff, DryRun: true, Limit: 0})
+	keys, err := s.Prune(ctx, opAt(cutoff), apikey.PruneQuery{EndedBefore: cutoff, DryRun: true, Limit: 0})
 	if check.NoError(t, err, "Prune with limit 0") {
 		check.Equal(t, 1, len(keys), "Prune with limit 0 is a batch of 1")
 	}
@@ -323,7 +323,7 @@ func testConcurrentRolls(t *testing.T, s apikey.LifecycleStore) {
 				defer wg.Done()
 				succ := successorOf(old, rollAt)
 				<-start
-				err := s.Roll(ctx, old.ID, succ, at(base+time.Hour), guard)
+				err := s.Roll(ctx, creation(succ), old.ID, succ, at(base+time.Hour), guard)
 				switch {
 				case err == nil:
 					rolls.Add(1)
@@ -342,7 +342,7 @@ func testConcurrentRolls(t *testing.T, s apikey.LifecycleStore) {
 			go func() {
 				defer wg.Done()
 				<-start
-				err := s.SetGroups(ctx, old.ID, []string{"read"}, revokeAt, guard)
+				err := s.SetGroups(ctx, opAt(revokeAt), old.ID, []string{"read"}, guard)
 				switch {
 				case err == nil:
 					revokes.Add(1)
@@ -390,15 +390,15 @@ func testRollQuota(t *testing.T, s apikey.LifecycleStore) {
 
 	succ := ownedKey("org-q", at(time.Minute))
 	succ.RolledFrom = old.ID
-	must.NoError(t, s.Roll(ctx, old.ID, succ.Clone(), at(24*time.Hour), quota), "a roll at the quota: the old key keeps its grace")
+	must.NoError(t, s.Roll(ctx, creation(succ.Clone()), old.ID, succ.Clone(), at(24*time.Hour), quota), "a roll at the quota: the old key keeps its grace")
 
 	next := ownedKey("org-q", at(2*time.Minute))
 	next.RolledFrom = succ.ID
-	check.ErrorIs(t, s.Roll(ctx, succ.ID, next.Clone(), at(24*time.Hour), quota), apikey.ErrQuotaExceeded, "a second roll while the first grace runs")
+	check.ErrorIs(t, s.Roll(ctx, creation(next.Clone()), succ.ID, next.Clone(), at(24*time.Hour), quota), apikey.ErrQuotaExceeded, "a second roll while the first grace runs")
 	_, err := s.Get(ctx, next.ID)
 	check.ErrorIs(t, err, apikey.ErrNotFound, "the refused successor was not stored")
 	assertStored(t, s, succ)
 
-	must.NoError(t, s.SetActive(ctx, old.ID, false, at(3*time.Minute), nil), "deactivate the old key")
-	must.NoError(t, s.Roll(ctx, succ.ID, next.Clone(), at(24*time.Hour), quota), "a deactivated key does not count")
+	must.NoError(t, s.SetActive(ctx, opAt(at(3*time.Minute)), old.ID, false, nil), "deactivate the old key")
+	must.NoError(t, s.Roll(ctx, creation(next.Clone()), succ.ID, next.Clone(), at(24*time.Hour), quota), "a deactivated key does not count")
 }

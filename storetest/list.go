@@ -119,17 +119,17 @@ func testListFilters(t *testing.T, s apikey.Store) {
 	for _, i := range []int{1, 4, 8} {
 		all[i].Active = false
 		all[i].UpdatedAt = at(time.Hour)
-		must.NoError(t, s.SetActive(t.Context(), all[i].ID, false, at(time.Hour), nil), "SetActive")
+		must.NoError(t, s.SetActive(t.Context(), opAt(at(time.Hour)), all[i].ID, false, nil), "SetActive")
 	}
 	for _, i := range []int{3, 6} {
 		all[i].Active = true
 		all[i].UpdatedAt = at(time.Hour)
-		must.NoError(t, s.SetActive(t.Context(), all[i].ID, true, at(time.Hour), nil), "SetActive")
+		must.NoError(t, s.SetActive(t.Context(), opAt(at(time.Hour)), all[i].ID, true, nil), "SetActive")
 	}
 	all[2].Groups = []string{"admin", "read"}
-	must.NoError(t, s.SetGroups(t.Context(), all[2].ID, all[2].Groups, at(time.Hour), nil), "SetGroups")
+	must.NoError(t, s.SetGroups(t.Context(), opAt(at(time.Hour)), all[2].ID, all[2].Groups, nil), "SetGroups")
 	all[3].Groups = []string{"billing"}
-	must.NoError(t, s.SetGroups(t.Context(), all[3].ID, all[3].Groups, at(time.Hour), nil), "SetGroups")
+	must.NoError(t, s.SetGroups(t.Context(), opAt(at(time.Hour)), all[3].ID, all[3].Groups, nil), "SetGroups")
 	all = inListOrder(all)
 
 	for _, status := range []apikey.Status{apikey.StatusAny, apikey.StatusActive, apikey.StatusInactive} {
@@ -214,7 +214,7 @@ func testListCursorIsStrictlyAfter(t *testing.T, s apikey.Store) {
 	}
 
 	// The cursor of a deleted key is still a position.
-	must.NoError(t, s.Delete(t.Context(), keys[2].ID, nil), "Delete")
+	must.NoError(t, s.Delete(t.Context(), opAt(time.Now()), keys[2].ID, nil), "Delete")
 	got, err := s.List(t.Context(), apikey.ListQuery{After: cursorOf(keys[2]), Limit: 100})
 	must.NoError(t, err, "List after a deleted key")
 	check.Equal(t, ids(keys[3:]), ids(got), "List after a deleted key")
@@ -284,11 +284,11 @@ func listWhileKeysChange(t *testing.T, s apikey.Store, q apikey.ListQuery, withD
 		q.After = cursorOf(last)
 
 		// Delete the cursor's own key and a key ahead of it.
-		must.NoError(t, s.Delete(t.Context(), last.ID, nil), "Delete the last listed key")
+		must.NoError(t, s.Delete(t.Context(), opAt(time.Now()), last.ID, nil), "Delete the last listed key")
 		deleted[last.ID] = true
 		for _, k := range keys {
 			if !deleted[k.ID] && seen[k.ID] == 0 && compareKeyToCursor(k, q.After) > 0 && rand.IntN(3) == 0 {
-				must.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete a key ahead")
+				must.NoError(t, s.Delete(t.Context(), opAt(time.Now()), k.ID, nil), "Delete a key ahead")
 				deleted[k.ID] = true
 				break
 			}
@@ -391,10 +391,10 @@ func testListNameFilter(t *testing.T, s apikey.Store) {
 func testListFiltersAfterChanges(t *testing.T, s apikey.Store) {
 	ctx := t.Context()
 	keys := createKeys(t, s, at(0), at(time.Second), at(2*time.Second))
-	must.NoError(t, s.SetActive(ctx, keys[0].ID, false, at(time.Hour), nil), "SetActive")
-	must.NoError(t, s.SetGroups(ctx, keys[1].ID, []string{"admin"}, at(time.Hour), nil), "SetGroups")
-	must.NoError(t, s.SetActive(ctx, keys[2].ID, false, at(time.Hour), nil), "SetActive")
-	must.NoError(t, s.SetActive(ctx, keys[2].ID, true, at(2*time.Hour), nil), "SetActive again")
+	must.NoError(t, s.SetActive(ctx, opAt(at(time.Hour)), keys[0].ID, false, nil), "SetActive")
+	must.NoError(t, s.SetGroups(ctx, opAt(at(time.Hour)), keys[1].ID, []string{"admin"}, nil), "SetGroups")
+	must.NoError(t, s.SetActive(ctx, opAt(at(time.Hour)), keys[2].ID, false, nil), "SetActive")
+	must.NoError(t, s.SetActive(ctx, opAt(at(2*time.Hour)), keys[2].ID, true, nil), "SetActive again")
 	for _, tc := range []struct {
 		q    apikey.ListQuery
 		want []*apikey.Key

@@ -122,6 +122,12 @@ var mutants = []mutant{
 	{bug: "prune-events-inclusive", caughtBy: []string{"PruneEvents"}},
 	{bug: "prune-events-limit-ignored", caughtBy: []string{"PruneEvents"}},
 	{bug: "prune-events-resets-position", caughtBy: []string{"PruneEvents"}},
+	{bug: "updatedat-own-clock", caughtBy: []string{"OneTimePerChange"}},
+	{bug: "events-newest-ignored", caughtBy: []string{"EventsNewestFirst"}},
+	{bug: "events-before-inclusive", caughtBy: []string{"EventsNewestFirst"}},
+	{bug: "events-kind-ignored", caughtBy: []string{"EventsByKindAndActor"}},
+	{bug: "events-actor-ignored", caughtBy: []string{"EventsByKindAndActor"}},
+	{bug: "owner-seq-store-wide", caughtBy: []string{"EventsOwnerSequence"}},
 	{bug: "list-unlocked", caughtBy: []string{"ListDuringConcurrentWrites"}, raceOnly: true},
 }
 

@@ -71,22 +71,22 @@ func testOwnerGuard(t *testing.T, s apikey.Store) {
 		{Owner: "ORG-A"},
 		{Owner: "org-a "},
 	} {
-		check.ErrorIs(t, s.SetName(ctx, k.ID, "taken", at(time.Hour), g), apikey.ErrNotFound, "SetName with %+v", *g)
-		check.ErrorIs(t, s.SetGroups(ctx, k.ID, []string{"admin"}, at(time.Hour), g), apikey.ErrNotFound, "SetGroups with %+v", *g)
-		check.ErrorIs(t, s.SetActive(ctx, k.ID, false, at(time.Hour), g), apikey.ErrNotFound, "SetActive with %+v", *g)
-		check.ErrorIs(t, s.Delete(ctx, k.ID, g), apikey.ErrNotFound, "Delete with %+v", *g)
+		check.ErrorIs(t, s.SetName(ctx, opAt(at(time.Hour)), k.ID, "taken", g), apikey.ErrNotFound, "SetName with %+v", *g)
+		check.ErrorIs(t, s.SetGroups(ctx, opAt(at(time.Hour)), k.ID, []string{"admin"}, g), apikey.ErrNotFound, "SetGroups with %+v", *g)
+		check.ErrorIs(t, s.SetActive(ctx, opAt(at(time.Hour)), k.ID, false, g), apikey.ErrNotFound, "SetActive with %+v", *g)
+		check.ErrorIs(t, s.Delete(ctx, opAt(time.Now()), k.ID, g), apikey.ErrNotFound, "Delete with %+v", *g)
 	}
 	assertStored(t, s, k) // nothing changed
 
 	own := &apikey.Guard{Owner: "org-a"}
-	must.NoError(t, s.SetName(ctx, k.ID, "renamed", at(time.Hour), own), "SetName by its owner")
-	must.NoError(t, s.SetGroups(ctx, k.ID, []string{"admin"}, at(2*time.Hour), &apikey.Guard{Owner: "org-a", Groups: k.Groups}), "SetGroups by its owner")
-	must.NoError(t, s.SetActive(ctx, k.ID, false, at(3*time.Hour), own), "SetActive by its owner")
+	must.NoError(t, s.SetName(ctx, opAt(at(time.Hour)), k.ID, "renamed", own), "SetName by its owner")
+	must.NoError(t, s.SetGroups(ctx, opAt(at(2*time.Hour)), k.ID, []string{"admin"}, &apikey.Guard{Owner: "org-a", Groups: k.Groups}), "SetGroups by its owner")
+	must.NoError(t, s.SetActive(ctx, opAt(at(3*time.Hour)), k.ID, false, own), "SetActive by its owner")
 	k.Name, k.Groups, k.Active, k.UpdatedAt = "renamed", []string{"admin"}, false, at(3*time.Hour)
 	assertStored(t, s, k)
-	check.ErrorIs(t, s.SetName(ctx, k.ID, "x", at(4*time.Hour), &apikey.Guard{Owner: "org-a", Groups: []string{"stale"}}),
+	check.ErrorIs(t, s.SetName(ctx, opAt(at(4*time.Hour)), k.ID, "x", &apikey.Guard{Owner: "org-a", Groups: []string{"stale"}}),
 		apikey.ErrConflict, "the owner's guard with stale groups")
-	must.NoError(t, s.Delete(ctx, k.ID, own), "Delete by its owner")
+	must.NoError(t, s.Delete(ctx, opAt(time.Now()), k.ID, own), "Delete by its owner")
 	_, err := s.Get(ctx, k.ID)
 	check.ErrorIs(t, err, apikey.ErrNotFound, "Get after Delete")
 }
@@ -111,7 +111,7 @@ func testConcurrentOwnerIsolation(t *testing.T, s apikey.Store) {
 		wg.Go(func() { // the owner
 			<-start
 			for r := range rounds {
-				check.NoError(t, s.SetName(ctx, k.ID, fmt.Sprintf("owner %d", r), at(time.Duration(r+1)*time.Minute), &apikey.Guard{Owner: "org-a"}), "owner's SetName")
+				check.NoError(t, s.SetName(ctx, opAt(at(time.Duration(r+1)*time.Minute)), k.ID, fmt.Sprintf("owner %d", r), &apikey.Guard{Owner: "org-a"}), "owner's SetName")
 			}
 		})
 		wg.Go(func() { // the intruder
@@ -119,10 +119,10 @@ func testConcurrentOwnerIsolation(t *testing.T, s apikey.Store) {
 			g := &apikey.Guard{Owner: "org-b"}
 			for r := range rounds {
 				for _, err := range []error{
-					s.SetName(ctx, k.ID, "intruder", at(time.Hour), g),
-					s.SetGroups(ctx, k.ID, []string{"intruder"}, at(time.Hour), g),
-					s.SetActive(ctx, k.ID, false, at(time.Hour), g),
-					s.Delete(ctx, k.ID, g),
+					s.SetName(ctx, opAt(at(time.Hour)), k.ID, "intruder", g),
+					s.SetGroups(ctx, opAt(at(time.Hour)), k.ID, []string{"intruder"}, g),
+					s.SetActive(ctx, opAt(at(time.Hour)), k.ID, false, g),
+					s.Delete(ctx, opAt(time.Now()), k.ID, g),
 				} {
 					if !errors.Is(err, apikey.ErrNotFound) {
 						t.Errorf("round %d: a change by another owner returned %v, want ErrNotFound", r, err)
@@ -149,22 +149,22 @@ func testOwnerQuota(t *testing.T, s apikey.Store) {
 	var mine []*apikey.Key
 	for i := range 3 {
 		k := ownedKey("org-a", at(time.Duration(i)*time.Second))
-		must.NoError(t, s.Create(ctx, k.Clone(), 3), "Create %d of 3", i+1)
+		must.NoError(t, s.Create(ctx, creation(k.Clone()), k.Clone(), 3), "Create %d of 3", i+1)
 		mine = append(mine, k)
 	}
 	for i := range 5 {
-		must.NoError(t, s.Create(ctx, ownedKey("org-b", at(time.Duration(10+i)*time.Second)), 6), "another owner's key %d", i)
+		must.NoError(t, s.Create(ctx, creation(ownedKey("org-b", at(time.Duration(10+i)*time.Second))), ownedKey("org-b", at(time.Duration(10+i)*time.Second)), 6), "another owner's key %d", i)
 	}
 	extra := ownedKey("org-a", at(time.Minute))
-	check.ErrorIs(t, s.Create(ctx, extra.Clone(), 3), apikey.ErrQuotaExceeded, "Create over the quota")
+	check.ErrorIs(t, s.Create(ctx, creation(extra.Clone()), extra.Clone(), 3), apikey.ErrQuotaExceeded, "Create over the quota")
 	_, err := s.Get(ctx, extra.ID)
 	check.ErrorIs(t, err, apikey.ErrNotFound, "the refused key was not stored")
 	_, err = s.GetByLookupID(ctx, extra.LookupID)
 	check.ErrorIs(t, err, apikey.ErrNotFound, "the refused key was not stored")
 
-	must.NoError(t, s.Delete(ctx, mine[0].ID, nil), "Delete")
-	must.NoError(t, s.Create(ctx, extra.Clone(), 3), "Create after a Delete made room")
-	must.NoError(t, s.Create(ctx, ownedKey("org-a", at(2*time.Minute)), 0), "zero means no limit")
+	must.NoError(t, s.Delete(ctx, opAt(time.Now()), mine[0].ID, nil), "Delete")
+	must.NoError(t, s.Create(ctx, creation(extra.Clone()), extra.Clone(), 3), "Create after a Delete made room")
+	must.NoError(t, s.Create(ctx, creation(ownedKey("org-a", at(2*time.Minute))), ownedKey("org-a", at(2*time.Minute)), 0), "zero means no limit")
 }
 
 // testConcurrentOwnerQuota starts many creates for one owner at once: of
@@ -177,7 +177,7 @@ func testConcurrentOwnerQuota(t *testing.T, s apikey.Store) {
 	for i := range writers {
 		wg.Go(func() {
 			<-start
-			err := s.Create(t.Context(), ownedKey("org-q", at(time.Duration(i)*time.Second)), quota)
+			err := s.Create(t.Context(), creation(ownedKey("org-q", at(time.Duration(i)*time.Second))), ownedKey("org-q", at(time.Duration(i)*time.Second)), quota)
 			switch {
 			case err == nil:
 				created.Add(1)

@@ -39,17 +39,25 @@ func (s *refStore) record(ctx context.Context, e apikey.Event) {
 	}
 	s.position++
 	e.Position = s.position
+	if s.ownerSeq == nil {
+		s.ownerSeq = map[string]int64{}
+	}
+	s.ownerSeq[e.Owner]++
+	e.OwnerSeq = s.ownerSeq[e.Owner]
+	if s.has("owner-seq-store-wide") {
+		e.OwnerSeq = e.Position
+	}
 	s.events = append(s.events, e.Clone())
 }
 
-func (s *refStore) recordIssued(ctx context.Context, k *apikey.Key) {
-	e := apikey.NewEvent(ctx, apikey.EventIssued, k)
+func (s *refStore) recordIssued(ctx context.Context, c apikey.Change, k *apikey.Key) {
+	e := apikey.NewEvent(c, apikey.EventIssued, k)
 	e.New = apikey.IssuedValues(k)
 	s.record(ctx, e)
 }
 
-func (s *refStore) recordRemoved(ctx context.Context, kind apikey.EventKind, k *apikey.Key) {
-	e := apikey.NewEvent(ctx, kind, k)
+func (s *refStore) recordRemoved(ctx context.Context, c apikey.Change, kind apikey.EventKind, k *apikey.Key) {
+	e := apikey.NewEvent(c, kind, k)
 	e.Old = apikey.RemovedValues(k)
 	s.record(ctx, e)
 	if s.has("events-die-with-key") {
@@ -58,12 +66,12 @@ func (s *refStore) recordRemoved(ctx context.Context, kind apikey.EventKind, k *
 }
 
 // renamed returns the event function of SetName.
-func (s *refStore) renamed(ctx context.Context, name string) func(k *apikey.Key) apikey.Event {
+func (s *refStore) renamed(c apikey.Change, name string) func(k *apikey.Key) apikey.Event {
 	if s.has("event-dropped") {
 		return nil
 	}
 	return func(k *apikey.Key) apikey.Event {
-		e := apikey.NewEvent(ctx, apikey.EventRenamed, k)
+		e := apikey.NewEvent(c, apikey.EventRenamed, k)
 		e.Old.Name, e.New.Name = k.Name, name
 		if s.has("event-old-is-new") {
 			e.Old.Name = name
@@ -77,7 +85,7 @@ func (s *refStore) Events(_ context.Context, q apikey.EventQuery) ([]apikey.Even
 	defer s.mu.Unlock()
 	sorted := slices.Clone(s.events)
 	slices.SortFunc(sorted, func(a, b apikey.Event) int { return int(a.Position - b.Position) })
-	if s.has("events-newest-first") {
+	if s.has("events-newest-first") != (q.Newest && !s.has("events-newest-ignored")) {
 		slices.Reverse(sorted)
 	}
 	limit := max(q.Limit, 1)
@@ -91,6 +99,11 @@ func (s *refStore) Events(_ context.Context, q apikey.EventQuery) ([]apikey.Even
 		case q.Owner != "" && e.Owner != q.Owner && !s.has("events-owner-ignored"):
 		case q.KeyID != uuid.Nil && e.KeyID != q.KeyID && !s.has("events-key-ignored"):
 		case !q.Since.IsZero() && e.At.Before(q.Since) && !s.has("events-since-ignored"):
+		case q.Before > 0 && (e.Position > q.Before || e.Position == q.Before && !s.has("events-before-inclusive")):
+		case q.AfterSeq > 0 && e.OwnerSeq <= q.AfterSeq:
+		case q.BeforeSeq > 0 && e.OwnerSeq >= q.BeforeSeq:
+		case q.Kind != "" && e.Kind != q.Kind && !s.has("events-kind-ignored"):
+		case q.ActorID != "" && e.ActorID != q.ActorID && !s.has("events-actor-ignored"):
 		default:
 			if len(out) < limit {
 				out = append(out, e.Clone())

@@ -14,7 +14,7 @@ import (
 
 var _ apikey.LifecycleStore = (*refStore)(nil)
 
-func (s *refStore) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
+func (s *refStore) Roll(ctx context.Context, c apikey.Change, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
 	switch {
 	case s.has("roll-guard-ignored"):
 		guard = nil
@@ -49,9 +49,11 @@ func (s *refStore) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.
 	}
 	if s.has("roll-guard-then-change") {
 		// The checks above under one lock, the change under another: a
-		// concurrent change slips in between.
+		// concurrent change slips in between (a millisecond: the window
+		// stays open under a loaded machine too).
 		s.mu.Unlock()
 		runtime.Gosched()
+		time.Sleep(time.Millisecond)
 		s.mu.Lock()
 		if i = s.find(oldID); i < 0 {
 			return s.notFound()
@@ -80,20 +82,20 @@ func (s *refStore) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.
 		mark()
 	}
 	s.keys = append(s.keys, s.copyIn(successor))
-	e := apikey.NewEvent(ctx, apikey.EventRolled, old)
+	e := apikey.NewEvent(c, apikey.EventRolled, old)
 	grace := graceEndsAt.UTC()
 	e.New.Successor, e.New.GraceEndsAt = successor.ID, &grace
 	s.record(ctx, e)
-	s.recordIssued(ctx, successor)
+	s.recordIssued(ctx, c, successor)
 	return nil
 }
 
-func (s *refStore) SetExpiresAt(ctx context.Context, id uuid.UUID, expiresAt *time.Time, at time.Time, guard *apikey.Guard) error {
+func (s *refStore) SetExpiresAt(ctx context.Context, c apikey.Change, id uuid.UUID, expiresAt *time.Time, guard *apikey.Guard) error {
 	if s.has("setexpires-guard-ignored") {
 		guard = nil
 	}
 	event := func(k *apikey.Key) apikey.Event {
-		e := apikey.NewEvent(ctx, apikey.EventExpiryChanged, k)
+		e := apikey.NewEvent(c, apikey.EventExpiryChanged, k)
 		e.Old.ExpiresAt, e.New.ExpiresAt = copyTime(k.ExpiresAt), copyTime(expiresAt)
 		return e
 	}
@@ -106,13 +108,13 @@ func (s *refStore) SetExpiresAt(ctx context.Context, id uuid.UUID, expiresAt *ti
 			k.ExpiresAt = nil
 		}
 		if !s.has("setexpires-no-updatedat") {
-			k.UpdatedAt = s.utc(at)
+			k.UpdatedAt = s.utc(c.At)
 		}
 		return true
 	})
 }
 
-func (s *refStore) Prune(ctx context.Context, q apikey.PruneQuery) ([]*apikey.Key, error) {
+func (s *refStore) Prune(ctx context.Context, c apikey.Change, q apikey.PruneQuery) ([]*apikey.Key, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ended := func(t *time.Time) bool {
@@ -145,7 +147,7 @@ func (s *refStore) Prune(ctx context.Context, q apikey.PruneQuery) ([]*apikey.Ke
 		out[i] = s.copyOut(k)
 		if !q.DryRun || s.has("prune-dry-run-deletes") {
 			j := s.find(k.ID)
-			s.recordRemoved(ctx, apikey.EventPruned, s.keys[j])
+			s.recordRemoved(ctx, c, apikey.EventPruned, s.keys[j])
 			s.ghosts = append(s.ghosts, s.keys[j])
 			s.keys = slices.Delete(s.keys, j, j+1)
 		}

@@ -33,6 +33,7 @@ type refStore struct {
 
 	events   []apikey.Event // the audit trail (reference_events_test.go)
 	position int64
+	ownerSeq map[string]int64
 	outside  atomic.Int64 // positions given outside the lock (the position-outside-lock bug)
 }
 
@@ -127,7 +128,7 @@ func (s *refStore) findLookup(lookupID string) *apikey.Key {
 	return nil
 }
 
-func (s *refStore) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) error {
+func (s *refStore) Create(ctx context.Context, c apikey.Change, k *apikey.Key, maxPerOwner int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if maxPerOwner > 0 && !s.has("quota-ignored") {
@@ -165,7 +166,7 @@ func (s *refStore) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) e
 		s.mu.Lock()
 	}
 	s.keys = append(s.keys, s.copyIn(k))
-	s.recordIssued(ctx, k)
+	s.recordIssued(ctx, c, k)
 	if s.createdActive == nil {
 		s.createdActive = make(map[uuid.UUID]bool)
 	}
@@ -351,7 +352,7 @@ func (s *refStore) Count(ctx context.Context, q apikey.ListQuery) (int, error) {
 	return len(keys), err
 }
 
-func (s *refStore) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard) error {
+func (s *refStore) Delete(ctx context.Context, c apikey.Change, id uuid.UUID, guard *apikey.Guard) error {
 	guard = s.ignoringOwner("delete", guard)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -359,7 +360,7 @@ func (s *refStore) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard
 	if err != nil || i < 0 {
 		return err
 	}
-	s.recordRemoved(ctx, apikey.EventDeleted, s.keys[i])
+	s.recordRemoved(ctx, c, apikey.EventDeleted, s.keys[i])
 	s.ghosts = append(s.ghosts, s.keys[i])
 	s.keys = slices.Delete(s.keys, i, i+1)
 	return nil
@@ -404,7 +405,7 @@ func (s *refStore) update(ctx context.Context, id uuid.UUID, guard *apikey.Guard
 	return nil
 }
 
-func (s *refStore) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, guard *apikey.Guard) error {
+func (s *refStore) SetName(ctx context.Context, c apikey.Change, id uuid.UUID, name string, guard *apikey.Guard) error {
 	guard = s.ignoringOwner("setname", guard)
 	if s.has("rename-stale-write") {
 		// Read the whole record, change it outside the lock, write it all
@@ -414,12 +415,17 @@ func (s *refStore) SetName(ctx context.Context, id uuid.UUID, name string, at ti
 			return err
 		}
 		runtime.Gosched()
-		k.Name, k.UpdatedAt = name, at.UTC()
-		return s.update(ctx, id, guard, s.renamed(ctx, name), func(stored *apikey.Key) bool { *stored = *k; return true })
+		k.Name, k.UpdatedAt = name, c.At.UTC()
+		return s.update(ctx, id, guard, s.renamed(c, name), func(stored *apikey.Key) bool { *stored = *k; return true })
 	}
-	return s.update(ctx, id, guard, s.renamed(ctx, name), func(k *apikey.Key) bool {
-		changed := k.Name != name || !k.UpdatedAt.Equal(at)
-		k.Name, k.UpdatedAt = name, s.utc(at)
+	return s.update(ctx, id, guard, s.renamed(c, name), func(k *apikey.Key) bool {
+		changed := k.Name != name || !k.UpdatedAt.Equal(c.At)
+		k.Name, k.UpdatedAt = name, s.utc(c.At)
+		if s.has("updatedat-own-clock") {
+			// A second read of a clock: the key's time is not its
+			// event's.
+			k.UpdatedAt = s.utc(c.At.Add(time.Second))
+		}
 		if s.has("setname-touches-active") {
 			k.Active = true
 		}
@@ -427,15 +433,15 @@ func (s *refStore) SetName(ctx context.Context, id uuid.UUID, name string, at ti
 	})
 }
 
-func (s *refStore) SetGroups(ctx context.Context, id uuid.UUID, groups []string, at time.Time, guard *apikey.Guard) error {
+func (s *refStore) SetGroups(ctx context.Context, c apikey.Change, id uuid.UUID, groups []string, guard *apikey.Guard) error {
 	guard = s.ignoringOwner("setgroups", guard)
 	event := func(k *apikey.Key) apikey.Event {
-		e := apikey.NewEvent(ctx, apikey.EventGroupsChanged, k)
+		e := apikey.NewEvent(c, apikey.EventGroupsChanged, k)
 		e.Old.Groups, e.New.Groups = slices.Clone(k.Groups), slices.Clone(groups)
 		return e
 	}
 	return s.update(ctx, id, guard, event, func(k *apikey.Key) bool {
-		changed := !slices.Equal(k.Groups, groups) || !k.UpdatedAt.Equal(at)
+		changed := !slices.Equal(k.Groups, groups) || !k.UpdatedAt.Equal(c.At)
 		switch {
 		case s.has("setgroups-keeps-slice"):
 			k.Groups = groups
@@ -450,29 +456,29 @@ func (s *refStore) SetGroups(ctx context.Context, id uuid.UUID, groups []string,
 		default:
 			k.Groups = slices.Clone(groups)
 		}
-		k.UpdatedAt = s.utc(at)
+		k.UpdatedAt = s.utc(c.At)
 		return changed
 	})
 }
 
-func (s *refStore) SetActive(ctx context.Context, id uuid.UUID, active bool, at time.Time, guard *apikey.Guard) error {
+func (s *refStore) SetActive(ctx context.Context, c apikey.Change, id uuid.UUID, active bool, guard *apikey.Guard) error {
 	guard = s.ignoringOwner("setactive", guard)
 	kind := apikey.EventDeactivated
 	if active {
 		kind = apikey.EventActivated
 	}
-	event := func(k *apikey.Key) apikey.Event { return apikey.NewEvent(ctx, kind, k) }
+	event := func(k *apikey.Key) apikey.Event { return apikey.NewEvent(c, kind, k) }
 	if s.has("event-duplicated") {
 		event = func(k *apikey.Key) apikey.Event {
-			s.record(ctx, apikey.NewEvent(ctx, kind, k))
-			return apikey.NewEvent(ctx, kind, k)
+			s.record(ctx, apikey.NewEvent(c, kind, k))
+			return apikey.NewEvent(c, kind, k)
 		}
 	}
 	return s.update(ctx, id, guard, event, func(k *apikey.Key) bool {
-		changed := k.Active != active || !k.UpdatedAt.Equal(at)
+		changed := k.Active != active || !k.UpdatedAt.Equal(c.At)
 		k.Active = active
 		if !s.has("setactive-no-updatedat") {
-			k.UpdatedAt = s.utc(at)
+			k.UpdatedAt = s.utc(c.At)
 		}
 		return changed
 	})
@@ -481,7 +487,7 @@ func (s *refStore) SetActive(ctx context.Context, id uuid.UUID, active bool, at 
 func (s *refStore) SetHash(ctx context.Context, id uuid.UUID, hash string) error {
 	var event func(k *apikey.Key) apikey.Event
 	if s.has("sethash-event") {
-		event = func(k *apikey.Key) apikey.Event { return apikey.NewEvent(ctx, apikey.EventRenamed, k) }
+		event = func(k *apikey.Key) apikey.Event { return apikey.NewEvent(opAt(time.Now()), apikey.EventRenamed, k) }
 	}
 	return s.update(ctx, id, nil, event, func(k *apikey.Key) bool {
 		changed := k.Hash != hash

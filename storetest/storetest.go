@@ -124,6 +124,10 @@ func suite() []subtest {
 		{"EventsOutliveKey", events(testEventsOutliveKey)},
 		{"EventsNamedChange", events(testEventsNamedChange)},
 		{"EventsQuery", events(testEventsQuery)},
+		{"EventsNewestFirst", events(testEventsNewestFirst)},
+		{"EventsByKindAndActor", events(testEventsByKindAndActor)},
+		{"EventsOwnerSequence", events(testEventsOwnerSequence)},
+		{"OneTimePerChange", events(testOneTimePerChange)},
 		{"PruneEvents", events(testPruneEvents)},
 		{"ConcurrentEvents", events(testConcurrentEvents)},
 

@@ -26,7 +26,7 @@ func testSetName(t *testing.T, s apikey.Store) {
 	k, bystander := twoKeys(t, s)
 	for i, name := range []string{"renamed", "renamed again", k.Name} {
 		updated := at(time.Hour + time.Duration(i)*time.Minute)
-		must.NoError(t, s.SetName(t.Context(), k.ID, name, updated, nil), "SetName(%q)", name)
+		must.NoError(t, s.SetName(t.Context(), opAt(updated), k.ID, name, nil), "SetName(%q)", name)
 		k.Name, k.UpdatedAt = name, updated
 		assertStored(t, s, k)
 	}
@@ -44,7 +44,7 @@ func testSetGroups(t *testing.T, s apikey.Store) {
 		{"read", "write", "admin"},
 	} {
 		updated := at(time.Hour + time.Duration(i)*time.Minute)
-		must.NoError(t, s.SetGroups(t.Context(), k.ID, groups, updated, nil), "SetGroups(%q)", groups)
+		must.NoError(t, s.SetGroups(t.Context(), opAt(updated), k.ID, groups, nil), "SetGroups(%q)", groups)
 		k.Groups, k.UpdatedAt = groups, updated
 		assertStored(t, s, k)
 	}
@@ -57,7 +57,7 @@ func testSetActive(t *testing.T, s apikey.Store) {
 	k, bystander := twoKeys(t, s)
 	for i, active := range []bool{true, false, true} {
 		updated := at(time.Hour + time.Duration(i)*time.Minute)
-		must.NoError(t, s.SetActive(t.Context(), k.ID, active, updated, nil), "SetActive(%t)", active)
+		must.NoError(t, s.SetActive(t.Context(), opAt(updated), k.ID, active, nil), "SetActive(%t)", active)
 		k.Active, k.UpdatedAt = active, updated
 		assertStored(t, s, k)
 	}
@@ -86,9 +86,9 @@ func testUpdatesWithUnchangedValues(t *testing.T, s apikey.Store) {
 	k := keyWithEverything(at(0))
 	create(t, s, k.Clone())
 	ctx := t.Context()
-	check.NoError(t, s.SetName(ctx, k.ID, k.Name, k.UpdatedAt, nil), "SetName with the same name and time")
-	check.NoError(t, s.SetGroups(ctx, k.ID, k.Groups, k.UpdatedAt, nil), "SetGroups with the same groups and time")
-	check.NoError(t, s.SetActive(ctx, k.ID, k.Active, k.UpdatedAt, nil), "SetActive with the same status and time")
+	check.NoError(t, s.SetName(ctx, opAt(k.UpdatedAt), k.ID, k.Name, nil), "SetName with the same name and time")
+	check.NoError(t, s.SetGroups(ctx, opAt(k.UpdatedAt), k.ID, k.Groups, nil), "SetGroups with the same groups and time")
+	check.NoError(t, s.SetActive(ctx, opAt(k.UpdatedAt), k.ID, k.Active, nil), "SetActive with the same status and time")
 	check.NoError(t, s.SetHash(ctx, k.ID, k.Hash), "SetHash with the same hash")
 	check.NoError(t, s.RecordLastUsed(ctx, map[uuid.UUID]time.Time{k.ID: *k.LastUsedAt}), "RecordLastUsed with the same time")
 	assertStored(t, s, k)
@@ -99,14 +99,14 @@ func testUpdatesWithUnchangedValues(t *testing.T, s apikey.Store) {
 func testDelete(t *testing.T, s apikey.Store) {
 	keys := createKeys(t, s, at(0), at(time.Second), at(2*time.Second))
 	gone := keys[1]
-	must.NoError(t, s.Delete(t.Context(), gone.ID, nil), "Delete")
+	must.NoError(t, s.Delete(t.Context(), opAt(time.Now()), gone.ID, nil), "Delete")
 
 	_, err := s.Get(t.Context(), gone.ID)
 	check.ErrorIs(t, err, apikey.ErrNotFound, "Get after Delete")
 	_, err = s.GetByLookupID(t.Context(), gone.LookupID)
 	check.ErrorIs(t, err, apikey.ErrNotFound, "GetByLookupID after Delete")
-	check.ErrorIs(t, s.Delete(t.Context(), gone.ID, nil), apikey.ErrNotFound, "second Delete")
-	check.ErrorIs(t, s.SetName(t.Context(), gone.ID, "x", at(time.Hour), nil), apikey.ErrNotFound, "SetName after Delete")
+	check.ErrorIs(t, s.Delete(t.Context(), opAt(time.Now()), gone.ID, nil), apikey.ErrNotFound, "second Delete")
+	check.ErrorIs(t, s.SetName(t.Context(), opAt(at(time.Hour)), gone.ID, "x", nil), apikey.ErrNotFound, "SetName after Delete")
 	check.NoError(t, s.RecordLastUsed(t.Context(), map[uuid.UUID]time.Time{gone.ID: at(time.Hour)}), "RecordLastUsed after Delete")
 
 	for _, k := range []*apikey.Key{keys[0], keys[2]} {
@@ -121,7 +121,7 @@ func testDelete(t *testing.T, s apikey.Store) {
 	check.Equal(t, ids([]*apikey.Key{keys[0], keys[2]}), ids(listed), "List after Delete")
 
 	for _, k := range []*apikey.Key{keys[0], keys[2]} {
-		must.NoError(t, s.Delete(t.Context(), k.ID, nil), "Delete")
+		must.NoError(t, s.Delete(t.Context(), opAt(time.Now()), k.ID, nil), "Delete")
 	}
 	listed, err = s.List(t.Context(), apikey.ListQuery{Limit: 10})
 	must.NoError(t, err, "List")
@@ -223,34 +223,34 @@ func testConditionalChanges(t *testing.T, s apikey.Store) {
 	k.Groups = []string{"a", "b"}
 	create(t, s, k.Clone())
 
-	must.NoError(t, s.SetName(ctx, k.ID, "renamed", at(time.Hour), ifGroups([]string{"a", "b"})), "SetName with matching groups")
+	must.NoError(t, s.SetName(ctx, opAt(at(time.Hour)), k.ID, "renamed", ifGroups([]string{"a", "b"})), "SetName with matching groups")
 	k.Name, k.UpdatedAt = "renamed", at(time.Hour)
 	assertStored(t, s, k)
 
 	for _, stale := range [][]string{{"a"}, {"b", "a"}, {"a", "b", "c"}, {}, {"A", "b"}} {
-		check.ErrorIs(t, s.SetName(ctx, k.ID, "x", at(2*time.Hour), ifGroups(stale)), apikey.ErrConflict, "SetName if %q", stale)
-		check.ErrorIs(t, s.SetActive(ctx, k.ID, !k.Active, at(2*time.Hour), ifGroups(stale)), apikey.ErrConflict, "SetActive if %q", stale)
-		check.ErrorIs(t, s.SetGroups(ctx, k.ID, []string{"z"}, at(2*time.Hour), ifGroups(stale)), apikey.ErrConflict, "SetGroups if %q", stale)
-		check.ErrorIs(t, s.Delete(ctx, k.ID, ifGroups(stale)), apikey.ErrConflict, "Delete if %q", stale)
+		check.ErrorIs(t, s.SetName(ctx, opAt(at(2*time.Hour)), k.ID, "x", ifGroups(stale)), apikey.ErrConflict, "SetName if %q", stale)
+		check.ErrorIs(t, s.SetActive(ctx, opAt(at(2*time.Hour)), k.ID, !k.Active, ifGroups(stale)), apikey.ErrConflict, "SetActive if %q", stale)
+		check.ErrorIs(t, s.SetGroups(ctx, opAt(at(2*time.Hour)), k.ID, []string{"z"}, ifGroups(stale)), apikey.ErrConflict, "SetGroups if %q", stale)
+		check.ErrorIs(t, s.Delete(ctx, opAt(time.Now()), k.ID, ifGroups(stale)), apikey.ErrConflict, "Delete if %q", stale)
 	}
 	assertStored(t, s, k) // a refused change changes nothing
 
-	must.NoError(t, s.SetName(ctx, k.ID, k.Name, k.UpdatedAt, ifGroups([]string{"a", "b"})), "SetName with matching groups and unchanged values")
-	must.NoError(t, s.SetGroups(ctx, k.ID, []string{"a"}, at(3*time.Hour), ifGroups([]string{"a", "b"})), "SetGroups with matching groups")
+	must.NoError(t, s.SetName(ctx, opAt(k.UpdatedAt), k.ID, k.Name, ifGroups([]string{"a", "b"})), "SetName with matching groups and unchanged values")
+	must.NoError(t, s.SetGroups(ctx, opAt(at(3*time.Hour)), k.ID, []string{"a"}, ifGroups([]string{"a", "b"})), "SetGroups with matching groups")
 	k.Groups, k.UpdatedAt = []string{"a"}, at(3*time.Hour)
 	assertStored(t, s, k)
-	check.ErrorIs(t, s.SetActive(ctx, k.ID, false, at(4*time.Hour), ifGroups([]string{"a", "b"})), apikey.ErrConflict, "the old groups no longer match")
-	must.NoError(t, s.SetActive(ctx, k.ID, false, at(4*time.Hour), ifGroups([]string{"a"})), "SetActive with the new groups")
+	check.ErrorIs(t, s.SetActive(ctx, opAt(at(4*time.Hour)), k.ID, false, ifGroups([]string{"a", "b"})), apikey.ErrConflict, "the old groups no longer match")
+	must.NoError(t, s.SetActive(ctx, opAt(at(4*time.Hour)), k.ID, false, ifGroups([]string{"a"})), "SetActive with the new groups")
 	k.Active, k.UpdatedAt = false, at(4*time.Hour)
 	assertStored(t, s, k)
 
-	must.NoError(t, s.Delete(ctx, k.ID, ifGroups([]string{"a"})), "Delete with matching groups")
+	must.NoError(t, s.Delete(ctx, opAt(time.Now()), k.ID, ifGroups([]string{"a"})), "Delete with matching groups")
 	_, err := s.Get(ctx, k.ID)
 	check.ErrorIs(t, err, apikey.ErrNotFound)
 
 	unknown := newKey(at(0)).ID
-	check.ErrorIs(t, s.SetName(ctx, unknown, "x", at(time.Hour), ifGroups([]string{"a"})), apikey.ErrNotFound, "SetName of an unknown key")
-	check.ErrorIs(t, s.SetGroups(ctx, unknown, []string{"a"}, at(time.Hour), ifGroups([]string{"a"})), apikey.ErrNotFound, "SetGroups of an unknown key")
-	check.ErrorIs(t, s.SetActive(ctx, unknown, true, at(time.Hour), ifGroups([]string{"a"})), apikey.ErrNotFound, "SetActive of an unknown key")
-	check.ErrorIs(t, s.Delete(ctx, unknown, ifGroups([]string{"a"})), apikey.ErrNotFound, "Delete of an unknown key")
+	check.ErrorIs(t, s.SetName(ctx, opAt(at(time.Hour)), unknown, "x", ifGroups([]string{"a"})), apikey.ErrNotFound, "SetName of an unknown key")
+	check.ErrorIs(t, s.SetGroups(ctx, opAt(at(time.Hour)), unknown, []string{"a"}, ifGroups([]string{"a"})), apikey.ErrNotFound, "SetGroups of an unknown key")
+	check.ErrorIs(t, s.SetActive(ctx, opAt(at(time.Hour)), unknown, true, ifGroups([]string{"a"})), apikey.ErrNotFound, "SetActive of an unknown key")
+	check.ErrorIs(t, s.Delete(ctx, opAt(time.Now()), unknown, ifGroups([]string{"a"})), apikey.ErrNotFound, "Delete of an unknown key")
 }

@@ -218,7 +218,7 @@ func TestAmbiguousPreview(t *testing.T) {
 				Preview: "ak_Same…x7Ab", LookupID: lookupID, Hash: "$sha256$unused",
 				CreatedAt: now, CreatedBy: "test", UpdatedAt: now,
 			}
-			require.NoError(t, store.Create(context.Background(), k, 0))
+			require.NoError(t, store.Create(context.Background(), creation(k), k, 0))
 			ids = append(ids, k.ID.String())
 		}
 		for _, ref := range []string{"ak_Same…x7Ab", "ak_Same...x7Ab"} {
@@ -707,7 +707,7 @@ func TestListEscapesAndFits(t *testing.T) {
 			Preview: "ak_Evil…x7Ab", LookupID: "EvilAAAAAAAA", Hash: "$sha256$unused",
 			CreatedAt: now, CreatedBy: "mallory\x1b[8m", UpdatedAt: now,
 		}
-		require.NoError(t, d.store(t).Create(context.Background(), k, 0))
+		require.NoError(t, d.store(t).Create(context.Background(), creation(k), k, 0))
 
 		for _, args := range [][]string{{"list"}, {"list", "--wide"}, {"show", k.ID.String()}} {
 			out := d.mustRun(t, args...).stdout

@@ -196,11 +196,13 @@ prints them. With --owner, only that organization's keys.
 	{
 		name:     "events",
 		short:    "events [--key K] [--json]",
-		synopsis: "events [--key KEY] [--since WHEN] [--json] [--limit N]",
+		synopsis: "events [--key KEY] [--kind KIND] [--actor ID] [--since WHEN] [--oldest] [--json] [--limit N]",
 		summary:  "print the audit trail: who changed which key, when",
-		details: `Prints the audit trail, oldest first, fetching every page: for each change of
-a key, when it was made (AT, RFC 3339, UTC), the key's ID, who made it (BY:
-the administrator's name; "apikey (<login>)" for this command, with the
+		details: `Prints the audit trail, newest first (--oldest: oldest first), fetching every
+page: for each change of a key, when it was made (AT, RFC 3339, UTC), the
+key's ID, who made it (BY: the administrator's name, with the preview of
+their key beside it, or their ID, which no other administrator shares;
+"apikey (<login>)" for this command, with the
 --created-by of create and roll as login, "apikey scan" for scan --deactivate, "operator" for other trusted code), what changed
 (CHANGE, old → new) and why (REASON, "-" if not given). A deleted key's
 history stays readable by its ID. Without --owner every owner's events are
@@ -209,11 +211,20 @@ are printed escaped as list does.
 
   --key KEY      only the events of this key: its ID (a deleted key's too),
                  its preview or the full key
+  --kind KIND    only events of this kind: issued, renamed, groups_changed,
+                 activated, deactivated, rolled, expiry_changed, deleted,
+                 pruned
+  --actor ID     only events made by this actor ID (an administrator's key:
+                 its ID)
   --since WHEN   only events at or after WHEN: a duration ago (24h, 7d), an
                  RFC 3339 time (2026-01-31T00:00:00Z) or a date (2026-01-31)
   --json         print a JSON array of events (no hash, lookup ID or key,
                  ever)
-  --limit N      print at most N events, the oldest (default 0: all)`,
+  --oldest       the oldest first
+  --limit N      print at most N events, the newest (with --oldest, the
+                 oldest; default 0: all)
+With --owner, events carry no store-wide position (0 in --json): nothing
+printed tells how many changes other owners made.`,
 		setup: setupEvents,
 	},
 	{
@@ -346,14 +357,14 @@ func setupCreate(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		if err := apikey.ValidateName(*createdBy); err != nil {
-			return fmt.Errorf("--created-by: %w", err)
-		}
 		if err := refuseKeyIn("--name", *name); err != nil {
 			return err
 		}
 		if err := refuseKeyIn("--created-by", *createdBy); err != nil {
 			return err
+		}
+		if err := apikey.ValidateName(*createdBy); err != nil {
+			return fmt.Errorf("--created-by: %w", err)
 		}
 		if err := refuseKeyIn("--group", strings.Join(groups, ",")); err != nil {
 			return err

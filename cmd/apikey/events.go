@@ -19,6 +19,9 @@ func setupEvents(fs *flag.FlagSet) action {
 	since := fs.String("since", "", "")
 	asJSON := fs.Bool("json", false, "")
 	limit := fs.Int("limit", 0, "")
+	oldest := fs.Bool("oldest", false, "")
+	kind := fs.String("kind", "", "")
+	actor := fs.String("actor", "", "")
 	return func(ctx context.Context, c *cli, args []string) error {
 		if len(args) > 0 {
 			return usageErrorf("events takes no arguments, only flags (did you mean --key %s?)", describeArg(args[0]))
@@ -27,7 +30,7 @@ func setupEvents(fs *flag.FlagSet) action {
 			return usageErrorf("events: --limit must not be negative")
 		}
 		now := time.Now()
-		opts := apikey.EventOptions{Owner: c.owner, Limit: apikey.MaxEventsLimit}
+		opts := apikey.EventOptions{Owner: c.owner, Limit: apikey.MaxEventsLimit, Newest: !*oldest, Kind: apikey.EventKind(*kind), ActorID: *actor}
 		if *since != "" {
 			t, err := parseSince(*since, now)
 			if err != nil {
@@ -63,10 +66,10 @@ func setupEvents(fs *flag.FlagSet) action {
 				return err
 			}
 			events = append(events, page.Events...)
-			if page.Next == 0 || *limit > 0 && len(events) >= *limit {
+			if page.Next == "" || *limit > 0 && len(events) >= *limit {
 				break
 			}
-			opts.After = page.Next
+			opts.Cursor = page.Next
 		}
 		if *asJSON {
 			return writeJSON(c.stdout, events)
@@ -112,7 +115,7 @@ func writeEvents(w io.Writer, events []apikey.Event, withOwner bool) error {
 		if reason == "" {
 			reason = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\n", formatTime(e.At), owner, e.KeyID, escapeText(e.ActorName), describeEvent(e), reason)
+		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\n", formatTime(e.At), owner, e.KeyID, describeActor(e), describeEvent(e), reason)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -122,6 +125,19 @@ func writeEvents(w io.Writer, events []apikey.Event, withOwner bool) error {
 		return err
 	}
 	return nil
+}
+
+// describeActor names who made a change: the name, and beside it what
+// tells two actors of the same name apart (the preview of an
+// administrator's key, or the actor's ID), escaped.
+func describeActor(e apikey.Event) string {
+	switch {
+	case e.ActorPreview != "":
+		return escapeText(e.ActorName) + " (" + escapeText(e.ActorPreview) + ")"
+	case e.ActorID != "":
+		return escapeText(e.ActorName) + " (" + escapeText(e.ActorID) + ")"
+	}
+	return escapeText(e.ActorName)
 }
 
 // describeEvent says what an event changed, old → new, escaped.

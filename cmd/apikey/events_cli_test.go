@@ -25,7 +25,7 @@ func TestEvents(t *testing.T) {
 		other := d.create(t, "--owner", "globex", "--name", "globex ci", "--group", "deploy:write")
 		d.mustRun(t, "delete", "--yes", k.ID.String())
 
-		r := d.mustRun(t, "events")
+		r := d.mustRun(t, "events", "--oldest")
 		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
 		require.Len(t, lines, 6, r.stdout)
 		assert.Equal(t, []string{"AT", "OWNER", "KEY", "BY", "CHANGE", "REASON"}, strings.Fields(lines[0]))
@@ -42,7 +42,7 @@ func TestEvents(t *testing.T) {
 		}
 
 		// A deleted key's history, by ID, as JSON.
-		r = d.mustRun(t, "events", "--json", "--key", k.ID.String())
+		r = d.mustRun(t, "events", "--oldest", "--json", "--key", k.ID.String())
 		var events []apikey.Event
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &events), r.stdout)
 		require.Len(t, events, 4)
@@ -70,10 +70,23 @@ func TestEvents(t *testing.T) {
 		assert.Equal(t, 1, r.code, r.String())
 
 		// Limit and since.
-		r = d.mustRun(t, "events", "--json", "--limit", "2")
+		r = d.mustRun(t, "events", "--oldest", "--json", "--limit", "2")
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &events))
 		require.Len(t, events, 2)
 		assert.Equal(t, apikey.EventRenamed, events[1].Kind, "the oldest first")
+		r = d.mustRun(t, "events", "--json", "--limit", "2")
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &events))
+		require.Len(t, events, 2)
+		assert.Equal(t, []apikey.EventKind{apikey.EventDeleted, apikey.EventIssued}, []apikey.EventKind{events[0].Kind, events[1].Kind}, "the newest first by default")
+		r = d.mustRun(t, "events", "--json", "--kind", "renamed")
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &events))
+		require.Len(t, events, 1, "the kind filter")
+		assert.Equal(t, apikey.EventRenamed, events[0].Kind)
+		r = d.mustRun(t, "events", "--json", "--owner", apikey.DefaultOwner)
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &events))
+		for _, e := range events {
+			assert.Zero(t, e.Position, "no store-wide position with --owner")
+		}
 		r = d.mustRun(t, "events", "--json", "--since", time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
 		assert.Equal(t, "[]\n", r.stdout)
 		r = d.mustRun(t, "events", "--json", "--since", "1h")
@@ -92,10 +105,14 @@ func TestEvents(t *testing.T) {
 		ks, err := m.List(context.Background(), apikey.ListOptions{})
 		require.NoError(t, err)
 		require.Len(t, ks.Keys, 1)
-		ctx := apikey.NewActorContext(context.Background(), apikey.Actor{Name: "Globex admin", Owner: "globex", Groups: []string{"deploy:write"}})
+		ctx := apikey.NewActorContext(context.Background(), apikey.Actor{ID: "0190c0de-0000-7000-8000-000000000001", Name: "Globex admin", Preview: "ak_Glob…x7Ab", Owner: "globex", Groups: []string{"deploy:write"}})
 		require.NoError(t, m.Rename(ctx, ks.Keys[0].ID, "globex deploy"))
 		r = d.mustRun(t, "--owner", "globex", "events", "--key", ks.Keys[0].ID.String())
-		assert.Contains(t, r.stdout, "Globex admin")
+		assert.Contains(t, r.stdout, "Globex admin (ak_Glob…x7Ab)", "the preview beside the name")
 		assert.Contains(t, r.stdout, `renamed: "globex ci" → "globex deploy"`)
+		r = d.mustRun(t, "--owner", "globex", "events", "--json", "--actor", "0190c0de-0000-7000-8000-000000000001")
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &events))
+		require.Len(t, events, 1, "the actor filter")
+		assert.Equal(t, "0190c0de-0000-7000-8000-000000000001", events[0].ActorID)
 	})
 }

@@ -28,11 +28,11 @@ func setupRoll(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		if err := apikey.ValidateName(*createdBy); err != nil {
-			return fmt.Errorf("--created-by: %w", err)
-		}
 		if err := refuseKeyIn("--created-by", *createdBy); err != nil {
 			return err
+		}
+		if err := apikey.ValidateName(*createdBy); err != nil {
+			return fmt.Errorf("--created-by: %w", err)
 		}
 		return c.withKey(ctx, args[0], func(s *session, old *apikey.Key) error {
 			k, plaintext, err := s.manager.Roll(ctx, old.ID, apikey.RollRequest{Grace: g, ExpiresAt: expiresAt, CreatedBy: *createdBy})

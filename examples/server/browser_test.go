@@ -398,13 +398,17 @@ func TestBrowser(t *testing.T) {
 		what: li.querySelector('[data-testid="event-what"]').textContent, actor: li.querySelector('[data-testid="event-actor"]').textContent}))`, &history)
 	me := b.text("#whoami")
 	require.Len(t, history, 4)
-	assert.Equal(t, "issued", history[0].Kind)
-	assert.Contains(t, history[0].What, "“Reporting job”")
-	assert.Equal(t, "deactivated", history[1].Kind)
-	assert.Equal(t, "renamed", history[2].Kind)
-	assert.Equal(t, "Renamed “Reporting job” → “Invoicing job”", history[2].What)
-	assert.Equal(t, "groups_changed", history[3].Kind)
-	assert.Equal(t, "Groups reports:read → billing:write", history[3].What)
+	// The newest first.
+	assert.Equal(t, "issued", history[3].Kind)
+	assert.Contains(t, history[3].What, "“Reporting job”")
+	assert.Equal(t, "deactivated", history[2].Kind)
+	assert.Equal(t, "renamed", history[1].Kind)
+	assert.Equal(t, "Renamed “Reporting job” → “Invoicing job”", history[1].What)
+	assert.Equal(t, "groups_changed", history[0].Kind)
+	assert.Equal(t, "Groups reports:read → billing:write", history[0].What)
+	var previews int
+	b.eval(`document.querySelectorAll('#history-list [data-testid="event-actor-preview"]').length`, &previews)
+	assert.Equal(t, 4, previews, "the acting key's preview beside its name")
 	for _, e := range history {
 		assert.Equal(t, me, e.Actor, "made by the signed-in administrator")
 	}
@@ -423,8 +427,13 @@ func TestBrowser(t *testing.T) {
 	b.eval(`Array.from(document.querySelectorAll('#activity-list [data-testid="event"]')).map((li) => ({
 		key: li.querySelector('[data-testid="event-key"]').textContent, what: li.querySelector('[data-testid="event-what"]').textContent}))`, &activity)
 	require.GreaterOrEqual(t, len(activity), 5)
-	assert.Equal(t, struct{ Key, What string }{"Reporting job", "Renamed “Reporting job” → “Invoicing job”"}, activity[len(activity)-2])
+	// The newest first, each key under its latest name.
+	assert.Equal(t, struct{ Key, What string }{"Invoicing job", "Renamed “Reporting job” → “Invoicing job”"}, activity[1])
 	b.axe("the activity dialog")
+	var changed bool
+	b.eval(`(() => { const s = document.getElementById('activity-kind'); s.value = 'renamed'; s.dispatchEvent(new Event('change')); return true; })()`, &changed)
+	b.until("only renames", `(() => { const l = document.querySelectorAll('#activity-list [data-testid="event"]'); return l.length > 0 && Array.from(l).every((li) => li.dataset.kind === 'renamed'); })()`)
+	b.axe("the filtered activity")
 	b.do("close the activity", chromedp.Click(chromedp.ID("activity-close")), chromedp.WaitNotVisible(chromedp.ID("activity-dialog")))
 	b.until("the focus back on Activity", `document.activeElement.id === 'show-activity'`)
 	b.do("activate", chromedp.Click(chromedp.CSS(row("Invoicing job")+` button[data-action="activate"]`)))

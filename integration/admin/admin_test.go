@@ -716,11 +716,11 @@ func (s *racingStore) Get(ctx context.Context, id uuid.UUID) (*apikey.Key, error
 	return k, err
 }
 
-func (s *racingStore) SetName(ctx context.Context, id uuid.UUID, name string, at time.Time, guard *apikey.Guard) error {
+func (s *racingStore) SetName(ctx context.Context, c apikey.Change, id uuid.UUID, name string, guard *apikey.Guard) error {
 	if s.conflict.Load() {
 		return apikey.ErrConflict
 	}
-	return s.Store.SetName(ctx, id, name, at, guard)
+	return s.Store.SetName(ctx, c, id, name, guard)
 }
 
 // A grant of a group the limited admin lacks, landing while their rename is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"testing"
@@ -18,17 +19,18 @@ import (
 // eventsPage is the body of an events route.
 type eventsPage struct {
 	Events []struct {
-		Position  int64          `json:"position"`
-		At        time.Time      `json:"at"`
-		Owner     string         `json:"owner"`
-		KeyID     uuid.UUID      `json:"key_id"`
-		ActorName string         `json:"actor_name"`
-		Reason    string         `json:"reason"`
-		Kind      string         `json:"kind"`
-		Old       map[string]any `json:"old"`
-		New       map[string]any `json:"new"`
+		At           time.Time      `json:"at"`
+		Owner        string         `json:"owner"`
+		KeyID        uuid.UUID      `json:"key_id"`
+		ActorID      string         `json:"actor_id"`
+		ActorName    string         `json:"actor_name"`
+		ActorPreview string         `json:"actor_preview"`
+		Reason       string         `json:"reason"`
+		Kind         string         `json:"kind"`
+		Old          map[string]any `json:"old"`
+		New          map[string]any `json:"new"`
 	} `json:"events"`
-	NextAfter *int64 `json:"next_after"`
+	NextCursor *string `json:"next_cursor"`
 }
 
 // events gets an events route and decodes its page, checking that every
@@ -47,7 +49,7 @@ func (e *env) events(key, path string) eventsPage {
 			fields = append(fields, f)
 		}
 		slices.Sort(fields)
-		assert.Equal(e.t, []string{"actor_id", "actor_name", "at", "key_id", "kind", "new", "old", "owner", "position", "reason"}, fields)
+		assert.Equal(e.t, []string{"actor_id", "actor_name", "actor_preview", "at", "key_id", "kind", "new", "old", "owner", "reason"}, fields, "no store-wide position")
 	}
 	var page eventsPage
 	require.NoError(e.t, json.Unmarshal(r.body, &page))
@@ -63,9 +65,9 @@ func TestKeyHistory(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.do(req{method: "PUT", path: keyPath(k, "/groups"), key: e.limited, body: map[string]any{"groups": []string{"reports:read"}}}).StatusCode)
 	require.Equal(t, http.StatusOK, e.do(req{method: "POST", path: keyPath(k, "/deactivate"), key: e.root}).StatusCode)
 
-	page := e.events(e.root, keyPath(k, "/events"))
+	page := e.events(e.root, keyPath(k, "/events?order=oldest"))
 	require.Len(t, page.Events, 4)
-	assert.Nil(t, page.NextAfter, "one page")
+	assert.Nil(t, page.NextCursor, "one page")
 	var kinds, actors []string
 	for i, ev := range page.Events {
 		kinds = append(kinds, ev.Kind)
@@ -73,7 +75,7 @@ func TestKeyHistory(t *testing.T) {
 		assert.Equal(t, k["id"], ev.KeyID.String())
 		assert.Equal(t, apikey.DefaultOwner, ev.Owner)
 		if i > 0 {
-			assert.Greater(t, ev.Position, page.Events[i-1].Position, "oldest first")
+			assert.False(t, ev.At.Before(page.Events[i-1].At), "oldest first")
 		}
 	}
 	assert.Equal(t, []string{"issued", "renamed", "groups_changed", "deactivated"}, kinds)
@@ -85,29 +87,43 @@ func TestKeyHistory(t *testing.T) {
 	assert.Empty(t, page.Events[3].Old)
 	assert.Empty(t, page.Events[3].New)
 
-	// Paged one at a time, through next_after, the same events.
-	var paged []int64
-	path := keyPath(k, "/events?limit=1")
-	for {
-		p := e.events(e.root, path)
-		for _, ev := range p.Events {
-			paged = append(paged, ev.Position)
-		}
-		if p.NextAfter == nil {
-			break
-		}
-		require.Len(t, p.Events, 1)
-		path = keyPath(k, "/events?limit=1&after="+strconv.FormatInt(*p.NextAfter, 10))
-	}
-	var all []int64
-	for _, ev := range page.Events {
-		all = append(all, ev.Position)
-	}
-	assert.Equal(t, all, paged)
+	// Newest first by default.
+	newest := e.events(e.root, keyPath(k, "/events"))
+	require.Len(t, newest.Events, 4)
+	assert.Equal(t, "deactivated", newest.Events[0].Kind, "the newest first by default")
+	assert.Equal(t, "issued", newest.Events[3].Kind)
 
-	// Past the end, and since a time to come: an empty page, not a 404.
-	last := strconv.FormatInt(page.Events[3].Position, 10)
-	assert.Empty(t, e.events(e.root, keyPath(k, "/events?after="+last)).Events)
+	// Paged one at a time, through next_cursor, the same events, in both
+	// orders.
+	for _, order := range []string{"oldest", "newest"} {
+		var paged []string
+		path := keyPath(k, "/events?limit=1&order="+order)
+		for {
+			p := e.events(e.root, path)
+			for _, ev := range p.Events {
+				paged = append(paged, ev.Kind)
+			}
+			if p.NextCursor == nil {
+				break
+			}
+			require.Len(t, p.Events, 1)
+			path = keyPath(k, "/events?limit=1&order="+order+"&cursor="+url.QueryEscape(*p.NextCursor))
+		}
+		want := []string{"issued", "renamed", "groups_changed", "deactivated"}
+		if order == "newest" {
+			slices.Reverse(want)
+		}
+		assert.Equal(t, want, paged, order)
+	}
+	// Filtered by kind and by actor (the acting key's ID).
+	renamed := e.events(e.root, keyPath(k, "/events?kind=renamed"))
+	require.Len(t, renamed.Events, 1)
+	assert.Equal(t, "renamed", renamed.Events[0].Kind)
+	byLimited := e.events(e.root, keyPath(k, "/events?actor="+url.QueryEscape(page.Events[2].ActorID)))
+	require.Len(t, byLimited.Events, 1)
+	assert.Equal(t, "Limited admin", byLimited.Events[0].ActorName)
+
+	// Since a time to come: an empty page, not a 404.
 	assert.Empty(t, e.events(e.root, keyPath(k, "/events?since=2999-01-01T00:00:00Z")).Events)
 	assert.Len(t, e.events(e.root, keyPath(k, "/events?since="+page.Events[1].At.Format(time.RFC3339Nano))).Events, 3)
 
@@ -118,7 +134,7 @@ func TestKeyHistory(t *testing.T) {
 	assert.NotContains(t, body, "lookup")
 	assert.NotContains(t, body, "hash")
 
-	for _, query := range []string{"?after=-1", "?after=x", "?limit=0", "?limit=1001", "?since=yesterday"} {
+	for _, query := range []string{"?cursor=x", "?cursor=RQAB", "?limit=0", "?limit=1001", "?since=yesterday", "?order=sideways", "?kind=nope", "?key=nope"} {
 		r := e.do(req{method: "GET", path: keyPath(k, "/events"+query), key: e.root})
 		assert.Equal(t, http.StatusBadRequest, r.StatusCode, "%s: %s", query, r.body)
 		r = e.do(req{method: "GET", path: "/admin/api/events" + query, key: e.root})
@@ -162,7 +178,7 @@ func TestEventsOfAnotherOrganization(t *testing.T) {
 	never := e.do(req{method: "GET", path: "/admin/api/keys/0191c0de-7e57-7000-8000-000000000000/events", key: e.root})
 	never.problem(t, http.StatusNotFound, "not_found")
 	for _, key := range []map[string]any{globexLive, globexGone} {
-		for _, query := range []string{"", "?after=0", "?limit=1", "?since=2000-01-01T00:00:00Z"} {
+		for _, query := range []string{"", "?order=oldest", "?limit=1", "?since=2000-01-01T00:00:00Z", "?kind=issued"} {
 			r := e.do(req{method: "GET", path: keyPath(key, "/events"+query), key: e.root})
 			r.problem(t, http.StatusNotFound, "not_found")
 			assert.Equal(t, string(never.body), string(r.body), "another organization's key is as one that never existed")
@@ -170,13 +186,13 @@ func TestEventsOfAnotherOrganization(t *testing.T) {
 	}
 	// Globex reads its own, deleted or not.
 	assert.Len(t, e.events(globexAdmin, keyPath(globexLive, "/events")).Events, 1)
-	gone := e.events(globexAdmin, keyPath(globexGone, "/events"))
+	gone := e.events(globexAdmin, keyPath(globexGone, "/events?order=oldest"))
 	require.Len(t, gone.Events, 2)
 	assert.Equal(t, "deleted", gone.Events[1].Kind)
 	assert.Equal(t, "Globex gone", gone.Events[1].Old["name"])
 	// And the root administrator reads their own deleted key's history,
 	// which globex cannot.
-	own := e.events(e.root, keyPath(ownGone, "/events"))
+	own := e.events(e.root, keyPath(ownGone, "/events?order=oldest"))
 	require.Len(t, own.Events, 2)
 	assert.Equal(t, []string{"issued", "deleted"}, []string{own.Events[0].Kind, own.Events[1].Kind})
 	r := e.do(req{method: "GET", path: keyPath(ownGone, "/events"), key: globexAdmin})
@@ -196,7 +212,7 @@ func TestEventsOfAnotherOrganization(t *testing.T) {
 		assert.NotContains(t, string(r.body), `"owner":"globex"`, query)
 	}
 	assert.Empty(t, e.events(e.root, "/admin/api/events?owner=globex").Events)
-	activity := e.events(e.root, "/admin/api/events")
+	activity := e.events(e.root, "/admin/api/events?order=oldest")
 	// Root admin, Limited admin, Reader issued by the bootstrap step, and
 	// Own gone issued and deleted.
 	var kinds, names []string
@@ -214,10 +230,10 @@ func TestEventsOfAnotherOrganization(t *testing.T) {
 	for {
 		p := e.events(e.root, path)
 		paged += len(p.Events)
-		if p.NextAfter == nil {
+		if p.NextCursor == nil {
 			break
 		}
-		path = "/admin/api/events?limit=2&after=" + strconv.FormatInt(*p.NextAfter, 10)
+		path = "/admin/api/events?limit=2&cursor=" + url.QueryEscape(*p.NextCursor)
 	}
 	assert.Equal(t, len(activity.Events), paged)
 
@@ -227,4 +243,98 @@ func TestEventsOfAnotherOrganization(t *testing.T) {
 	for _, ev := range g.Events {
 		assert.Equal(t, "globex", ev.Owner)
 	}
+}
+
+// TestEventsAreAccountable: a change made through the API names the acting
+// key by its ID and preview, so that two administrators' keys of the same
+// name are told apart in the audit trail.
+func TestEventsAreAccountable(t *testing.T) {
+	e := newEnv(t, nil)
+	var admins []*apikey.Key
+	var plaintexts []string
+	for range 2 {
+		k, p, err := e.m.Issue(context.Background(), apikey.IssueRequest{Name: "Administrator", CreatedBy: "test",
+			Groups: []string{"apikeys:admin", "reports:read"}})
+		require.NoError(t, err)
+		e.remember(k.ID, p)
+		admins, plaintexts = append(admins, k), append(plaintexts, p)
+	}
+	target, _ := e.create("CI", "reports:read")
+	for i, name := range []string{"CI 1", "CI 2"} {
+		r := e.do(req{method: "PUT", path: keyPath(target, "/name"), key: plaintexts[i], body: map[string]any{"name": name}})
+		require.Equal(t, http.StatusOK, r.StatusCode, string(r.body))
+	}
+	page := e.events(e.root, keyPath(target, "/events?kind=renamed&order=oldest"))
+	require.Len(t, page.Events, 2)
+	for i, ev := range page.Events {
+		assert.Equal(t, "Administrator", ev.ActorName)
+		assert.Equal(t, admins[i].ID.String(), ev.ActorID, "the acting key's ID")
+		assert.Equal(t, admins[i].Preview, ev.ActorPreview, "the acting key's preview")
+	}
+	assert.NotEqual(t, page.Events[0].ActorID, page.Events[1].ActorID, "two keys of the same name are told apart")
+	mine := e.events(e.root, "/admin/api/events?actor="+admins[1].ID.String())
+	require.Len(t, mine.Events, 1)
+	assert.Equal(t, "CI 2", mine.Events[0].New["name"])
+
+	// A full key in metadata is refused, as in a name.
+	r := e.do(req{method: "POST", path: "/admin/api/keys", key: e.root,
+		body: map[string]any{"name": "m", "groups": []string{"reports:read"}, "metadata": map[string]string{"note": "old " + plaintexts[0]}}})
+	r.problem(t, http.StatusUnprocessableEntity, "invalid_metadata")
+	assert.NotContains(t, string(r.body), plaintexts[0])
+}
+
+// TestEventsShowNothingOfOtherOrganizations: an administrator who makes a
+// change, then another after another organization made seven, reads
+// exactly what they read when nobody else changed anything: the same
+// events, the same cursors, no gap.
+func TestEventsShowNothingOfOtherOrganizations(t *testing.T) {
+	read := func(busyNeighbour bool) []string {
+		e := newEnv(t, nil)
+		k, globexAdmin, err := e.m.Issue(context.Background(), apikey.IssueRequest{Name: "Globex admin", CreatedBy: "test", Owner: "globex",
+			Groups: []string{"apikeys:admin", "reports:read"}})
+		require.NoError(t, err)
+		e.remember(k.ID, globexAdmin)
+		mine, _ := e.create("Mine", "reports:read")
+		if busyNeighbour {
+			for i := range 7 {
+				r := e.do(req{method: "POST", path: "/admin/api/keys", key: globexAdmin, body: map[string]any{"name": "g" + strconv.Itoa(i), "groups": []string{"reports:read"}}})
+				require.Equal(t, http.StatusCreated, r.StatusCode, string(r.body))
+			}
+		}
+		require.Equal(t, http.StatusOK, e.do(req{method: "PUT", path: keyPath(mine, "/name"), key: e.root, body: map[string]any{"name": "Mine 2"}}).StatusCode)
+		var out []string
+		for _, order := range []string{"oldest", "newest"} {
+			for _, base := range []string{"/admin/api/events?limit=1&order=" + order, keyPath(mine, "/events?limit=1&order="+order)} {
+				path := base
+				for {
+					r := e.do(req{method: "GET", path: path, key: e.root})
+					require.Equal(t, http.StatusOK, r.StatusCode, string(r.body))
+					var raw struct {
+						Events     []map[string]any `json:"events"`
+						NextCursor *string          `json:"next_cursor"`
+					}
+					require.NoError(t, json.Unmarshal(r.body, &raw))
+					for _, ev := range raw.Events {
+						// What differs between two runs anyway: times and IDs.
+						delete(ev, "at")
+						delete(ev, "key_id")
+						delete(ev, "actor_id")
+						delete(ev, "actor_preview")
+						b, _ := json.Marshal(ev)
+						out = append(out, string(b))
+					}
+					if raw.NextCursor == nil {
+						out = append(out, "end")
+						break
+					}
+					out = append(out, "cursor "+*raw.NextCursor)
+					path = base + "&cursor=" + url.QueryEscape(*raw.NextCursor)
+				}
+			}
+		}
+		return out
+	}
+	quiet, busy := read(false), read(true)
+	assert.Equal(t, quiet, busy, "another organization's activity leaves no trace in what an administrator reads")
+	assert.NotEmpty(t, quiet)
 }

@@ -40,7 +40,7 @@ func benchmarkKey(b *testing.B, s *sqlstore.Store) *apikey.Key {
 	k := newKey()
 	used := k.CreatedAt.Add(time.Minute)
 	k.LastUsedAt = &used
-	require.NoError(b, s.Create(context.Background(), k, 0))
+	require.NoError(b, s.Create(context.Background(), creation(k), k, 0))
 	return k
 }
 

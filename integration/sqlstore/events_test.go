@@ -332,3 +332,61 @@ func TestNoChangeWithoutItsEvent(t *testing.T) {
 		assert.Equal(t, 1, n, "the refused Issue stored no key")
 	})
 }
+
+// TestUpgradeFromVersion5 makes a version-5 database holding events of two
+// owners, runs Migrate, and checks that version 6 numbers each owner's
+// events 1, 2, 3... in the order of their positions, with no preview, and
+// that new events continue each owner's numbering.
+func TestUpgradeFromVersion5(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		db := b.open(t)
+		s := unmigratedStore(t, db, b.dialect)
+		createVersion(t, db, b.dialect, s, 5)
+		q := `"`
+		if b.dialect == sqlstore.MySQL {
+			q = "`"
+		}
+		owners := []string{"org-a", "org-b", "org-a", "org-a", "org-b"}
+		for i, owner := range owners {
+			_, err := db.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s%s_events%s (pos, occurred_at, owner, key_id, actor_id, actor_name, kind, detail_json) "+
+				"VALUES (%d, %s, '%s', '%s', '', 'operator', 'issued', '{\"old\":{},\"new\":{}}')",
+				q, s.Table(), q, i+1, timeLiteral(b.dialect, time.Now()), owner, uuid.NewString()))
+			require.NoError(t, err)
+		}
+		_, err := db.ExecContext(ctx, fmt.Sprintf("UPDATE %s%s_event_position%s SET pos = %d WHERE id = 1", q, s.Table(), q, len(owners)))
+		require.NoError(t, err)
+
+		require.NoError(t, s.Migrate(ctx), "Migrate from version 5")
+		require.NoError(t, s.Migrate(ctx), "Migrate again")
+		seqs := func(owner string) (positions, seqs []int64) {
+			events, err := s.Events(ctx, apikey.EventQuery{Owner: owner, Limit: 100})
+			require.NoError(t, err)
+			for _, e := range events {
+				positions, seqs = append(positions, e.Position), append(seqs, e.OwnerSeq)
+				assert.Empty(t, e.ActorPreview)
+			}
+			return positions, seqs
+		}
+		p, n := seqs("org-a")
+		assert.Equal(t, []int64{1, 3, 4}, p)
+		assert.Equal(t, []int64{1, 2, 3}, n, "org-a's events numbered in the order of their positions")
+		p, n = seqs("org-b")
+		assert.Equal(t, []int64{2, 5}, p)
+		assert.Equal(t, []int64{1, 2}, n)
+
+		k := newOwnedKey("org-a")
+		require.NoError(t, s.Create(ctx, creation(k), k, 0))
+		p, n = seqs("org-a")
+		assert.Equal(t, []int64{1, 3, 4, 6}, p)
+		assert.Equal(t, []int64{1, 2, 3, 4}, n, "a new event continues its owner's numbering")
+	})
+}
+
+// newOwnedKey returns a valid-looking key of owner.
+func newOwnedKey(owner string) *apikey.Key {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	id := uuid.Must(uuid.NewV7())
+	return &apikey.Key{ID: id, Owner: owner, Name: "after v6", Groups: []string{"x"}, Active: true, Preview: "ak_New…x7Ab",
+		LookupID: "v6" + id.String()[:10], Hash: "$sha256$00", CreatedAt: now, CreatedBy: "alice", UpdatedAt: now}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apikit/apikey"
+	"github.com/apikit/apikey/internal/sqlscript"
 	"github.com/apikit/apikey/memstore"
 	"github.com/apikit/apikey/sqlstore"
 	"github.com/google/uuid"
@@ -69,13 +70,13 @@ type revokingStore struct {
 	once sync.Once
 }
 
-func (s *revokingStore) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
+func (s *revokingStore) Roll(ctx context.Context, c apikey.Change, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
 	var err error
-	s.once.Do(func() { err = s.Store.SetGroups(ctx, oldID, []string{"read"}, time.Now(), nil) })
+	s.once.Do(func() { err = s.Store.SetGroups(ctx, opAt(time.Now()), oldID, []string{"read"}, nil) })
 	if err != nil {
 		return err
 	}
-	return s.Store.Roll(ctx, oldID, successor, graceEndsAt, guard)
+	return s.Store.Roll(ctx, c, oldID, successor, graceEndsAt, guard)
 }
 
 // TestRollDuringARevocation: a change of the old key's groups between the
@@ -190,7 +191,7 @@ func TestUpgradeFromVersion3(t *testing.T) {
 		for v, name := range []string{"0001_init.sql", "0002_owners.sql", "0003_listing.sql"} {
 			text, err := os.ReadFile(filepath.Join("..", "..", "sqlstore", "migrations", b.dialect.String(), name))
 			require.NoError(t, err)
-			for _, stmt := range splitSQL(strings.ReplaceAll(string(text), "{{table}}", s.Table())) {
+			for _, stmt := range sqlscript.Split(strings.ReplaceAll(string(text), "{{table}}", s.Table())) {
 				_, err := db.ExecContext(ctx, stmt)
 				require.NoError(t, err, stmt)
 			}

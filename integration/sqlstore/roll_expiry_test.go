@@ -43,11 +43,11 @@ type shortenDuringRoll struct {
 	to time.Time
 }
 
-func (s *shortenDuringRoll) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
-	if err := s.Store.SetExpiresAt(ctx, oldID, &s.to, time.Now(), nil); err != nil {
+func (s *shortenDuringRoll) Roll(ctx context.Context, c apikey.Change, oldID uuid.UUID, successor *apikey.Key, graceEndsAt time.Time, guard *apikey.Guard) error {
+	if err := s.Store.SetExpiresAt(ctx, opAt(time.Now()), oldID, &s.to, nil); err != nil {
 		return err
 	}
-	return s.Store.Roll(ctx, oldID, successor, graceEndsAt, guard)
+	return s.Store.Roll(ctx, c, oldID, successor, graceEndsAt, guard)
 }
 
 // TestRollNeverOutlivesAShortenedExpiry: on each database, a successor that

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/apikit/apikey"
+	"github.com/apikit/apikey/internal/sqlscript"
 	"github.com/apikit/apikey/sqlstore"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -111,7 +112,7 @@ func createVersion(tb testing.TB, db *sql.DB, dialect sqlstore.Dialect, s *sqlst
 	for _, file := range files[:upTo] {
 		text, err := os.ReadFile(file)
 		require.NoError(tb, err)
-		for _, stmt := range splitSQL(strings.ReplaceAll(string(text), "{{table}}", s.Table())) {
+		for _, stmt := range sqlscript.Split(strings.ReplaceAll(string(text), "{{table}}", s.Table())) {
 			_, err := db.ExecContext(ctx, stmt)
 			require.NoError(tb, err, stmt)
 		}

@@ -137,7 +137,7 @@ func unmigratedStore(tb testing.TB, db *sql.DB, dialect sqlstore.Dialect) *sqlst
 // dropTables drops the tables of a store, the groups first for their
 // foreign key.
 func dropTables(tb testing.TB, db *sql.DB, table string) {
-	for _, name := range []string{table + "_groups", table, table + "_owners", table + "_events", table + "_event_position", table + "_schema_migrations"} {
+	for _, name := range []string{table + "_groups", table, table + "_owners", table + "_events", table + "_event_position", table + "_event_owner_seq", table + "_schema_migrations"} {
 		if _, err := db.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+name); err != nil {
 			tb.Errorf("drop table %s: %v", name, err)
 		}
@@ -236,7 +236,7 @@ func TestMigrate(t *testing.T) {
 			s := unmigratedStore(t, db, b.dialect)
 			require.NoError(t, s.Migrate(t.Context()), "first Migrate")
 			k := newKey()
-			require.NoError(t, s.Create(t.Context(), k, 0))
+			require.NoError(t, s.Create(t.Context(), creation(k), k, 0))
 			require.NoError(t, s.Migrate(t.Context()), "second Migrate")
 			_, err := s.Get(t.Context(), k.ID)
 			require.NoError(t, err, "the second Migrate keeps the keys")
@@ -309,7 +309,7 @@ func assertSchema(t *testing.T, db *sql.DB, dialect sqlstore.Dialect, table stri
 	require.NoError(t, rows.Err())
 	require.NoError(t, rows.Close())
 	slices.Sort(tables)
-	assert.Equal(t, []string{table, table + "_event_position", table + "_events", table + "_groups", table + "_owners", table + "_schema_migrations"}, tables)
+	assert.Equal(t, []string{table, table + "_event_owner_seq", table + "_event_position", table + "_events", table + "_groups", table + "_owners", table + "_schema_migrations"}, tables)
 
 	files, err := os.ReadDir(filepath.Join("..", "..", "sqlstore", "migrations", dialect.String()))
 	require.NoError(t, err)
@@ -364,10 +364,10 @@ func TestStoredColumns(t *testing.T) {
 			k := newKey()
 			exp := k.CreatedAt.Add(time.Hour)
 			k.ExpiresAt = &exp
-			require.NoError(t, s.Create(t.Context(), k, 0))
+			require.NoError(t, s.Create(t.Context(), creation(k), k, 0))
 			keys[k.ID.String()] = k
 		}
-		require.NoError(t, s.SetGroups(t.Context(), firstKey(keys).ID, []string{"ops", "ops", "billing"}, time.Now(), nil))
+		require.NoError(t, s.SetGroups(t.Context(), opAt(time.Now()), firstKey(keys).ID, []string{"ops", "ops", "billing"}, nil))
 
 		cols, rows := dump(t, db, "SELECT * FROM "+s.Table())
 		assert.Equal(t, []string{"id", "lookup_id", "name", "groups_json", "active", "preview", "hash",
@@ -397,7 +397,7 @@ func TestStoredColumns(t *testing.T) {
 		// Deleting a key deletes its groups, with or without foreign keys
 		// enforced (SQLite's default is without).
 		for id := range keys {
-			require.NoError(t, s.Delete(t.Context(), uuid.MustParse(id), nil))
+			require.NoError(t, s.Delete(t.Context(), opAt(time.Now()), uuid.MustParse(id), nil))
 		}
 		_, rows = dump(t, db, "SELECT * FROM "+s.Table()+"_groups")
 		assert.Empty(t, rows, "groups of deleted keys")
@@ -504,7 +504,9 @@ func allCalls(k *apikey.Key) []call {
 	at := time.Now()
 	return []call{
 		{"Migrate", func(ctx context.Context, s *sqlstore.Store) error { return s.Migrate(ctx) }},
-		{"Create", func(ctx context.Context, s *sqlstore.Store) error { return s.Create(ctx, k.Clone(), 0) }},
+		{"Create", func(ctx context.Context, s *sqlstore.Store) error {
+			return s.Create(ctx, creation(k.Clone()), k.Clone(), 0)
+		}},
 		{"Get", func(ctx context.Context, s *sqlstore.Store) error { _, err := s.Get(ctx, k.ID); return err }},
 		{"GetByLookupID", func(ctx context.Context, s *sqlstore.Store) error {
 			_, err := s.GetByLookupID(ctx, k.LookupID)
@@ -519,16 +521,18 @@ func allCalls(k *apikey.Key) []call {
 				After: apikey.Cursor{CreatedAt: at, ID: k.ID}})
 			return err
 		}},
-		{"SetName", func(ctx context.Context, s *sqlstore.Store) error { return s.SetName(ctx, k.ID, "x", at, nil) }},
+		{"SetName", func(ctx context.Context, s *sqlstore.Store) error { return s.SetName(ctx, opAt(at), k.ID, "x", nil) }},
 		{"SetGroups", func(ctx context.Context, s *sqlstore.Store) error {
-			return s.SetGroups(ctx, k.ID, []string{"x"}, at, nil)
+			return s.SetGroups(ctx, opAt(at), k.ID, []string{"x"}, nil)
 		}},
-		{"SetActive", func(ctx context.Context, s *sqlstore.Store) error { return s.SetActive(ctx, k.ID, false, at, nil) }},
+		{"SetActive", func(ctx context.Context, s *sqlstore.Store) error {
+			return s.SetActive(ctx, opAt(at), k.ID, false, nil)
+		}},
 		{"SetHash", func(ctx context.Context, s *sqlstore.Store) error { return s.SetHash(ctx, k.ID, "$x$") }},
 		{"RecordLastUsed", func(ctx context.Context, s *sqlstore.Store) error {
 			return s.RecordLastUsed(ctx, map[uuid.UUID]time.Time{k.ID: at})
 		}},
-		{"Delete", func(ctx context.Context, s *sqlstore.Store) error { return s.Delete(ctx, k.ID, nil) }},
+		{"Delete", func(ctx context.Context, s *sqlstore.Store) error { return s.Delete(ctx, opAt(time.Now()), k.ID, nil) }},
 	}
 }
 
@@ -539,7 +543,7 @@ func TestContextDone(t *testing.T) {
 		db := b.open(t)
 		s := newStore(t, db, b.dialect)
 		k := newKey()
-		require.NoError(t, s.Create(t.Context(), k, 0))
+		require.NoError(t, s.Create(t.Context(), creation(k), k, 0))
 
 		cancelled, cancel := context.WithCancel(t.Context())
 		cancel()
@@ -569,7 +573,7 @@ func TestDeadlineWhileBlocked(t *testing.T) {
 		db := b.open(t)
 		s := newStore(t, db, b.dialect)
 		k := newKey()
-		require.NoError(t, s.Create(t.Context(), k, 0))
+		require.NoError(t, s.Create(t.Context(), creation(k), k, 0))
 
 		// Another transaction holds the key's row.
 		tx, err := db.BeginTx(t.Context(), nil)
@@ -585,7 +589,7 @@ func TestDeadlineWhileBlocked(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		err = s.SetName(ctx, k.ID, "blocked", time.Now(), nil)
+		err = s.SetName(ctx, opAt(time.Now()), k.ID, "blocked", nil)
 		assert.Less(t, time.Since(start), 5*time.Second, "SetName returned long after the deadline")
 		assert.Error(t, err)
 		assert.NotErrorIs(t, err, apikey.ErrNotFound)
@@ -602,13 +606,13 @@ func TestNoConnectionLeak(t *testing.T) {
 		s := newStore(t, db, b.dialect)
 		k := newKey()
 		ctx := t.Context()
-		require.NoError(t, s.Create(ctx, k, 0))
+		require.NoError(t, s.Create(ctx, creation(k), k, 0))
 
-		assert.ErrorIs(t, s.Create(ctx, k, 0), apikey.ErrDuplicate)
-		assert.ErrorIs(t, s.SetGroups(ctx, uuid.New(), []string{"a"}, time.Now(), nil), apikey.ErrNotFound)
+		assert.ErrorIs(t, s.Create(ctx, creation(k), k, 0), apikey.ErrDuplicate)
+		assert.ErrorIs(t, s.SetGroups(ctx, opAt(time.Now()), uuid.New(), []string{"a"}, nil), apikey.ErrNotFound)
 		_, err := s.GetByLookupID(ctx, "missing")
 		assert.ErrorIs(t, err, apikey.ErrNotFound)
-		assert.ErrorIs(t, s.SetName(ctx, uuid.New(), "x", time.Now(), nil), apikey.ErrNotFound)
+		assert.ErrorIs(t, s.SetName(ctx, opAt(time.Now()), uuid.New(), "x", nil), apikey.ErrNotFound)
 
 		// A store on tables that do not exist fails every call.
 		missing, err := sqlstore.New(db, b.dialect, sqlstore.WithTable(randomTable()))
@@ -638,7 +642,7 @@ func TestRecordLastUsedLargeBatch(t *testing.T) {
 		for i := range n {
 			if i%100 == 0 {
 				k := newKey()
-				require.NoError(t, s.Create(t.Context(), k, 0))
+				require.NoError(t, s.Create(t.Context(), creation(k), k, 0))
 				created = append(created, k)
 				uses[k.ID] = when
 				continue
@@ -685,7 +689,7 @@ func TestConcurrentWritesOnManyKeys(t *testing.T) {
 		keys := make([]*apikey.Key, workers)
 		for i := range keys {
 			keys[i] = newKey()
-			require.NoError(t, s.Create(ctx, keys[i], 0))
+			require.NoError(t, s.Create(ctx, creation(keys[i]), keys[i], 0))
 		}
 		groupSets := [][]string{{"a"}, {"zz", "yy", "a"}, {"m", "n"}, {"b"}, {"zzz"}}
 		var wg sync.WaitGroup
@@ -695,16 +699,16 @@ func TestConcurrentWritesOnManyKeys(t *testing.T) {
 				for i := range 40 {
 					switch i % 5 {
 					case 0, 1:
-						assert.NoError(t, s.SetGroups(ctx, own.ID, groupSets[(w+i)%len(groupSets)], time.Now(), nil), "SetGroups")
+						assert.NoError(t, s.SetGroups(ctx, opAt(time.Now()), own.ID, groupSets[(w+i)%len(groupSets)], nil), "SetGroups")
 					case 2:
-						if assert.NoError(t, s.Delete(ctx, own.ID, nil), "Delete") {
-							assert.NoError(t, s.Create(ctx, own.Clone(), 0), "Create")
+						if assert.NoError(t, s.Delete(ctx, opAt(time.Now()), own.ID, nil), "Delete") {
+							assert.NoError(t, s.Create(ctx, creation(own.Clone()), own.Clone(), 0), "Create")
 						}
 					case 3:
 						n := newKey()
 						n.Groups = groupSets[i%len(groupSets)]
-						if assert.NoError(t, s.Create(ctx, n, 0), "Create") {
-							assert.NoError(t, s.Delete(ctx, n.ID, nil), "Delete")
+						if assert.NoError(t, s.Create(ctx, creation(n), n, 0), "Create") {
+							assert.NoError(t, s.Delete(ctx, opAt(time.Now()), n.ID, nil), "Delete")
 						}
 					case 4:
 						uses := map[uuid.UUID]time.Time{}
@@ -712,7 +716,7 @@ func TestConcurrentWritesOnManyKeys(t *testing.T) {
 							uses[keys[(w+i*j)%len(keys)].ID] = time.Now()
 						}
 						assert.NoError(t, s.RecordLastUsed(ctx, uses), "RecordLastUsed")
-						assert.NoError(t, s.SetName(ctx, own.ID, fmt.Sprint("name ", w, i), time.Now(), nil), "SetName")
+						assert.NoError(t, s.SetName(ctx, opAt(time.Now()), own.ID, fmt.Sprint("name ", w, i), nil), "SetName")
 						_, err := s.List(ctx, apikey.ListQuery{Group: "a", Limit: 10})
 						assert.NoError(t, err, "List")
 					}
@@ -736,13 +740,13 @@ func TestListCursorPrecision(t *testing.T) {
 		for range 3 {
 			k := newKey()
 			k.CreatedAt = now
-			require.NoError(t, s.Create(t.Context(), k, 0))
+			require.NoError(t, s.Create(t.Context(), creation(k), k, 0))
 			keys = append(keys, k)
 		}
 		slices.SortFunc(keys, func(a, b *apikey.Key) int { return bytes.Compare(a.ID[:], b.ID[:]) })
 		later := newKey()
 		later.CreatedAt = now.Add(time.Microsecond)
-		require.NoError(t, s.Create(t.Context(), later, 0))
+		require.NoError(t, s.Create(t.Context(), creation(later), later, 0))
 
 		listIDs := func(after apikey.Cursor) []uuid.UUID {
 			got, err := s.List(t.Context(), apikey.ListQuery{After: after, Limit: 10})

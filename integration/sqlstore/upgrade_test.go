@@ -86,25 +86,6 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	})
 }
 
-// splitSQL splits a migration file into statements: each ends with a
-// semicolon at the end of a line; comment lines are dropped.
-func splitSQL(text string) []string {
-	var stmts []string
-	var cur strings.Builder
-	for line := range strings.Lines(text) {
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
-			continue
-		}
-		cur.WriteString(line)
-		if strings.HasSuffix(trimmed, ";") {
-			stmts = append(stmts, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
-			cur.Reset()
-		}
-	}
-	return stmts
-}
-
 // timeLiteral writes t as a SQL literal of the dialect's time columns.
 func timeLiteral(d sqlstore.Dialect, t time.Time) string {
 	t = t.UTC().Truncate(time.Microsecond)

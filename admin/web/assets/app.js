@@ -599,13 +599,15 @@
   }
 
   // The audit trail: a key's history, and the organization's activity,
-  // oldest first, a page at a time.
+  // newest first, a page at a time; the activity filtered by kind and by
+  // who made the change.
 
   const eventViews = {
-    history: { path: '', after: null },
-    activity: { path: 'api/events', after: null },
+    history: { path: '', cursor: null },
+    activity: { path: 'api/events', cursor: null },
   };
-  const keyNames = new Map(); // key ID → its name as the events last told it
+  const keyNames = new Map(); // key ID → its latest name the events told
+  const actors = new Map(); // actor ID → "name (preview)", as seen in the activity
 
   const quoted = (s) => '“' + s + '”';
   const groupsText = (groups) => (groups && groups.length ? groups.join(', ') : 'none');
@@ -636,10 +638,13 @@
       const name = keyNames.get(e.key_id);
       li.append(el('span', { className: 'event-key', textContent: name ? name : 'Key ' + e.key_id.slice(0, 8), dataset: { testid: 'event-key' } }));
     }
+    // The preview of the acting key beside its name: two administrators'
+    // keys may share a name, never a preview.
+    const by = [el('span', { textContent: e.actor_name, dataset: { testid: 'event-actor' } })];
+    if (e.actor_preview) by.push(' ', el('code', { className: 'event-actor-preview', textContent: '(' + e.actor_preview + ')', dataset: { testid: 'event-actor-preview' } }));
     li.append(
       el('span', { className: 'event-what', textContent: describeEvent(e), dataset: { testid: 'event-what' } }),
-      el('span', { className: 'event-meta muted small' },
-        'by ', el('span', { textContent: e.actor_name, dataset: { testid: 'event-actor' } }), ' · ', timeElement(e.at)),
+      el('span', { className: 'event-meta muted small' }, 'by ', ...by, ' · ', timeElement(e.at)),
     );
     if (e.reason) li.append(el('span', { className: 'event-reason muted small', textContent: 'Reason: ' + e.reason, dataset: { testid: 'event-reason' } }));
     return li;
@@ -650,22 +655,32 @@
     const v = eventViews[view];
     const list = $(view + '-list');
     $(view + '-error').textContent = '';
+    let query = '?limit=50';
+    if (view === 'activity') {
+      if ($('activity-kind').value) query += '&kind=' + encodeURIComponent($('activity-kind').value);
+      if ($('activity-actor').value) query += '&actor=' + encodeURIComponent($('activity-actor').value);
+    }
+    if (v.cursor !== null) query += '&cursor=' + encodeURIComponent(v.cursor);
     let data;
     try {
-      data = await api('GET', v.path + '?limit=50' + (v.after !== null ? '&after=' + v.after : ''));
+      data = await api('GET', v.path + query);
     } catch (e) {
       $(view + '-error').textContent = e.message;
       return;
     }
     for (const e of data.events) {
-      const name = e.kind === 'renamed' ? e.old.name : (e.new && e.new.name) || (e.old && e.old.name);
+      // Newest first: the first event seen of a key tells its latest name.
+      const name = (e.new && e.new.name) || (e.old && e.old.name);
       if (name && !keyNames.has(e.key_id)) keyNames.set(e.key_id, name);
+      if (view === 'activity' && e.actor_id && !actors.has(e.actor_id)) {
+        actors.set(e.actor_id, e.actor_name + (e.actor_preview ? ' (' + e.actor_preview + ')' : ''));
+        $('activity-actor').append(el('option', { value: e.actor_id, textContent: actors.get(e.actor_id) }));
+      }
       list.append(eventItem(e, view === 'activity'));
-      if (e.kind === 'renamed') keyNames.set(e.key_id, e.new.name);
     }
     if (list.children.length === 0) list.append(el('li', { className: 'muted', textContent: 'No change recorded.' }));
-    v.after = data.next_after;
-    $(view + '-more').hidden = data.next_after === null;
+    v.cursor = data.next_cursor;
+    $(view + '-more').hidden = data.next_cursor === null;
   }
 
   async function moreEvents(view) {
@@ -678,7 +693,7 @@
   async function openHistory(k) {
     historyKey = k;
     eventViews.history.path = 'api/keys/' + encodeURIComponent(k.id) + '/events';
-    eventViews.history.after = null;
+    eventViews.history.cursor = null;
     $('history-name').textContent = k.name;
     $('history-list').replaceChildren();
     $('history-more').hidden = true;
@@ -688,12 +703,21 @@
   }
 
   async function openActivity() {
-    eventViews.activity.after = null;
     keyNames.clear();
-    $('activity-list').replaceChildren();
-    $('activity-more').hidden = true;
+    actors.clear();
+    $('activity-kind').value = '';
+    $('activity-actor').replaceChildren(el('option', { value: '', textContent: 'Anyone' }));
     $('activity-dialog').showModal();
     $('activity-close').focus();
+    await reloadActivity();
+  }
+
+  // reloadActivity reads the activity again from the newest, with the
+  // filters as they are now.
+  async function reloadActivity() {
+    eventViews.activity.cursor = null;
+    $('activity-list').replaceChildren();
+    $('activity-more').hidden = true;
     await loadEvents('activity');
   }
 
@@ -809,6 +833,8 @@
       if (!$('keys-view').hidden) $('show-activity').focus();
     });
     $('show-activity').addEventListener('click', openActivity);
+    $('activity-kind').addEventListener('change', reloadActivity);
+    $('activity-actor').addEventListener('change', reloadActivity);
     for (const view of ['history', 'activity']) {
       $(view + '-more').addEventListener('click', () => moreEvents(view));
       $(view + '-close').addEventListener('click', () => $(view + '-dialog').close());

@@ -1,4 +1,4 @@
-package sqlstore
+package sqlscript
 
 import (
 	"testing"
@@ -7,6 +7,6 @@ import (
 )
 
 func TestSplitStatements(t *testing.T) {
-	got := splitStatements("-- comment\nCREATE TABLE a (\n  x int\n);\n\nCREATE TRIGGER t BEGIN DELETE FROM b; END;\nSELECT 1")
+	got := Split("-- comment\nCREATE TABLE a (\n  x int\n);\n\nCREATE TRIGGER t BEGIN DELETE FROM b; END;\nSELECT 1")
 	assert.Equal(t, []string{"CREATE TABLE a (\n  x int\n)", "CREATE TRIGGER t BEGIN DELETE FROM b; END", "SELECT 1"}, got)
 }
