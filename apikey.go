@@ -286,6 +286,15 @@ func (m *Manager) checkGroups(ctx context.Context, groups []string) ([]string, e
 // verification records the use in memory (see [WithLastUsedFlushInterval])
 // and, if the key's hash was made by another Hasher than the current one,
 // re-hashes it. Each call counts in [Manager.Stats].
+//
+// The returned *Key (also the one in a [*KeyError]) is read-only: it may be
+// shared with other verifications of the same key, with the verification
+// cache and with the Store (see the Store contract, GetByLookupID), so that
+// a verification allocates nothing. Do not modify it, its Groups, its
+// times or its Metadata; [Key.Clone] it to get a copy of your own. The
+// library never modifies it, and a change to the key (Rename, Deactivate,
+// a flush of last-used times) makes a new record rather than changing the
+// one returned: what a request was given never changes under it.
 func (m *Manager) Verify(ctx context.Context, plaintext string) (*Key, error) {
 	k, err := m.verify(ctx, plaintext)
 	m.counters.countVerification(err)
@@ -379,7 +388,9 @@ func (m *Manager) verifyHash(plaintext, encoded string) (int, bool, error) {
 
 // rehash replaces the stored hash of k with one from the current Hasher.
 // Failure is logged and not returned: the key was verified, and the upgrade
-// is tried again on the next use.
+// is tried again on the next use. k itself is left as it is: it may be
+// shared (see Verify), and its Hash is not what verification returns it
+// for.
 func (m *Manager) rehash(ctx context.Context, k *Key, plaintext string) {
 	hash, err := m.hasher.Hash(plaintext)
 	if err == nil {
@@ -392,9 +403,7 @@ func (m *Manager) rehash(ctx context.Context, k *Key, plaintext string) {
 	}
 	if err != nil {
 		m.logger.LogAttrs(ctx, slog.LevelWarn, "apikey: re-hash failed", slog.String("key_id", k.ID.String()), slog.Any("error", err))
-		return
 	}
-	k.Hash = hash
 }
 
 // Get returns the key with the given ID. A key of another owner than the

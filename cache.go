@@ -68,7 +68,7 @@ type verifyCache struct {
 }
 
 type cacheEntry struct {
-	key     *Key // never mutated; handed out as clones
+	key     *Key // never modified; handed out as it is, shared
 	digest  [sha256.Size]byte
 	expires time.Time
 }
@@ -106,9 +106,9 @@ func (c *verifyCache) get(lookupID, plaintext string, now time.Time) (k *Key, er
 		return nil, fmt.Errorf("%w: secret mismatch", ErrInvalidKey), true
 	}
 	if e.key.Expired(now) {
-		return nil, &KeyError{Key: e.key.Clone(), Err: ErrExpired}, true
+		return nil, &KeyError{Key: e.key, Err: ErrExpired}, true
 	}
-	return e.key.Clone(), nil, true
+	return e.key, nil, true
 }
 
 func (c *verifyCache) generationNow() uint64 {
@@ -119,7 +119,7 @@ func (c *verifyCache) generationNow() uint64 {
 
 // put caches a successful verification made under generation.
 func (c *verifyCache) put(k *Key, plaintext string, now time.Time, generation uint64) {
-	e := &cacheEntry{key: k.Clone(), digest: c.digest(plaintext), expires: now.Add(c.ttl)}
+	e := &cacheEntry{key: k, digest: c.digest(plaintext), expires: now.Add(c.ttl)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.generation != generation {

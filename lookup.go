@@ -35,7 +35,7 @@ type flight struct {
 	waiters int           // guarded by lookups.mu
 
 	// Set before done is closed, read-only afterwards.
-	key *Key // the leader's copy for the waiters, never handed out
+	key *Key // shared by the leader and the waiters: never modified
 	err error
 	// abandoned reports that the call failed because the context of the
 	// verification that made it was done (its client went away, or its
@@ -75,7 +75,7 @@ func (m *Manager) lookup(ctx context.Context, lookupID string) (*Key, error) {
 				if f.err != nil {
 					return nil, f.err
 				}
-				return f.key.Clone(), nil
+				return f.key, nil
 			case <-ctx.Done():
 				return nil, fmt.Errorf("waiting for a lookup in progress: %w", context.Cause(ctx))
 			}
@@ -109,7 +109,7 @@ func (m *Manager) lead(ctx context.Context, f *flight, lookupID string) (k *Key,
 				f.err = err
 				f.abandoned = ctx.Err() != nil
 			default:
-				f.key = k.Clone() // k is the leader's to change
+				f.key = k // read-only, as every key Verify returns
 			}
 		}
 		if f.done != nil {
