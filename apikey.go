@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ import (
 type Manager struct {
 	store         Store
 	prefix        string
+	prefixSep     string // prefix + "_", how every key of this Manager starts
 	secretChars   int
 	hasher        Hasher
 	verifyHashers []Hasher // hasher first, then the configured and built-in readers
@@ -35,6 +37,7 @@ type Manager struct {
 	ownerQuota    int          // 0: no limit
 	inMemory      bool         // the Store answers from memory: no deadline, no single flight
 	lookups       lookups
+	misses        missCache // disabled for a Store in memory
 	counters      counters
 
 	verifyDeadline time.Duration // negative: none
@@ -72,11 +75,11 @@ func New(store Store, opts ...Option) (*Manager, error) {
 	m := &Manager{
 		store:       store,
 		prefix:      c.prefix,
+		prefixSep:   c.prefix + "_",
 		secretChars: secretLength(c.secretBits),
 		hasher:      c.hasher,
 		clock:       c.clock,
 		logger:      c.logger,
-		uses:        usageRecorder{pending: make(map[uuid.UUID]usage)},
 		ownerQuota:  c.ownerQuota,
 		inMemory:    inMemory(store),
 
@@ -96,6 +99,17 @@ func New(store Store, opts ...Option) (*Manager, error) {
 	}
 	if c.cacheTTL > 0 {
 		m.cache = newVerifyCache(c.cacheTTL, c.cacheSize)
+	}
+	if !m.inMemory {
+		// A Store in memory answers a miss as fast as the negative cache.
+		lifetime := maxMissLifetime
+		if c.cacheTTL > 0 {
+			lifetime = min(lifetime, c.cacheTTL)
+		}
+		if c.feedInterval > 0 {
+			lifetime = min(lifetime, c.feedMaxStale)
+		}
+		m.misses = newMissCache(lifetime)
 	}
 	m.created = m.now()
 	if c.feedInterval > 0 {
@@ -224,6 +238,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 		if err != nil {
 			return nil, "", m.storeError("create", err)
 		}
+		m.misses.forget(k.LookupID)
 		return k, plaintext, nil
 	}
 }
@@ -296,12 +311,15 @@ func (m *Manager) checkGroups(ctx context.Context, groups []string) ([]string, e
 // a flush of last-used times) makes a new record rather than changing the
 // one returned: what a request was given never changes under it.
 func (m *Manager) Verify(ctx context.Context, plaintext string) (*Key, error) {
-	k, err := m.verify(ctx, plaintext)
-	m.counters.countVerification(err)
+	// The shard of the counters and the recorder of uses this verification
+	// writes: random, so that concurrent verifications rarely share one.
+	shard := rand.Uint32()
+	k, err := m.verify(ctx, plaintext, shard)
+	m.counters.countVerification(shard, err)
 	return k, err
 }
 
-func (m *Manager) verify(ctx context.Context, plaintext string) (*Key, error) {
+func (m *Manager) verify(ctx context.Context, plaintext string, shard uint32) (*Key, error) {
 	if m.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -312,22 +330,25 @@ func (m *Manager) verify(ctx context.Context, plaintext string) (*Key, error) {
 	now := m.now()
 	var generation uint64
 	if m.cache != nil {
-		if !m.cacheUsable(now) {
+		switch {
+		case !m.cacheUsable(now):
 			m.counters.staleCacheBypasses.Add(1)
-		} else if k, err, ok := m.cache.get(lookupID, plaintext, now); ok {
-			m.counters.cacheHits.Add(1)
-			if err == nil {
-				m.uses.record(k.ID, now)
+		default:
+			if k, err, ok := m.cache.get(lookupID, plaintext, now); ok {
+				m.counters.hot[shard%usageShards].cacheHits.Add(1)
+				if err == nil {
+					m.uses.record(shard, k.ID, now)
+				}
+				return k, err
 			}
-			return k, err
+			m.counters.cacheMisses.Add(1)
 		}
-		m.counters.cacheMisses.Add(1)
 		generation = m.cache.generationNow()
 	}
-	k, err := m.lookup(ctx, lookupID)
+	k, err := m.lookup(ctx, lookupID, now, shard)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%w: unknown key", ErrInvalidKey)
+			return nil, errUnknownKey
 		}
 		return nil, wrapStoreError("verify", err) // counted by lookup
 	}
@@ -336,7 +357,7 @@ func (m *Manager) verify(ctx context.Context, plaintext string) (*Key, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w: secret mismatch", ErrInvalidKey)
+		return nil, errSecretMismatch
 	}
 	if !k.Active {
 		return nil, &KeyError{Key: k, Err: ErrInactive}
@@ -350,19 +371,30 @@ func (m *Manager) verify(ctx context.Context, plaintext string) (*Key, error) {
 	if m.cache != nil {
 		m.cache.put(k, plaintext, now, generation)
 	}
-	m.uses.record(k.ID, now)
+	m.uses.record(shard, k.ID, now)
 	return k, nil
 }
+
+// The refusals of a well-formed key, made once: a refusal allocates
+// nothing.
+var (
+	errUnknownKey     = fmt.Errorf("%w: unknown key", ErrInvalidKey)
+	errSecretMismatch = fmt.Errorf("%w: secret mismatch", ErrInvalidKey)
+	errWrongPrefix    = fmt.Errorf("%w: wrong prefix", ErrInvalidKey)
+)
 
 // parse checks the format of plaintext and that it carries this Manager's
 // prefix, and returns its lookup ID.
 func (m *Manager) parse(plaintext string) (string, error) {
+	if lookupID, ok := lookupIDOf(plaintext, m.prefixSep); ok {
+		return lookupID, nil
+	}
 	parts, err := ParseKey(plaintext)
 	if err != nil {
 		return "", err
 	}
 	if parts.Prefix != m.prefix {
-		return "", fmt.Errorf("%w: wrong prefix", ErrInvalidKey)
+		return "", errWrongPrefix
 	}
 	return parts.LookupID, nil
 }

@@ -84,7 +84,7 @@ func BenchmarkVerify(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer m.Close()
-			for m.Stats().FeedPolls == 0 && len(tc.opts) > 1 {
+			for m.Stats().FeedSuccesses == 0 && len(tc.opts) > 1 {
 				time.Sleep(time.Millisecond) // the feed's first poll
 			}
 			order := keyOrder(tc.hot)

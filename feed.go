@@ -110,7 +110,11 @@ func (m *Manager) poll() {
 	ctx, cancel := context.WithTimeout(f.ctx, f.maxStale)
 	defer cancel()
 	err := m.readFeed(ctx)
-	m.counters.feedPolls.Add(1)
+	if err != nil && f.ctx.Err() != nil {
+		// Close cancelled the poll: its own doing, not a failure of the
+		// Store, so neither counted nor logged.
+		return
+	}
 	if err != nil {
 		m.counters.feedFailures.Add(1)
 		m.counters.countStoreError(err)
@@ -125,6 +129,7 @@ func (m *Manager) poll() {
 		m.logger.LogAttrs(ctx, slog.LevelInfo, "apikey: change feed: polling again")
 	}
 	f.failing = false
+	m.counters.feedSuccesses.Add(1)
 	m.feedSuccess.Store(started.UnixNano())
 }
 

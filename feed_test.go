@@ -63,7 +63,7 @@ func TestChangeFeedRevokesAcrossManagers(t *testing.T) {
 	b, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(10*time.Minute), apikey.WithChangeFeed(interval, time.Second))
 	require.NoError(t, err)
 	defer b.Close()
-	_, ok := waitUntil(5*time.Second, func() bool { return b.Stats().FeedPolls > 0 })
+	_, ok := waitUntil(5*time.Second, func() bool { return b.Stats().FeedSuccesses > 0 })
 	require.True(t, ok, "the feed polls")
 
 	for _, change := range []struct {
@@ -110,7 +110,7 @@ func TestChangeFeedOutageFailsSafe(t *testing.T) {
 	b, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(10*time.Minute), apikey.WithChangeFeed(interval, maxStale))
 	require.NoError(t, err)
 	defer b.Close()
-	_, ok := waitUntil(5*time.Second, func() bool { return b.Stats().FeedPolls > 0 })
+	_, ok := waitUntil(5*time.Second, func() bool { return b.Stats().FeedSuccesses > 0 })
 	require.True(t, ok, "the feed polls")
 
 	k, plaintext, err := a.Issue(ctx, apikey.IssueRequest{Name: "k", Groups: []string{"read"}, CreatedBy: "test"})
@@ -152,7 +152,7 @@ func TestChangeFeedOptions(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, m.Close())
 	require.NoError(t, m.Close(), "Close twice")
-	polls := m.Stats().FeedPolls
+	polls := m.Stats().FeedSuccesses
 	time.Sleep(3 * apikey.DefaultFeedInterval)
-	assert.Equal(t, polls, m.Stats().FeedPolls, "no poll after Close")
+	assert.Equal(t, polls, m.Stats().FeedSuccesses, "no poll after Close")
 }
