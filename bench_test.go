@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -14,8 +16,15 @@ import (
 	"github.com/apikit/apikey/memstore"
 )
 
-// benchKeys is the number of keys in the store for the Verify benchmarks.
-const benchKeys = 1_000_000
+// benchKeys is the number of keys in the store for the Verify benchmarks:
+// 1,000,000, or APIKEY_BENCH_KEYS (fewer make a run under callgrind
+// practical; see docs/performance.md).
+var benchKeys = func() int {
+	if n, err := strconv.Atoi(os.Getenv("APIKEY_BENCH_KEYS")); err == nil && n > 0 {
+		return n
+	}
+	return 1_000_000
+}()
 
 var benchFixture struct {
 	once       sync.Once
@@ -111,18 +120,64 @@ func BenchmarkVerifyBaseline(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
-				key := benchFixture.plaintexts[order[i&(len(order)-1)]]
-				// Copied to the stack, so that the baseline allocates
-				// nothing: []byte(key) would escape to the heap.
-				var buf [256]byte
-				sum := sha256.Sum256(buf[:copy(buf[:], key)])
-				want, ok := benchFixture.baseline[key[3:15]]
-				if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+				if !verifyBaseline(benchFixture.plaintexts[order[i&(len(order)-1)]]) {
 					b.Fatal("baseline failed")
 				}
 			}
 		})
 	}
+}
+
+// verifyBaseline is the least any verification can do, and allocates
+// nothing: one SHA-256 of the key, one map lookup by lookup ID, one
+// constant-time compare. It is a function of its own so that callgrind can
+// count its instructions (see docs/performance.md).
+//
+//go:noinline
+func verifyBaseline(key string) bool {
+	// Copied to the stack: []byte(key) would escape to the heap.
+	var buf [256]byte
+	sum := sha256.Sum256(buf[:copy(buf[:], key)])
+	want, ok := benchFixture.baseline[key[3:15]]
+	return ok && subtle.ConstantTimeCompare(sum[:], want[:]) == 1
+}
+
+// BenchmarkVerifyParallel runs Verify hot (memstore, one key) and its
+// baseline from every goroutine of b.RunParallel: run it with -cpu 1,2,4
+// to compare how each scales with cores. Verify takes no lock that every
+// verification shares (the recorder of uses and the hot counters are
+// sharded), so its scaling follows the baseline's.
+func BenchmarkVerifyParallel(b *testing.B) {
+	loadBenchFixture(b)
+	m, err := apikey.New(benchFixture.store, apikey.WithLastUsedFlushInterval(-1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	key := benchFixture.plaintexts[0]
+	b.Run("verify", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			for pb.Next() {
+				if _, err := m.Verify(ctx, key); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("baseline", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if !verifyBaseline(key) {
+					b.Error("baseline failed")
+					return
+				}
+			}
+		})
+	})
 }
 
 // BenchmarkIssue measures issuing a key with the default hasher into

@@ -208,8 +208,8 @@ func lookupIDOf(s, prefixSep string) (lookupID string, ok bool) {
 	body := s[len(prefixSep):]
 	checksumAt := len(s) - checksumLength
 	var notBase62 byte
-	for i := 0; i < len(body)-checksumLength; i++ {
-		notBase62 |= notBase62Table[body[i]]
+	for _, c := range []byte(body[:len(body)-checksumLength]) { // no copy
+		notBase62 |= notBase62Table[c]
 	}
 	var sum uint64
 	for _, c := range []byte(s[checksumAt:]) {

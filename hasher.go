@@ -84,17 +84,29 @@ func (SHA256Hasher) NeedsRehash(encoded string) bool {
 }
 
 // equalDigest reports, in constant time, whether b64 is the unpadded base64
-// encoding of sum.
+// encoding of sum. It encodes sum as it compares, three bytes to four
+// characters at a time, into nothing: no buffer, no second pass. The table
+// lookups are indexed by sum, the digest of the key presented, which its
+// sender knows; the stored characters are only ever XORed.
 func equalDigest(b64 string, sum *[sha256.Size]byte) bool {
-	var want [digestB64Len]byte
-	base64.RawStdEncoding.Encode(want[:], sum[:])
-	if len(b64) != len(want) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	if len(b64) != digestB64Len {
 		return false
 	}
+	b := b64[:digestB64Len]
 	var diff byte
-	for i := range want {
-		diff |= b64[i] ^ want[i]
+	for g := range 10 { // 30 bytes, 40 characters
+		v := uint(sum[3*g])<<16 | uint(sum[3*g+1])<<8 | uint(sum[3*g+2])
+		c := b[4*g : 4*g+4]
+		diff |= c[0] ^ alphabet[v>>18&0x3f]
+		diff |= c[1] ^ alphabet[v>>12&0x3f]
+		diff |= c[2] ^ alphabet[v>>6&0x3f]
+		diff |= c[3] ^ alphabet[v&0x3f]
 	}
+	v := uint(sum[30])<<16 | uint(sum[31])<<8 // the last 2 bytes, 3 characters
+	diff |= b[40] ^ alphabet[v>>18&0x3f]
+	diff |= b[41] ^ alphabet[v>>12&0x3f]
+	diff |= b[42] ^ alphabet[v>>6&0x3f]
 	return subtle.ConstantTimeByteEq(diff, 0) == 1
 }
 

@@ -24,7 +24,7 @@ import (
 type usageRecorder struct {
 	shards [usageShards]usageShard
 
-	mu      sync.Mutex // guards writing and nextID
+	mu      sync.Mutex            // guards writing and nextID
 	writing map[uint64]usageBatch // taken, neither written nor put back
 	nextID  uint64
 }
