@@ -116,7 +116,7 @@ func TestConcurrentMissesShareOneStoreCall(t *testing.T) {
 		opts []apikey.Option
 	}{
 		{"without cache", nil},
-		{"with cache", []apikey.Option{apikey.WithVerifyCache(time.Minute)}},
+		{"with cache", []apikey.Option{apikey.WithVerifyCache(apikey.VerifyCache{TTL: time.Minute})}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := newStallingStore()
@@ -156,7 +156,7 @@ func TestSharedFailureIsNotCached(t *testing.T) {
 		opts []apikey.Option
 	}{
 		{"without cache", nil},
-		{"with cache", []apikey.Option{apikey.WithVerifyCache(time.Minute)}},
+		{"with cache", []apikey.Option{apikey.WithVerifyCache(apikey.VerifyCache{TTL: time.Minute})}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := newStallingStore()
@@ -360,7 +360,7 @@ func TestCloseIsBounded(t *testing.T) {
 func TestStatsCountOutcomes(t *testing.T) {
 	store := newStallingStore()
 	clock := newFakeClock()
-	m := newManager(t, store, apikey.WithClock(clock.Now), apikey.WithVerifyCache(time.Minute))
+	m := newManager(t, store, apikey.WithClock(clock.Now), apikey.WithVerifyCache(apikey.VerifyCache{TTL: time.Minute}))
 	ctx := context.Background()
 	_, good := issue(t, m, "good", "read")
 	off, offPlain := issue(t, m, "off", "read")

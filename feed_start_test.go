@@ -22,7 +22,7 @@ func TestFeedStartDropsWhatWasCachedBefore(t *testing.T) {
 	require.NoError(t, err)
 	defer a.Close()
 	const interval, maxStale = 20 * time.Millisecond, 300 * time.Millisecond
-	b, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(10*time.Minute), apikey.WithChangeFeed(interval, maxStale))
+	b, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(apikey.VerifyCache{TTL: 10 * time.Minute, FollowChanges: true, FeedInterval: interval, FeedMaxStale: maxStale}))
 	require.NoError(t, err)
 	defer b.Close()
 

@@ -60,7 +60,7 @@ func TestChangeFeedRevokesAcrossManagers(t *testing.T) {
 	require.NoError(t, err)
 	defer a.Close()
 	const interval = 20 * time.Millisecond
-	b, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(10*time.Minute), apikey.WithChangeFeed(interval, time.Second))
+	b, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(apikey.VerifyCache{TTL: 10 * time.Minute, FollowChanges: true, FeedInterval: interval, FeedMaxStale: time.Second}))
 	require.NoError(t, err)
 	defer b.Close()
 	_, ok := waitUntil(5*time.Second, func() bool { return b.Stats().FeedSuccesses > 0 })
@@ -107,7 +107,7 @@ func TestChangeFeedOutageFailsSafe(t *testing.T) {
 	require.NoError(t, err)
 	defer a.Close()
 	const interval, maxStale = 20 * time.Millisecond, 300 * time.Millisecond
-	b, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(10*time.Minute), apikey.WithChangeFeed(interval, maxStale))
+	b, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(apikey.VerifyCache{TTL: 10 * time.Minute, FollowChanges: true, FeedInterval: interval, FeedMaxStale: maxStale}))
 	require.NoError(t, err)
 	defer b.Close()
 	_, ok := waitUntil(5*time.Second, func() bool { return b.Stats().FeedSuccesses > 0 })
@@ -141,14 +141,19 @@ func TestChangeFeedOutageFailsSafe(t *testing.T) {
 }
 
 func TestChangeFeedOptions(t *testing.T) {
-	_, err := apikey.New(plainStore{memstore.New()}, apikey.WithChangeFeed(0, 0))
+	follow := func(interval, maxStale time.Duration) apikey.Option {
+		return apikey.WithVerifyCache(apikey.VerifyCache{FollowChanges: true, FeedInterval: interval, FeedMaxStale: maxStale})
+	}
+	_, err := apikey.New(plainStore{memstore.New()}, follow(0, 0))
 	assert.ErrorIs(t, err, errors.ErrUnsupported, "a Store without events cannot be followed")
-	_, err = apikey.New(memstore.New(), apikey.WithChangeFeed(time.Second, time.Millisecond))
+	_, err = apikey.New(memstore.New(), follow(time.Second, time.Millisecond))
 	assert.Error(t, err, "maxStale below the interval")
-	_, err = apikey.New(memstore.New(), apikey.WithChangeFeed(-time.Second, 0))
+	_, err = apikey.New(memstore.New(), follow(-time.Second, 0))
 	assert.Error(t, err, "negative interval")
+	_, err = apikey.New(memstore.New(), apikey.WithVerifyCache(apikey.VerifyCache{FeedInterval: time.Second}))
+	assert.Error(t, err, "a feed setting without FollowChanges")
 
-	m, err := apikey.New(memstore.New(), apikey.WithChangeFeed(0, 0))
+	m, err := apikey.New(memstore.New(), follow(0, 0))
 	require.NoError(t, err)
 	require.NoError(t, m.Close())
 	require.NoError(t, m.Close(), "Close twice")

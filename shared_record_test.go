@@ -25,7 +25,7 @@ func TestVerifiedRecordIsNeverChanged(t *testing.T) {
 		opts []apikey.Option
 	}{
 		{"memstore", nil},
-		{"memstore with cache", []apikey.Option{apikey.WithVerifyCache(time.Minute)}},
+		{"memstore with cache", []apikey.Option{apikey.WithVerifyCache(apikey.VerifyCache{TTL: time.Minute})}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := memstore.New()

@@ -155,7 +155,7 @@ func BenchmarkVerify(b *testing.B) {
 // BenchmarkVerifyMemstore in the same run (goal: within 2x of it).
 func BenchmarkVerifyCached(b *testing.B) {
 	forEachBackendB(b, func(b *testing.B, be backend) {
-		m := newManager(b, newStore(b, be.open(b), be.dialect), apikey.WithVerifyCache(time.Minute))
+		m := newManager(b, newStore(b, be.open(b), be.dialect), apikey.WithVerifyCache(apikey.VerifyCache{TTL: time.Minute}))
 		_, plaintext := issueKey(b, m, "bench", "read", "write")
 		benchmarkVerify(b, m, plaintext)
 	})
@@ -250,7 +250,7 @@ func BenchmarkVerifyConcurrent(b *testing.B) {
 				require.NoError(b, err)
 				var opts []apikey.Option
 				if tc.cache {
-					opts = append(opts, apikey.WithVerifyCache(time.Minute))
+					opts = append(opts, apikey.WithVerifyCache(apikey.VerifyCache{TTL: time.Minute}))
 				}
 				m := newManager(b, store, opts...)
 				ctx := context.Background()
