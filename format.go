@@ -208,7 +208,13 @@ func lookupIDOf(s, prefixSep string) (lookupID string, ok bool) {
 	body := s[len(prefixSep):]
 	checksumAt := len(s) - checksumLength
 	var notBase62 byte
-	for _, c := range []byte(body[:len(body)-checksumLength]) { // no copy
+	b := []byte(body[:len(body)-checksumLength]) // no copy
+	for ; len(b) >= 8; b = b[8:] {
+		_ = b[7]
+		notBase62 |= notBase62Table[b[0]] | notBase62Table[b[1]] | notBase62Table[b[2]] | notBase62Table[b[3]] |
+			notBase62Table[b[4]] | notBase62Table[b[5]] | notBase62Table[b[6]] | notBase62Table[b[7]]
+	}
+	for _, c := range b {
 		notBase62 |= notBase62Table[c]
 	}
 	var sum uint64

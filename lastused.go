@@ -36,7 +36,7 @@ const usageShards = 32
 // usageShard is one shard of the recorder, padded to its own cache lines.
 type usageShard struct {
 	mu      sync.Mutex
-	pending map[uuid.UUID]usage
+	pending map[uuid.UUID]*usage // one allocation per key per flush
 	_       [128 - 16]byte
 }
 
@@ -59,19 +59,23 @@ type usageBatch struct {
 func (u *usageRecorder) record(shard uint32, id uuid.UUID, at time.Time) {
 	sh := &u.shards[shard%usageShards]
 	sh.mu.Lock()
-	if sh.pending == nil {
-		sh.pending = make(map[uuid.UUID]usage)
+	if p := sh.pending[id]; p != nil {
+		// The usual case, a key used again before the flush: one map
+		// lookup, no assignment.
+		p.uses++
+		if at.After(p.at) {
+			p.at = at
+		}
+	} else {
+		if sh.pending == nil {
+			sh.pending = make(map[uuid.UUID]*usage)
+		}
+		sh.pending[id] = &usage{at: at, uses: 1}
 	}
-	prev := sh.pending[id]
-	prev.uses++
-	if at.After(prev.at) {
-		prev.at = at
-	}
-	sh.pending[id] = prev
 	sh.mu.Unlock()
 }
 
-// add merges n uses at at into pending.
+// addUse merges n uses at at into pending.
 func addUse(pending map[uuid.UUID]usage, id uuid.UUID, at time.Time, n uint64) {
 	prev := pending[id]
 	prev.uses += n
@@ -83,7 +87,8 @@ func addUse(pending map[uuid.UUID]usage, id uuid.UUID, at time.Time, n uint64) {
 
 // take returns the pending uses of every shard, empties them and notes the
 // batch as being written; ok is false if there are none. The shards' maps
-// keep their buckets, so recording after a flush does not allocate.
+// keep their buckets: the first use of a key after a flush costs one small
+// allocation (its entry), later ones none.
 func (u *usageRecorder) take() (b usageBatch, ok bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -135,10 +140,17 @@ func (u *usageRecorder) finish(b usageBatch, written bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.pending == nil {
-		sh.pending = make(map[uuid.UUID]usage)
+		sh.pending = make(map[uuid.UUID]*usage)
 	}
 	for id, at := range b.times {
-		addUse(sh.pending, id, at, b.counts[id])
+		if p := sh.pending[id]; p != nil {
+			p.uses += b.counts[id]
+			if at.After(p.at) {
+				p.at = at
+			}
+		} else {
+			sh.pending[id] = &usage{at: at, uses: b.counts[id]}
+		}
 	}
 }
 

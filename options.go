@@ -159,6 +159,11 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// Logger returns where the Manager reports errors that no caller sees (see
+// [WithLogger]). Packages built on a Manager (admin, secretscan) log there
+// too unless given a logger of their own.
+func (m *Manager) Logger() *slog.Logger { return m.logger }
+
 // WithLastUsedFlushInterval sets how often the uses that Verify records in
 // memory are written to the Store, in one batch. It is the granularity of
 // [Key.LastUsedAt]: a stored time is exact, but may be up to one interval
