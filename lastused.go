@@ -17,10 +17,12 @@ import (
 //
 // Recording is the one write every verification makes, so it takes no lock
 // shared by all of them: uses go to one of usageShards shards, each with its
-// own lock and map, chosen at random per use (runtime-local randomness, no
-// lock), so that concurrent verifications, even of the same key, rarely
-// meet on one lock or one cache line. A key may then be pending in several
-// shards; take merges them.
+// own lock and map. The shard is one of usageSpread chosen by the key's ID,
+// picked at random per use (runtime-local randomness, no lock): different
+// keys spread over every shard, and concurrent verifications of one hot key
+// over usageSpread locks and cache lines, while a key is pending in at most
+// usageSpread shards (take merges them), so memory stays bounded by the keys
+// in use.
 type usageRecorder struct {
 	shards [usageShards]usageShard
 
@@ -32,6 +34,9 @@ type usageRecorder struct {
 // usageShards is the number of shards of the recorder and of the hot
 // counters: a power of two, several times the cores of a typical server.
 const usageShards = 32
+
+// usageSpread is the number of shards one key's uses may go to.
+const usageSpread = 4
 
 // usageShard is one shard of the recorder, padded to its own cache lines.
 type usageShard struct {
@@ -54,10 +59,11 @@ type usageBatch struct {
 	counts map[uuid.UUID]uint64
 }
 
-// record notes one use of the key id at at, in shard (any number: it is
-// reduced to a shard index).
-func (u *usageRecorder) record(shard uint32, id uuid.UUID, at time.Time) {
-	sh := &u.shards[shard%usageShards]
+// record notes one use of the key id at at; random is the verification's
+// random number, which picks one of the key's shards.
+func (u *usageRecorder) record(random uint32, id uuid.UUID, at time.Time) {
+	// The last bytes of a UUID v7 are random.
+	sh := &u.shards[(uint32(id[15])+random%usageSpread)%usageShards]
 	sh.mu.Lock()
 	if p := sh.pending[id]; p != nil {
 		// The usual case, a key used again before the flush: one map
