@@ -313,19 +313,27 @@ func (m *Manager) checkGroups(ctx context.Context, groups []string) ([]string, e
 func (m *Manager) Verify(ctx context.Context, plaintext string) (*Key, error) {
 	// The shard of the counters and the recorder of uses this verification
 	// writes: random, so that concurrent verifications rarely share one.
+	return m.verifyParsed(ctx, plaintext, "")
+}
+
+// verifyParsed is Verify, for a plaintext whose lookup ID the caller found
+// with lookupIDOf (the middleware), or "" to parse it here.
+func (m *Manager) verifyParsed(ctx context.Context, plaintext, lookupID string) (*Key, error) {
 	shard := rand.Uint32()
-	k, err := m.verify(ctx, plaintext, shard)
+	k, err := m.verify(ctx, plaintext, lookupID, shard)
 	m.counters.countVerification(shard, err)
 	return k, err
 }
 
-func (m *Manager) verify(ctx context.Context, plaintext string, shard uint32) (*Key, error) {
+func (m *Manager) verify(ctx context.Context, plaintext, lookupID string, shard uint32) (*Key, error) {
 	if m.closed.Load() {
 		return nil, ErrClosed
 	}
-	lookupID, err := m.parse(plaintext)
-	if err != nil {
-		return nil, err
+	if lookupID == "" {
+		var err error
+		if lookupID, err = m.parse(plaintext); err != nil {
+			return nil, err
+		}
 	}
 	now := m.now()
 	var generation uint64
