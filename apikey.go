@@ -785,7 +785,7 @@ func (m *Manager) invalidate(id uuid.UUID) {
 	m.lookups.forget()
 }
 
-// Close stops the change feed (see [WithChangeFeed]) and the background flush, cancelling a flush in progress, and
+// Close stops the change feed (see [VerifyCache.FollowChanges]) and the background flush, cancelling a flush in progress, and
 // writes the last-used times still in memory. It returns within the close
 // timeout ([WithCloseTimeout], by default 5 seconds) plus a few
 // milliseconds, whatever the Store does: a write that fails is retried until

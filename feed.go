@@ -37,7 +37,7 @@ type feed struct {
 func (m *Manager) startFeed(c config) error {
 	es, ok := m.store.(EventStore)
 	if !ok {
-		return fmt.Errorf("apikey: WithChangeFeed: the Store (%T) is not an EventStore: %w", m.store, errors.ErrUnsupported)
+		return fmt.Errorf("apikey: WithVerifyCache: FollowChanges: the Store (%T) is not an EventStore: %w", m.store, errors.ErrUnsupported)
 	}
 	f := &feed{store: es, interval: c.feedInterval, maxStale: c.feedMaxStale,
 		stop: make(chan struct{}), done: make(chan struct{})}
