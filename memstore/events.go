@@ -69,6 +69,11 @@ func (s *Store) PruneEvents(_ context.Context, before time.Time, limit int) (int
 		}
 		return false
 	})
+	if len(s.events) < cap(s.events)/2 {
+		// Give the memory back: the array keeps its capacity otherwise,
+		// and a store that prunes old events would hold its peak forever.
+		s.events = slices.Clone(s.events)
+	}
 	return n, nil
 }
 
