@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ import (
 type Manager struct {
 	store         Store
 	prefix        string
+	prefixSep     string // prefix + "_", how every key of this Manager starts
 	secretChars   int
 	hasher        Hasher
 	verifyHashers []Hasher // hasher first, then the configured and built-in readers
@@ -35,6 +37,7 @@ type Manager struct {
 	ownerQuota    int          // 0: no limit
 	inMemory      bool         // the Store answers from memory: no deadline, no single flight
 	lookups       lookups
+	misses        missCache // disabled for a Store in memory
 	counters      counters
 
 	verifyDeadline time.Duration // negative: none
@@ -72,11 +75,11 @@ func New(store Store, opts ...Option) (*Manager, error) {
 	m := &Manager{
 		store:       store,
 		prefix:      c.prefix,
+		prefixSep:   c.prefix + "_",
 		secretChars: secretLength(c.secretBits),
 		hasher:      c.hasher,
 		clock:       c.clock,
 		logger:      c.logger,
-		uses:        usageRecorder{pending: make(map[uuid.UUID]usage)},
 		ownerQuota:  c.ownerQuota,
 		inMemory:    inMemory(store),
 
@@ -96,6 +99,17 @@ func New(store Store, opts ...Option) (*Manager, error) {
 	}
 	if c.cacheTTL > 0 {
 		m.cache = newVerifyCache(c.cacheTTL, c.cacheSize)
+	}
+	if !m.inMemory {
+		// A Store in memory answers a miss as fast as the negative cache.
+		lifetime := maxMissLifetime
+		if c.cacheTTL > 0 {
+			lifetime = min(lifetime, c.cacheTTL)
+		}
+		if c.feedInterval > 0 {
+			lifetime = min(lifetime, c.feedMaxStale)
+		}
+		m.misses = newMissCache(lifetime)
 	}
 	m.created = m.now()
 	if c.feedInterval > 0 {
@@ -224,6 +238,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 		if err != nil {
 			return nil, "", m.storeError("create", err)
 		}
+		m.misses.forget(k.LookupID)
 		return k, plaintext, nil
 	}
 }
@@ -286,39 +301,62 @@ func (m *Manager) checkGroups(ctx context.Context, groups []string) ([]string, e
 // verification records the use in memory (see [WithLastUsedFlushInterval])
 // and, if the key's hash was made by another Hasher than the current one,
 // re-hashes it. Each call counts in [Manager.Stats].
+//
+// The returned *Key (also the one in a [*KeyError]) is read-only: it may be
+// shared with other verifications of the same key, with the verification
+// cache and with the Store (see the Store contract, GetByLookupID), so that
+// a verification allocates nothing. Do not modify it, its Groups, its
+// times or its Metadata; [Key.Clone] it to get a copy of your own. The
+// library never modifies it, and a change to the key (Rename, Deactivate,
+// a flush of last-used times) makes a new record rather than changing the
+// one returned: what a request was given never changes under it.
 func (m *Manager) Verify(ctx context.Context, plaintext string) (*Key, error) {
-	k, err := m.verify(ctx, plaintext)
-	m.counters.countVerification(err)
+	// The shard of the counters and the recorder of uses this verification
+	// writes: random, so that concurrent verifications rarely share one.
+	return m.verifyParsed(ctx, plaintext, "")
+}
+
+// verifyParsed is Verify, for a plaintext whose lookup ID the caller found
+// with lookupIDOf (the middleware), or "" to parse it here.
+func (m *Manager) verifyParsed(ctx context.Context, plaintext, lookupID string) (*Key, error) {
+	shard := rand.Uint32()
+	k, err := m.verify(ctx, plaintext, lookupID, shard)
+	m.counters.countVerification(shard, err)
 	return k, err
 }
 
-func (m *Manager) verify(ctx context.Context, plaintext string) (*Key, error) {
+func (m *Manager) verify(ctx context.Context, plaintext, lookupID string, shard uint32) (*Key, error) {
 	if m.closed.Load() {
 		return nil, ErrClosed
 	}
-	lookupID, err := m.parse(plaintext)
-	if err != nil {
-		return nil, err
+	if lookupID == "" {
+		var err error
+		if lookupID, err = m.parse(plaintext); err != nil {
+			return nil, err
+		}
 	}
 	now := m.now()
 	var generation uint64
 	if m.cache != nil {
-		if !m.cacheUsable(now) {
+		switch {
+		case !m.cacheUsable(now):
 			m.counters.staleCacheBypasses.Add(1)
-		} else if k, err, ok := m.cache.get(lookupID, plaintext, now); ok {
-			m.counters.cacheHits.Add(1)
-			if err == nil {
-				m.uses.record(k.ID, now)
+		default:
+			if k, err, ok := m.cache.get(lookupID, plaintext, now); ok {
+				m.counters.hot[shard%usageShards].cacheHits.Add(1)
+				if err == nil {
+					m.uses.record(shard, k.ID, now)
+				}
+				return k, err
 			}
-			return k, err
+			m.counters.cacheMisses.Add(1)
 		}
-		m.counters.cacheMisses.Add(1)
 		generation = m.cache.generationNow()
 	}
-	k, err := m.lookup(ctx, lookupID)
+	k, err := m.lookup(ctx, lookupID, now, shard)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%w: unknown key", ErrInvalidKey)
+			return nil, errUnknownKey
 		}
 		return nil, wrapStoreError("verify", err) // counted by lookup
 	}
@@ -327,7 +365,7 @@ func (m *Manager) verify(ctx context.Context, plaintext string) (*Key, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w: secret mismatch", ErrInvalidKey)
+		return nil, errSecretMismatch
 	}
 	if !k.Active {
 		return nil, &KeyError{Key: k, Err: ErrInactive}
@@ -341,19 +379,30 @@ func (m *Manager) verify(ctx context.Context, plaintext string) (*Key, error) {
 	if m.cache != nil {
 		m.cache.put(k, plaintext, now, generation)
 	}
-	m.uses.record(k.ID, now)
+	m.uses.record(shard, k.ID, now)
 	return k, nil
 }
+
+// The refusals of a well-formed key, made once: a refusal allocates
+// nothing.
+var (
+	errUnknownKey     = fmt.Errorf("%w: unknown key", ErrInvalidKey)
+	errSecretMismatch = fmt.Errorf("%w: secret mismatch", ErrInvalidKey)
+	errWrongPrefix    = fmt.Errorf("%w: wrong prefix", ErrInvalidKey)
+)
 
 // parse checks the format of plaintext and that it carries this Manager's
 // prefix, and returns its lookup ID.
 func (m *Manager) parse(plaintext string) (string, error) {
+	if lookupID, ok := lookupIDOf(plaintext, m.prefixSep); ok {
+		return lookupID, nil
+	}
 	parts, err := ParseKey(plaintext)
 	if err != nil {
 		return "", err
 	}
 	if parts.Prefix != m.prefix {
-		return "", fmt.Errorf("%w: wrong prefix", ErrInvalidKey)
+		return "", errWrongPrefix
 	}
 	return parts.LookupID, nil
 }
@@ -379,7 +428,9 @@ func (m *Manager) verifyHash(plaintext, encoded string) (int, bool, error) {
 
 // rehash replaces the stored hash of k with one from the current Hasher.
 // Failure is logged and not returned: the key was verified, and the upgrade
-// is tried again on the next use.
+// is tried again on the next use. k itself is left as it is: it may be
+// shared (see Verify), and its Hash is not what verification returns it
+// for.
 func (m *Manager) rehash(ctx context.Context, k *Key, plaintext string) {
 	hash, err := m.hasher.Hash(plaintext)
 	if err == nil {
@@ -392,9 +443,7 @@ func (m *Manager) rehash(ctx context.Context, k *Key, plaintext string) {
 	}
 	if err != nil {
 		m.logger.LogAttrs(ctx, slog.LevelWarn, "apikey: re-hash failed", slog.String("key_id", k.ID.String()), slog.Any("error", err))
-		return
 	}
-	k.Hash = hash
 }
 
 // Get returns the key with the given ID. A key of another owner than the
@@ -734,7 +783,7 @@ func (m *Manager) invalidate(id uuid.UUID) {
 	m.lookups.forget()
 }
 
-// Close stops the change feed (see [WithChangeFeed]) and the background flush, cancelling a flush in progress, and
+// Close stops the change feed (see [VerifyCache.FollowChanges]) and the background flush, cancelling a flush in progress, and
 // writes the last-used times still in memory. It returns within the close
 // timeout ([WithCloseTimeout], by default 5 seconds) plus a few
 // milliseconds, whatever the Store does: a write that fails is retried until

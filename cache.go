@@ -11,40 +11,112 @@ import (
 	"github.com/google/uuid"
 )
 
-// defaultCacheSize is the number of keys the verification cache holds unless
-// [WithVerifyCacheSize] says otherwise.
-const defaultCacheSize = 100_000
+// Defaults of [VerifyCache].
+const (
+	// DefaultCacheTTL is the lifetime of a cached verification when
+	// [VerifyCache.TTL] is zero.
+	DefaultCacheTTL = 5 * time.Second
 
-// WithVerifyCache enables a cache of successful verifications for ttl, so
-// that a key in use costs no Store round trip and a slow Hasher (argon2id,
-// bcrypt) is paid once per ttl rather than once per request. Off by default.
-//
-// Maximum revocation lag: Deactivate, Delete, SetGroups and Rename through
-// this Manager take effect at once, but a change made through another
-// Manager (another instance of the service, the command-line tool) is seen
-// only when the cached entry expires: up to ttl later. Choose ttl with that
-// in mind; a few seconds already removes nearly all store traffic.
-func WithVerifyCache(ttl time.Duration) Option {
-	return func(c *config) error {
-		if ttl < 0 || ttl > time.Hour {
-			return fmt.Errorf("apikey: WithVerifyCache: TTL %v is outside 0 to 1h", ttl)
-		}
-		c.cacheTTL = ttl
-		return nil
-	}
+	// DefaultCacheSize is the number of keys the cache holds when
+	// [VerifyCache.Size] is zero.
+	DefaultCacheSize = 100_000
+
+	// maxCacheTTL is the longest TTL [WithVerifyCache] accepts.
+	maxCacheTTL = time.Hour
+)
+
+// VerifyCache configures the verification cache, with [WithVerifyCache]:
+// how long a successful verification is served from memory, how many keys
+// are kept, and whether the Manager follows its Store's change feed to drop
+// what changed. It is one value because the three only mean something
+// together: a change feed without a cache would change nothing for Verify,
+// and cannot be configured. Zero fields mean their defaults; a negative
+// value is an error (none of them can be "off": leave WithVerifyCache out
+// for no cache, and FollowChanges false for no feed).
+type VerifyCache struct {
+	// TTL is how long a verification is served from memory: 1 ns to 1 h,
+	// zero for DefaultCacheTTL (5 s).
+	//
+	// Maximum revocation lag: Deactivate, Delete, SetGroups and Rename
+	// through this Manager take effect at once, but a change made through
+	// another Manager (another instance of the service, the command-line
+	// tool) is seen only when the cached entry expires, up to TTL later,
+	// unless FollowChanges is set. A few seconds already remove nearly all
+	// store traffic.
+	TTL time.Duration
+
+	// Size bounds the keys the cache holds: zero for DefaultCacheSize
+	// (100 000).
+	Size int
+
+	// FollowChanges makes the Manager follow the events of its Store (which
+	// must be an [EventStore], or New fails with an error wrapping
+	// errors.ErrUnsupported): one goroutine, stopped by Close, asks the
+	// Store every FeedInterval for the events after the last it saw, and
+	// drops its cached verification of every key they name (and any lookup
+	// of it in flight). A change made anywhere then reaches this Manager
+	// within FeedInterval plus one query, whatever the TTL: a TTL of
+	// minutes becomes safe.
+	//
+	// It fails safe: if no poll has succeeded for FeedMaxStale (the
+	// database is down, the events table unreadable), Verify stops serving
+	// cached verifications and asks the Store for every key until a poll
+	// succeeds again, so an outage of the feed never extends the
+	// revocation lag beyond FeedMaxStale. Until the first poll succeeds the
+	// cache is not used either. Polls, failures and the feed's lag show in
+	// [Manager.Stats].
+	FollowChanges bool
+
+	// FeedInterval is how often the feed is polled: 1 ms to 1 min, zero for
+	// DefaultFeedInterval (200 ms). Only with FollowChanges.
+	FeedInterval time.Duration
+
+	// FeedMaxStale is the staleness bound of the feed, at least
+	// FeedInterval: zero for DefaultFeedMaxStale (2 s). Only with
+	// FollowChanges.
+	FeedMaxStale time.Duration
 }
 
-// WithVerifyCacheSize bounds the number of keys the verification cache holds.
-// Zero means the default: 100 000 keys.
-func WithVerifyCacheSize(n int) Option {
+// WithVerifyCache enables the verification cache (see [VerifyCache]), so
+// that a key in use costs no Store round trip and a slow Hasher (argon2id,
+// bcrypt) is paid once per TTL rather than once per request. Without it
+// (the default) every verification reads the Store. An invalid field makes
+// New fail.
+func WithVerifyCache(vc VerifyCache) Option {
 	return func(c *config) error {
-		if n == 0 {
-			n = defaultCacheSize
+		switch {
+		case vc.TTL < 0 || vc.TTL > maxCacheTTL:
+			return fmt.Errorf("apikey: WithVerifyCache: TTL %v is outside 0 to 1h", vc.TTL)
+		case vc.Size < 0:
+			return fmt.Errorf("apikey: WithVerifyCache: Size %d is negative", vc.Size)
+		case !vc.FollowChanges && (vc.FeedInterval != 0 || vc.FeedMaxStale != 0):
+			return fmt.Errorf("apikey: WithVerifyCache: FeedInterval and FeedMaxStale need FollowChanges")
 		}
-		if n < 1 {
-			return fmt.Errorf("apikey: WithVerifyCacheSize: %d is not positive", n)
+		if vc.TTL == 0 {
+			vc.TTL = DefaultCacheTTL
 		}
-		c.cacheSize = n
+		if vc.Size == 0 {
+			vc.Size = DefaultCacheSize
+		}
+		c.cacheTTL, c.cacheSize = vc.TTL, vc.Size
+		c.feedInterval, c.feedMaxStale = 0, 0
+		if !vc.FollowChanges {
+			return nil
+		}
+		interval, maxStale := vc.FeedInterval, vc.FeedMaxStale
+		if interval == 0 {
+			interval = DefaultFeedInterval
+		}
+		if maxStale == 0 {
+			maxStale = DefaultFeedMaxStale
+		}
+		if interval < time.Millisecond || interval > time.Minute {
+			return fmt.Errorf("apikey: WithVerifyCache: FeedInterval %v is outside 1ms to 1m", interval)
+		}
+		if maxStale < interval {
+			return fmt.Errorf("apikey: WithVerifyCache: FeedMaxStale %v is shorter than FeedInterval %v", maxStale, interval)
+		}
+		c.feedInterval, c.feedMaxStale = interval, maxStale
 		return nil
 	}
 }
@@ -68,7 +140,7 @@ type verifyCache struct {
 }
 
 type cacheEntry struct {
-	key     *Key // never mutated; handed out as clones
+	key     *Key // never modified; handed out as it is, shared
 	digest  [sha256.Size]byte
 	expires time.Time
 }
@@ -106,9 +178,9 @@ func (c *verifyCache) get(lookupID, plaintext string, now time.Time) (k *Key, er
 		return nil, fmt.Errorf("%w: secret mismatch", ErrInvalidKey), true
 	}
 	if e.key.Expired(now) {
-		return nil, &KeyError{Key: e.key.Clone(), Err: ErrExpired}, true
+		return nil, &KeyError{Key: e.key, Err: ErrExpired}, true
 	}
-	return e.key.Clone(), nil, true
+	return e.key, nil, true
 }
 
 func (c *verifyCache) generationNow() uint64 {
@@ -119,7 +191,7 @@ func (c *verifyCache) generationNow() uint64 {
 
 // put caches a successful verification made under generation.
 func (c *verifyCache) put(k *Key, plaintext string, now time.Time, generation uint64) {
-	e := &cacheEntry{key: k.Clone(), digest: c.digest(plaintext), expires: now.Add(c.ttl)}
+	e := &cacheEntry{key: k, digest: c.digest(plaintext), expires: now.Add(c.ttl)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.generation != generation {

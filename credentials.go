@@ -62,10 +62,23 @@ func credential(headers []keyHeader, h http.Header) (string, failureKind, error)
 		return "", failureInvalidRequest, ErrMalformedCredentials
 	case len(token) > maxKeyLength:
 		return "", failureInvalidToken, errKeyTooLong
-	case !isB64token(token):
-		return "", failureInvalidRequest, ErrMalformedCredentials
 	}
 	return token, 0, nil
+}
+
+// checkToken returns the lookup ID of token if it is a well-formed key of
+// the Manager whose keys start with prefixSep, so that verification need
+// not parse it again: the token is read once. A token that is not is
+// checked to be an RFC 6750 b64token (a key, base62, always is): if not,
+// the credentials are malformed.
+func checkToken(token, prefixSep string) (lookupID string, kind failureKind, err error) {
+	if lookupID, ok := lookupIDOf(token, prefixSep); ok {
+		return lookupID, 0, nil
+	}
+	if !isB64token(token) {
+		return "", failureInvalidRequest, ErrMalformedCredentials
+	}
+	return "", 0, nil
 }
 
 // parseBearer reads Authorization credentials. isBearer reports whether the

@@ -160,7 +160,7 @@
 // The event is written atomically with its change, in the same transaction
 // (sqlstore) or under the same lock (memstore): a refused change writes
 // nothing, and an event never exists without its change. Events outlive their
-// key. [Manager.Events] reads them oldest first, paged, within the acting
+// key. [Manager.Events] reads them newest or oldest first, paged, within the acting
 // administrator's organization; [Manager.PruneEvents] (operators only)
 // deletes older ones, and nothing else does. sqlstore gives positions from
 // one row locked until commit, so a reader that has seen position p never
@@ -169,14 +169,14 @@
 //
 // # Change feed
 //
-// [WithChangeFeed] makes a Manager follow its Store's events: one goroutine,
-// stopped by Close, reads the events after the last position it saw every
-// interval (default 200 ms) and drops its cached verification of every key
+// [VerifyCache.FollowChanges] makes a Manager follow its Store's events: one
+// goroutine, stopped by Close, reads the events after the last position it
+// saw every [VerifyCache.FeedInterval] (default 200 ms) and drops its cached verification of every key
 // they name. A deactivation, deletion, group removal or zero-grace roll made
 // anywhere (another instance, the command line) then reaches every instance
-// within the poll interval plus one query, whatever the TTL of
-// [WithVerifyCache]. If the feed cannot be read, the cache fails safe: once
-// no poll has succeeded for maxStale (default 2 s), cached verifications are
+// within the poll interval plus one query, whatever the cache's TTL. If the
+// feed cannot be read, the cache fails safe: once no poll has succeeded for
+// [VerifyCache.FeedMaxStale] (default 2 s), cached verifications are
 // not served until a poll succeeds. The revocation bound measured on SQLite,
 // PostgreSQL and MariaDB is in docs/performance.md of the repository.
 //
@@ -218,4 +218,54 @@
 // a prefix of your own, and with a verification cache either follow the
 // change feed or accept that another instance may accept a revoked key for up
 // to the cache's TTL.
+//
+// Forged keys. The checksum is public, so anyone can make strings that pass
+// it, with a lookup ID of their choosing, and each must be looked up to be
+// refused. For a Store outside memory (a database) the Manager keeps a
+// negative cache: a lookup ID the Store reported unknown is refused from
+// memory, whatever secret comes with it, for at most one second (no longer
+// than [VerifyCache.TTL], nor than the change feed's staleness bound
+// [VerifyCache.FeedMaxStale] when it follows one), so that one forged key
+// sent again and again costs at most one Store call per second. It is
+// bounded (16 384 lookup IDs, about 1 MiB) and separate from the
+// verification cache: a flood of distinct forged lookup IDs cannot evict a
+// verified key or grow memory without bound, but once it is full each
+// distinct forged ID costs one indexed lookup, as without it. That cost is
+// the application's to limit: rate-limit clients (by address, or by
+// whatever identifies a client before its key is verified), and count
+// refusals ([Stats.Invalid], [Stats.NegativeHits], the middleware's
+// [AuthConfig.OnFailure]) to see a flood. A key this Manager issues is never
+// refused by the negative cache: Issue and Roll forget its lookup ID once it
+// is stored. A key issued by another Manager is refused by this one for at
+// most the entry's lifetime, and less when the change feed reports it
+// issued. memstore answers a miss from memory already: no negative cache.
+//
+// The record that [Manager.Verify] returns may be shared by every
+// verification of the key (memstore and the cache hand out the record they
+// hold; see [Store]): it is read-only, and the library never changes it.
+//
+// # Options
+//
+// [New] takes options, and one rule holds for every option that takes a
+// number or a duration: zero means the option's default, and a negative
+// value turns the feature off where it can be off ([WithLastUsedFlushInterval]:
+// no background flush; [WithVerifyDeadline]: no deadline; [WithOwnerQuota]:
+// no limit, which is also its default). Where off cannot be allowed, a
+// negative value is an error, and the option says so: the close timeout
+// stays bounded ([WithCloseTimeout]), a secret keeps its entropy
+// ([WithSecretBits]), and the cache's fields ([VerifyCache]) are turned off
+// by leaving [WithVerifyCache] out. A value out of an option's range makes
+// New return an error; no value is silently corrected. The verification
+// cache, its size and following the change feed are one option value,
+// [VerifyCache]: a feed without a cache cannot be configured.
+//
+// # Monitoring
+//
+// [Manager.Stats] returns counters an exporter reads as they are: every
+// outcome is counted in exactly one counter of its family, so totals are
+// sums, and a distribution of verification latency in fixed buckets
+// ([Stats.VerifyLatency]). Counting takes no lock and no clock read beyond
+// those a verification makes anyway. See the Example of Manager.Stats for
+// expvar, and examples/prometheus and examples/otel for Prometheus and
+// OpenTelemetry.
 package apikey

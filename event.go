@@ -150,7 +150,7 @@ type EventQuery struct {
 
 // EventStore is a [Store] that records an audit trail: an [Event] for every
 // change of a key, and a way to read them in order. A Manager follows it
-// with [WithChangeFeed]; [Manager.Events] reads it. memstore and sqlstore
+// with [VerifyCache.FollowChanges]; [Manager.Events] reads it. memstore and sqlstore
 // implement it; the conformance suite (package storetest) checks it for
 // every Store that does.
 //

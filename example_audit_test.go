@@ -70,18 +70,19 @@ func ExampleManager_Events() {
 // keeps working on another until its cache entry expires; with the change
 // feed, the other instance reads the event within one poll interval and
 // drops its cached verification, whatever the cache's TTL.
-func ExampleWithChangeFeed() {
+func ExampleVerifyCache_followChanges() {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 31, 9, 0, 0, 0, time.UTC)
 	clock := apikey.WithClock(func() time.Time { return now })
 	store := memstore.New()
-	following, err := apikey.New(store, clock, apikey.WithVerifyCache(10*time.Minute),
-		apikey.WithChangeFeed(10*time.Millisecond, time.Second))
+	following, err := apikey.New(store, clock, apikey.WithVerifyCache(apikey.VerifyCache{
+		TTL: 10 * time.Minute, FollowChanges: true, FeedInterval: 10 * time.Millisecond, FeedMaxStale: time.Second,
+	}))
 	if err != nil {
 		panic(err)
 	}
 	defer following.Close()
-	cacheOnly, _ := apikey.New(store, clock, apikey.WithVerifyCache(10*time.Minute))
+	cacheOnly, _ := apikey.New(store, clock, apikey.WithVerifyCache(apikey.VerifyCache{TTL: 10 * time.Minute}))
 	defer cacheOnly.Close()
 	admin, _ := apikey.New(store, clock)
 	defer admin.Close()
@@ -92,7 +93,7 @@ func ExampleWithChangeFeed() {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	for deadline := time.Now().Add(5 * time.Second); following.Stats().FeedPolls == 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(5 * time.Second); following.Stats().FeedSuccesses == 0 && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond) // the feed starts at the latest event
 	}
 

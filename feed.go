@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Defaults of [WithChangeFeed].
+// Defaults of [VerifyCache.FeedInterval] and [VerifyCache.FeedMaxStale].
 const (
 	DefaultFeedInterval = 200 * time.Millisecond
 	DefaultFeedMaxStale = 2 * time.Second
@@ -16,44 +16,6 @@ const (
 
 // feedPage is how many events one query of the feed reads.
 const feedPage = 1000
-
-// WithChangeFeed makes the Manager follow the events of its Store (which
-// must be an [EventStore], or New fails): one goroutine, stopped by Close,
-// asks the Store every interval for the events after the last it saw, and
-// drops its cached verification of every key they name (and any lookup of
-// it in flight). A change made anywhere (another instance, the
-// command-line tool, another process) then reaches this Manager within
-// interval plus one query, whatever the TTL of [WithVerifyCache]: a TTL of
-// minutes becomes safe. Zero interval means DefaultFeedInterval (200 ms).
-//
-// It fails safe: if no poll has succeeded for maxStale (the database is
-// down, the events table unreadable), Verify stops serving cached
-// verifications and asks the Store for every key until a poll succeeds
-// again, so an outage of the feed never extends the revocation lag beyond
-// maxStale. Until the first poll succeeds the cache is not used either.
-// Zero maxStale means DefaultFeedMaxStale (2 s); it must be at least
-// interval. Polls, failures and the feed's lag show in [Manager.Stats].
-//
-// Without a verification cache the feed changes nothing for Verify (every
-// verification reads the Store), but still costs its queries.
-func WithChangeFeed(interval, maxStale time.Duration) Option {
-	return func(c *config) error {
-		if interval == 0 {
-			interval = DefaultFeedInterval
-		}
-		if maxStale == 0 {
-			maxStale = DefaultFeedMaxStale
-		}
-		if interval < time.Millisecond || interval > time.Minute {
-			return fmt.Errorf("apikey: WithChangeFeed: interval %v is outside 1ms to 1m", interval)
-		}
-		if maxStale < interval {
-			return fmt.Errorf("apikey: WithChangeFeed: maxStale %v is shorter than the interval %v", maxStale, interval)
-		}
-		c.feedInterval, c.feedMaxStale = interval, maxStale
-		return nil
-	}
-}
 
 // feed is the state of the change feed; its fields are set by New and read
 // by the feed's goroutine only, except the atomic counters.
@@ -75,7 +37,7 @@ type feed struct {
 func (m *Manager) startFeed(c config) error {
 	es, ok := m.store.(EventStore)
 	if !ok {
-		return fmt.Errorf("apikey: WithChangeFeed: the Store (%T) is not an EventStore: %w", m.store, errors.ErrUnsupported)
+		return fmt.Errorf("apikey: WithVerifyCache: FollowChanges: the Store (%T) is not an EventStore: %w", m.store, errors.ErrUnsupported)
 	}
 	f := &feed{store: es, interval: c.feedInterval, maxStale: c.feedMaxStale,
 		stop: make(chan struct{}), done: make(chan struct{})}
@@ -110,7 +72,11 @@ func (m *Manager) poll() {
 	ctx, cancel := context.WithTimeout(f.ctx, f.maxStale)
 	defer cancel()
 	err := m.readFeed(ctx)
-	m.counters.feedPolls.Add(1)
+	if err != nil && f.ctx.Err() != nil {
+		// Close cancelled the poll: its own doing, not a failure of the
+		// Store, so neither counted nor logged.
+		return
+	}
 	if err != nil {
 		m.counters.feedFailures.Add(1)
 		m.counters.countStoreError(err)
@@ -125,6 +91,7 @@ func (m *Manager) poll() {
 		m.logger.LogAttrs(ctx, slog.LevelInfo, "apikey: change feed: polling again")
 	}
 	f.failing = false
+	m.counters.feedSuccesses.Add(1)
 	m.feedSuccess.Store(started.UnixNano())
 }
 
@@ -143,6 +110,7 @@ func (m *Manager) readFeed(ctx context.Context) error {
 		if m.cache != nil {
 			m.cache.clear()
 		}
+		m.misses.clear()
 		m.lookups.forget()
 		f.position, f.started = p, true
 		return nil
@@ -154,6 +122,11 @@ func (m *Manager) readFeed(ctx context.Context) error {
 		}
 		for _, e := range events {
 			m.invalidate(e.KeyID)
+			if e.Kind == EventIssued {
+				// Issued elsewhere: its lookup ID may be a recent miss
+				// here (events do not carry lookup IDs).
+				m.misses.clear()
+			}
 			f.position = e.Position
 		}
 		m.counters.feedEvents.Add(uint64(len(events)))

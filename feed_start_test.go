@@ -22,7 +22,7 @@ func TestFeedStartDropsWhatWasCachedBefore(t *testing.T) {
 	require.NoError(t, err)
 	defer a.Close()
 	const interval, maxStale = 20 * time.Millisecond, 300 * time.Millisecond
-	b, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(10*time.Minute), apikey.WithChangeFeed(interval, maxStale))
+	b, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(apikey.VerifyCache{TTL: 10 * time.Minute, FollowChanges: true, FeedInterval: interval, FeedMaxStale: maxStale}))
 	require.NoError(t, err)
 	defer b.Close()
 
@@ -37,8 +37,8 @@ func TestFeedStartDropsWhatWasCachedBefore(t *testing.T) {
 	// The events table comes back; B's first successful poll starts at the
 	// latest position, past the deactivation.
 	store.down.Store(false)
-	polls := b.Stats().FeedPolls
-	_, ok := waitUntil(5*time.Second, func() bool { st := b.Stats(); return st.FeedPolls > polls+2 && st.FeedLag < maxStale })
+	polls := b.Stats().FeedSuccesses
+	_, ok := waitUntil(5*time.Second, func() bool { st := b.Stats(); return st.FeedSuccesses > polls+2 && st.FeedLag < maxStale })
 	require.True(t, ok, "%+v", b.Stats())
 	time.Sleep(5 * interval)
 	_, err = b.Verify(ctx, plaintext)

@@ -60,10 +60,10 @@ func TestChangeFeedRevokesAcrossManagers(t *testing.T) {
 	require.NoError(t, err)
 	defer a.Close()
 	const interval = 20 * time.Millisecond
-	b, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(10*time.Minute), apikey.WithChangeFeed(interval, time.Second))
+	b, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(apikey.VerifyCache{TTL: 10 * time.Minute, FollowChanges: true, FeedInterval: interval, FeedMaxStale: time.Second}))
 	require.NoError(t, err)
 	defer b.Close()
-	_, ok := waitUntil(5*time.Second, func() bool { return b.Stats().FeedPolls > 0 })
+	_, ok := waitUntil(5*time.Second, func() bool { return b.Stats().FeedSuccesses > 0 })
 	require.True(t, ok, "the feed polls")
 
 	for _, change := range []struct {
@@ -107,10 +107,10 @@ func TestChangeFeedOutageFailsSafe(t *testing.T) {
 	require.NoError(t, err)
 	defer a.Close()
 	const interval, maxStale = 20 * time.Millisecond, 300 * time.Millisecond
-	b, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(10*time.Minute), apikey.WithChangeFeed(interval, maxStale))
+	b, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(apikey.VerifyCache{TTL: 10 * time.Minute, FollowChanges: true, FeedInterval: interval, FeedMaxStale: maxStale}))
 	require.NoError(t, err)
 	defer b.Close()
-	_, ok := waitUntil(5*time.Second, func() bool { return b.Stats().FeedPolls > 0 })
+	_, ok := waitUntil(5*time.Second, func() bool { return b.Stats().FeedSuccesses > 0 })
 	require.True(t, ok, "the feed polls")
 
 	k, plaintext, err := a.Issue(ctx, apikey.IssueRequest{Name: "k", Groups: []string{"read"}, CreatedBy: "test"})
@@ -141,18 +141,23 @@ func TestChangeFeedOutageFailsSafe(t *testing.T) {
 }
 
 func TestChangeFeedOptions(t *testing.T) {
-	_, err := apikey.New(plainStore{memstore.New()}, apikey.WithChangeFeed(0, 0))
+	follow := func(interval, maxStale time.Duration) apikey.Option {
+		return apikey.WithVerifyCache(apikey.VerifyCache{FollowChanges: true, FeedInterval: interval, FeedMaxStale: maxStale})
+	}
+	_, err := apikey.New(plainStore{memstore.New()}, follow(0, 0))
 	assert.ErrorIs(t, err, errors.ErrUnsupported, "a Store without events cannot be followed")
-	_, err = apikey.New(memstore.New(), apikey.WithChangeFeed(time.Second, time.Millisecond))
+	_, err = apikey.New(memstore.New(), follow(time.Second, time.Millisecond))
 	assert.Error(t, err, "maxStale below the interval")
-	_, err = apikey.New(memstore.New(), apikey.WithChangeFeed(-time.Second, 0))
+	_, err = apikey.New(memstore.New(), follow(-time.Second, 0))
 	assert.Error(t, err, "negative interval")
+	_, err = apikey.New(memstore.New(), apikey.WithVerifyCache(apikey.VerifyCache{FeedInterval: time.Second}))
+	assert.Error(t, err, "a feed setting without FollowChanges")
 
-	m, err := apikey.New(memstore.New(), apikey.WithChangeFeed(0, 0))
+	m, err := apikey.New(memstore.New(), follow(0, 0))
 	require.NoError(t, err)
 	require.NoError(t, m.Close())
 	require.NoError(t, m.Close(), "Close twice")
-	polls := m.Stats().FeedPolls
+	polls := m.Stats().FeedSuccesses
 	time.Sleep(3 * apikey.DefaultFeedInterval)
-	assert.Equal(t, polls, m.Stats().FeedPolls, "no poll after Close")
+	assert.Equal(t, polls, m.Stats().FeedSuccesses, "no poll after Close")
 }

@@ -193,6 +193,54 @@ func encodeChecksum(dst *[checksumLength]byte, v uint32) {
 	}
 }
 
+// lookupIDOf returns the lookup ID of s if s is a well-formed key with the
+// prefix whose "<prefix>_" is prefixSep; ok is false otherwise, and the
+// caller then asks ParseKey why. It is ParseKey's check, for the keys that
+// make up nearly all traffic: one pass without branches over the body, and
+// the checksum compared as a number (its six characters decoded, 62^6 >
+// 2^32, so every value has exactly one encoding) rather than encoded by
+// divisions.
+func lookupIDOf(s, prefixSep string) (lookupID string, ok bool) {
+	if len(s) > maxKeyLength || len(s) < len(prefixSep)+lookupIDLength+minSecretLength+checksumLength ||
+		s[:len(prefixSep)] != prefixSep {
+		return "", false
+	}
+	body := s[len(prefixSep):]
+	checksumAt := len(s) - checksumLength
+	var notBase62 byte
+	b := []byte(body[:len(body)-checksumLength]) // no copy
+	for ; len(b) >= 8; b = b[8:] {
+		_ = b[7]
+		notBase62 |= notBase62Table[b[0]] | notBase62Table[b[1]] | notBase62Table[b[2]] | notBase62Table[b[3]] |
+			notBase62Table[b[4]] | notBase62Table[b[5]] | notBase62Table[b[6]] | notBase62Table[b[7]]
+	}
+	for _, c := range b {
+		notBase62 |= notBase62Table[c]
+	}
+	var sum uint64
+	for _, c := range []byte(s[checksumAt:]) {
+		d := base62Digit[c]
+		notBase62 |= d & 0x80
+		sum = sum*62 + uint64(d&0x3f)
+	}
+	if notBase62 != 0 || sum != uint64(checksum(s[:checksumAt])) {
+		return "", false
+	}
+	return body[:lookupIDLength], true
+}
+
+// base62Digit is the value of every base62 character, and 0x80 for every
+// other byte.
+var base62Digit = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0x80
+	}
+	for i := 0; i < len(base62Alphabet); i++ {
+		t[base62Alphabet[i]] = byte(i)
+	}
+	return t
+}()
+
 // notBase62Table is 1 for every byte outside the base62 alphabet.
 var notBase62Table = func() (t [256]byte) {
 	for i := range t {

@@ -84,18 +84,28 @@ func (SHA256Hasher) NeedsRehash(encoded string) bool {
 }
 
 // equalDigest reports, in constant time, whether b64 is the unpadded base64
-// encoding of sum.
+// encoding of sum. It encodes sum as it compares, three bytes to four
+// characters at a time, into nothing: no buffer, no second pass. The table
+// lookups are indexed by sum, the digest of the key presented, which its
+// sender knows; the stored characters are only ever XORed.
 func equalDigest(b64 string, sum *[sha256.Size]byte) bool {
-	var want [digestB64Len]byte
-	base64.RawStdEncoding.Encode(want[:], sum[:])
-	if len(b64) != len(want) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	if len(b64) != digestB64Len {
 		return false
 	}
-	var diff byte
-	for i := range want {
-		diff |= b64[i] ^ want[i]
+	b := b64[:digestB64Len]
+	var diff uint32
+	for g := range 10 { // 30 bytes, 40 characters, compared 4 at a time
+		v := uint(sum[3*g])<<16 | uint(sum[3*g+1])<<8 | uint(sum[3*g+2])
+		want := uint32(alphabet[v>>18&0x3f]) | uint32(alphabet[v>>12&0x3f])<<8 |
+			uint32(alphabet[v>>6&0x3f])<<16 | uint32(alphabet[v&0x3f])<<24
+		c := b[4*g : 4*g+4]
+		diff |= want ^ (uint32(c[0]) | uint32(c[1])<<8 | uint32(c[2])<<16 | uint32(c[3])<<24)
 	}
-	return subtle.ConstantTimeByteEq(diff, 0) == 1
+	v := uint(sum[30])<<16 | uint(sum[31])<<8 // the last 2 bytes, 3 characters
+	want := uint32(alphabet[v>>18&0x3f]) | uint32(alphabet[v>>12&0x3f])<<8 | uint32(alphabet[v>>6&0x3f])<<16
+	diff |= want ^ (uint32(b[40]) | uint32(b[41])<<8 | uint32(b[42])<<16)
+	return subtle.ConstantTimeEq(int32(diff), 0) == 1
 }
 
 // HMACHasher hashes keys with HMAC-SHA-256 under a server-side secret, the

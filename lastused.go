@@ -14,11 +14,35 @@ import (
 // requests on one key cost one store write per flush. It also knows the
 // batches being written, so that Close can report them if their write
 // does not return in time.
+//
+// Recording is the one write every verification makes, so it takes no lock
+// shared by all of them: uses go to one of usageShards shards, each with its
+// own lock and map. The shard is one of usageSpread chosen by the key's ID,
+// picked at random per use (runtime-local randomness, no lock): different
+// keys spread over every shard, and concurrent verifications of one hot key
+// over usageSpread locks and cache lines, while a key is pending in at most
+// usageSpread shards (take merges them), so memory stays bounded by the keys
+// in use.
 type usageRecorder struct {
-	mu      sync.Mutex
-	pending map[uuid.UUID]usage
+	shards [usageShards]usageShard
+
+	mu      sync.Mutex            // guards writing and nextID
 	writing map[uint64]usageBatch // taken, neither written nor put back
 	nextID  uint64
+}
+
+// usageShards is the number of shards of the recorder and of the hot
+// counters: a power of two, several times the cores of a typical server.
+const usageShards = 32
+
+// usageSpread is the number of shards one key's uses may go to.
+const usageSpread = 4
+
+// usageShard is one shard of the recorder, padded to its own cache lines.
+type usageShard struct {
+	mu      sync.Mutex
+	pending map[uuid.UUID]*usage // one allocation per key per flush
+	_       [128 - 16]byte
 }
 
 // usage is what the recorder knows of one key: its latest use, and how many
@@ -35,37 +59,73 @@ type usageBatch struct {
 	counts map[uuid.UUID]uint64
 }
 
-func (u *usageRecorder) record(id uuid.UUID, at time.Time) {
-	u.mu.Lock()
-	prev := u.pending[id]
-	prev.uses++
+// record notes one use of the key id at at; random is the verification's
+// random number, which picks one of the key's shards.
+func (u *usageRecorder) record(random uint32, id uuid.UUID, at time.Time) {
+	// The last bytes of a UUID v7 are random.
+	sh := &u.shards[(uint32(id[15])+random%usageSpread)%usageShards]
+	sh.mu.Lock()
+	if p := sh.pending[id]; p != nil {
+		// The usual case, a key used again before the flush: one map
+		// lookup, no assignment.
+		p.uses++
+		if at.After(p.at) {
+			p.at = at
+		}
+	} else {
+		if sh.pending == nil {
+			sh.pending = make(map[uuid.UUID]*usage)
+		}
+		sh.pending[id] = &usage{at: at, uses: 1}
+	}
+	sh.mu.Unlock()
+}
+
+// addUse merges n uses at at into pending.
+func addUse(pending map[uuid.UUID]usage, id uuid.UUID, at time.Time, n uint64) {
+	prev := pending[id]
+	prev.uses += n
 	if at.After(prev.at) {
 		prev.at = at
 	}
-	u.pending[id] = prev
-	u.mu.Unlock()
+	pending[id] = prev
 }
 
-// take returns the pending uses, empties the recorder and notes the batch
-// as being written; ok is false if there are none. The pending map keeps
-// its buckets, so recording after a flush does not allocate.
+// take returns the pending uses of every shard, empties them and notes the
+// batch as being written; ok is false if there are none. The shards' maps
+// keep their buckets: the first use of a key after a flush costs one small
+// allocation (its entry), later ones none.
 func (u *usageRecorder) take() (b usageBatch, ok bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if len(u.pending) == 0 {
+	var merged map[uuid.UUID]usage
+	for i := range u.shards {
+		sh := &u.shards[i]
+		sh.mu.Lock()
+		if len(sh.pending) > 0 {
+			if merged == nil {
+				merged = make(map[uuid.UUID]usage, len(sh.pending))
+			}
+			for id, use := range sh.pending {
+				addUse(merged, id, use.at, use.uses)
+			}
+			clear(sh.pending)
+		}
+		sh.mu.Unlock()
+	}
+	if len(merged) == 0 {
 		return usageBatch{}, false
 	}
 	u.nextID++
 	b = usageBatch{
 		id:     u.nextID,
-		times:  make(map[uuid.UUID]time.Time, len(u.pending)),
-		counts: make(map[uuid.UUID]uint64, len(u.pending)),
+		times:  make(map[uuid.UUID]time.Time, len(merged)),
+		counts: make(map[uuid.UUID]uint64, len(merged)),
 	}
-	for id, use := range u.pending {
+	for id, use := range merged {
 		b.times[id] = use.at
 		b.counts[id] = use.uses
 	}
-	clear(u.pending)
 	if u.writing == nil {
 		u.writing = make(map[uint64]usageBatch)
 	}
@@ -73,8 +133,8 @@ func (u *usageRecorder) take() (b usageBatch, ok bool) {
 	return b, true
 }
 
-// finish ends the write of b; if it failed, the uses are put back, keeping
-// the later time of any use recorded since.
+// finish ends the write of b; if it failed, the uses are put back (in the
+// first shard), keeping the later time of any use recorded since.
 func (u *usageRecorder) finish(b usageBatch, written bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -82,13 +142,21 @@ func (u *usageRecorder) finish(b usageBatch, written bool) {
 	if written {
 		return
 	}
+	sh := &u.shards[0]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.pending == nil {
+		sh.pending = make(map[uuid.UUID]*usage)
+	}
 	for id, at := range b.times {
-		prev := u.pending[id]
-		prev.uses += b.counts[id]
-		if at.After(prev.at) {
-			prev.at = at
+		if p := sh.pending[id]; p != nil {
+			p.uses += b.counts[id]
+			if at.After(p.at) {
+				p.at = at
+			}
+		} else {
+			sh.pending[id] = &usage{at: at, uses: b.counts[id]}
 		}
-		u.pending[id] = prev
 	}
 }
 
@@ -97,10 +165,16 @@ func (u *usageRecorder) finish(b usageBatch, written bool) {
 func (u *usageRecorder) drain() (uses uint64, keys int) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	ids := make(map[uuid.UUID]struct{}, len(u.pending))
-	for id, use := range u.pending {
-		ids[id] = struct{}{}
-		uses += use.uses
+	ids := make(map[uuid.UUID]struct{})
+	for i := range u.shards {
+		sh := &u.shards[i]
+		sh.mu.Lock()
+		for id, use := range sh.pending {
+			ids[id] = struct{}{}
+			uses += use.uses
+		}
+		clear(sh.pending)
+		sh.mu.Unlock()
 	}
 	for _, b := range u.writing {
 		for id, n := range b.counts {
@@ -108,7 +182,6 @@ func (u *usageRecorder) drain() (uses uint64, keys int) {
 			uses += n
 		}
 	}
-	clear(u.pending)
 	clear(u.writing)
 	return uses, len(ids)
 }

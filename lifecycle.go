@@ -132,6 +132,7 @@ func (m *Manager) Roll(ctx context.Context, id uuid.UUID, req RollRequest) (*Key
 		if err != nil {
 			return nil, "", m.storeError("roll", err)
 		}
+		m.misses.forget(successor.LookupID)
 		if req.ExpiresAt.IsZero() {
 			// The successor inherited the expiry read when the roll was
 			// authorized. If another administrator shortened the old

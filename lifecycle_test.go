@@ -74,7 +74,7 @@ func TestRollWithoutGraceStopsTheOldKeyAtOnce(t *testing.T) {
 		clock := newFakeClock()
 		opts := []apikey.Option{apikey.WithClock(clock.Now)}
 		if cached {
-			opts = append(opts, apikey.WithVerifyCache(time.Minute))
+			opts = append(opts, apikey.WithVerifyCache(apikey.VerifyCache{TTL: time.Minute}))
 		}
 		m := newManager(t, memstore.New(), opts...)
 		ctx := context.Background()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // lookups lets concurrent verifications of keys with the same lookup ID
@@ -35,7 +36,7 @@ type flight struct {
 	waiters int           // guarded by lookups.mu
 
 	// Set before done is closed, read-only afterwards.
-	key *Key // the leader's copy for the waiters, never handed out
+	key *Key // shared by the leader and the waiters: never modified
 	err error
 	// abandoned reports that the call failed because the context of the
 	// verification that made it was done (its client went away, or its
@@ -46,18 +47,38 @@ type flight struct {
 
 // lookup returns the key with lookupID from the Store, within the
 // verification deadline, sharing the call with concurrent lookups of the
-// same ID. Errors are the Store's, unwrapped, or the context's of a waiter
-// that gave up; the caller wraps them.
-func (m *Manager) lookup(ctx context.Context, lookupID string) (*Key, error) {
+// same ID, and refusing from memory a lookup ID the Store just reported
+// unknown (the negative cache). now is the verification's time, from which
+// the latency of a Store outside memory is counted. Errors are the Store's,
+// unwrapped, or the context's of a waiter that gave up; the caller wraps
+// them.
+func (m *Manager) lookup(ctx context.Context, lookupID string, now time.Time, shard uint32) (*Key, error) {
 	if m.inMemory {
 		// Nothing to share and nothing to bound: the call does no I/O, and
 		// a timer could not interrupt it anyway.
+		m.counters.hot[shard%usageShards].storeLookups.Add(1)
 		k, err := m.store.GetByLookupID(ctx, lookupID)
 		if err != nil {
 			m.counters.countStoreError(err)
 		}
 		return k, err
 	}
+	miss, generation := m.misses.has(lookupID, now)
+	if miss {
+		m.counters.negativeHits.Add(1)
+		return nil, ErrNotFound
+	}
+	k, err := m.sharedLookup(ctx, lookupID, shard)
+	m.counters.countLatency(m.clock().Sub(now))
+	if errors.Is(err, ErrNotFound) {
+		m.misses.add(lookupID, now, generation)
+	}
+	return k, err
+}
+
+// sharedLookup makes the Store call for lookupID, or waits for the one in
+// progress.
+func (m *Manager) sharedLookup(ctx context.Context, lookupID string, shard uint32) (*Key, error) {
 	for {
 		m.lookups.mu.Lock()
 		if f, ok := m.lookups.flights[lookupID]; ok {
@@ -70,12 +91,12 @@ func (m *Manager) lookup(ctx context.Context, lookupID string) (*Key, error) {
 			select {
 			case <-f.done:
 				if f.abandoned {
-					continue
+					continue // counted again: the wait was a lookup of its own
 				}
 				if f.err != nil {
 					return nil, f.err
 				}
-				return f.key.Clone(), nil
+				return f.key, nil
 			case <-ctx.Done():
 				return nil, fmt.Errorf("waiting for a lookup in progress: %w", context.Cause(ctx))
 			}
@@ -87,6 +108,7 @@ func (m *Manager) lookup(ctx context.Context, lookupID string) (*Key, error) {
 		m.lookups.flights[lookupID] = f
 		m.lookups.mu.Unlock()
 
+		m.counters.hot[shard%usageShards].storeLookups.Add(1)
 		return m.lead(ctx, f, lookupID)
 	}
 }
@@ -109,7 +131,7 @@ func (m *Manager) lead(ctx context.Context, f *flight, lookupID string) (k *Key,
 				f.err = err
 				f.abandoned = ctx.Err() != nil
 			default:
-				f.key = k.Clone() // k is the leader's to change
+				f.key = k // read-only, as every key Verify returns
 			}
 		}
 		if f.done != nil {
@@ -139,13 +161,21 @@ func (m *Manager) callStore(ctx context.Context, lookupID string) (*Key, error) 
 }
 
 // withVerifyDeadline returns ctx bounded by the verification deadline, if
-// one is set.
+// one is set. A context whose own deadline comes no later is returned as it
+// is: a timer would never fire first, and costs a clock read, a timer and
+// four allocations.
 func (m *Manager) withVerifyDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	if m.verifyDeadline < 0 {
-		return ctx, func() {}
+		return ctx, noCancel
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= m.verifyDeadline {
+		return ctx, noCancel
 	}
 	return context.WithTimeout(ctx, m.verifyDeadline)
 }
+
+// noCancel is the CancelFunc of a context withVerifyDeadline left alone.
+func noCancel() {}
 
 // inMemory reports whether s is a [MemoryStore] that answers from memory.
 func inMemory(s Store) bool {

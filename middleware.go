@@ -62,10 +62,12 @@ import (
 //
 // Every request it authenticates counts as a use of the key (see
 // [Key.LastUsedAt]), even one that a scope check then refuses. The key in
-// the context is the request's own copy.
+// the context is read-only: it may be shared with other requests (see
+// [Manager.Verify]).
 //
-// On success the middleware adds three allocations to a request: the key
-// Verify returns, the context and the request copy that carry it. Preflight
+// On success the middleware adds two allocations to a request: the context
+// and the request copy that carry the key (the key Verify returns is
+// shared, read-only, and costs none), and reads the token once. Preflight
 // CORS requests carry no key: handle them before the middleware. Successful
 // responses are the application's: mark them private or no-store, since a
 // shared cache does not know that X-API-Key is a credential.
@@ -184,12 +186,17 @@ func (a *Authenticator) authenticate(r *http.Request) (*Key, failureKind, error)
 	if err != nil {
 		return nil, kind, err
 	}
-	return a.verify(r.Context(), token)
+	lookupID, kind, err := checkToken(token, a.m.prefixSep)
+	if err != nil {
+		return nil, kind, err
+	}
+	return a.verify(r.Context(), token, lookupID)
 }
 
 // verify calls Verify, bounded by the configured timeout, and turns a panic
-// during it into an error.
-func (a *Authenticator) verify(ctx context.Context, token string) (k *Key, kind failureKind, err error) {
+// during it into an error. lookupID is the token's if checkToken found it
+// well formed, so that it is not parsed again, and empty otherwise.
+func (a *Authenticator) verify(ctx context.Context, token, lookupID string) (k *Key, kind failureKind, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -203,7 +210,7 @@ func (a *Authenticator) verify(ctx context.Context, token string) (k *Key, kind 
 		ctx, cancel = context.WithTimeout(ctx, a.cfg.timeout)
 		defer cancel()
 	}
-	k, err = a.m.Verify(ctx, token)
+	k, err = a.m.verifyParsed(ctx, token, lookupID)
 	if err != nil {
 		return nil, classify(err), err
 	}

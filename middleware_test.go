@@ -612,7 +612,7 @@ func TestMiddlewareDeactivateRace(t *testing.T) {
 		t.Run(map[bool]string{false: "no cache", true: "cache"}[cached], func(t *testing.T) {
 			var opts []apikey.Option
 			if cached {
-				opts = append(opts, apikey.WithVerifyCache(time.Hour))
+				opts = append(opts, apikey.WithVerifyCache(apikey.VerifyCache{TTL: time.Hour}))
 			}
 			m := newManager(t, memstore.New(), opts...)
 			k, plaintext := issue(t, m, "n", "reports:read")

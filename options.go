@@ -8,7 +8,9 @@ import (
 
 // Option configures a Manager. Options that are given invalid values make
 // [New] return an error, as [Manager.Authenticator] does for an invalid
-// [AuthConfig]. A numeric option given zero means its default.
+// [AuthConfig]. A numeric option given zero means its default, and a
+// negative value turns its feature off, or is an error where the feature
+// cannot be off (see "Options" in the package doc).
 type Option func(*config) error
 
 type config struct {
@@ -42,7 +44,7 @@ func defaultConfig() config {
 		clock:          time.Now,
 		logger:         slog.Default(),
 		flushInterval:  defaultFlushInterval,
-		cacheSize:      defaultCacheSize,
+		cacheSize:      DefaultCacheSize,
 		verifyDeadline: defaultVerifyDeadline,
 		closeTimeout:   defaultCloseTimeout,
 	}
@@ -157,6 +159,11 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// Logger returns where the Manager reports errors that no caller sees (see
+// [WithLogger]). Packages built on a Manager (admin, secretscan) log there
+// too unless given a logger of their own.
+func (m *Manager) Logger() *slog.Logger { return m.logger }
+
 // WithLastUsedFlushInterval sets how often the uses that Verify records in
 // memory are written to the Store, in one batch. It is the granularity of
 // [Key.LastUsedAt]: a stored time is exact, but may be up to one interval
@@ -176,14 +183,12 @@ func WithLastUsedFlushInterval(d time.Duration) Option {
 
 // WithOwnerQuota bounds the number of keys one owner may hold: Issue
 // refuses one more with ErrQuotaExceeded, checked by the Store atomically
-// with the insert, so that concurrent issues never exceed it. Zero (the
-// default) means no limit; a negative value is an error.
+// with the insert, so that concurrent issues never exceed it. Zero means
+// the default, no limit; a negative value turns the limit off, which is the
+// same (see "Options" in the package doc).
 func WithOwnerQuota(maxKeys int) Option {
 	return func(c *config) error {
-		if maxKeys < 0 {
-			return fmt.Errorf("apikey: WithOwnerQuota: %d is negative", maxKeys)
-		}
-		c.ownerQuota = maxKeys
+		c.ownerQuota = max(maxKeys, 0)
 		return nil
 	}
 }

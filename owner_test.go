@@ -162,8 +162,12 @@ func TestOwnerQuota(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, int64(1), created.Load(), "b had 2 of 3")
 
-	_, err = apikey.New(memstore.New(), apikey.WithOwnerQuota(-1))
-	assert.Error(t, err)
+	// Negative turns the limit off (the one rule of options): no limit.
+	unlimited := newManager(t, memstore.New(), apikey.WithOwnerQuota(-1))
+	for range 3 {
+		_, _, err := unlimited.Issue(t.Context(), apikey.IssueRequest{Name: "k", Groups: []string{"read"}, CreatedBy: "t", Owner: "c"})
+		require.NoError(t, err)
+	}
 }
 
 func TestValidateOwner(t *testing.T) {

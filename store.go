@@ -15,7 +15,15 @@ import (
 //
 //   - Methods are safe for concurrent use.
 //   - A Store never keeps a reference to a *Key or slice it was given, and
-//     never returns one it keeps: callers may mutate what they pass and get.
+//     never returns one it keeps, so callers may mutate what they pass and
+//     get, with one exception: GetByLookupID, the verification path, may
+//     return a record it shares with other
+//     callers (memstore does, so that a verification allocates nothing)
+//     provided that the record is immutable: once returned, neither the
+//     Store nor anyone else ever changes it, its Groups, its times or its
+//     Metadata (a change stores a new record in its place). The Manager
+//     never modifies what GetByLookupID returns, and says so to its own
+//     callers ([Manager.Verify]).
 //   - Times are stored and returned in UTC with at least microsecond
 //     precision. The Manager truncates every time it writes to microseconds.
 //   - Every update is one atomic change of one field: a concurrent rename
@@ -65,7 +73,9 @@ type Store interface {
 
 	// GetByLookupID returns the key with the given lookup ID, or
 	// ErrNotFound. It is the one store call on the verification path and
-	// must be a single indexed lookup.
+	// must be a single indexed lookup. It may return a shared record that
+	// nobody changes (see the contract above); its caller never modifies
+	// what it returns.
 	GetByLookupID(ctx context.Context, lookupID string) (*Key, error)
 
 	// List returns the first min(q.Limit, remaining) keys matching q's

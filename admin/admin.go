@@ -68,7 +68,7 @@ func New(m *apikey.Manager, opts ...Option) (*Handler, error) {
 		}
 	}
 	if c.logger == nil {
-		c.logger = slog.Default()
+		c.logger = m.Logger()
 	}
 	cop := http.NewCrossOriginProtection()
 	for _, origin := range c.origins {

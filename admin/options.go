@@ -110,8 +110,8 @@ func WithMaxBodyBytes(n int64) Option {
 }
 
 // WithLogger sets where the handler reports the errors that it answers with
-// 500 or 503 without details. Default: slog.Default() at the time New is
-// called.
+// 500 or 503 without details. Default: the Manager's logger
+// ([apikey.Manager.Logger], set by [apikey.WithLogger]).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

@@ -169,17 +169,29 @@ func (s *Store) PruneEvents(_ context.Context, before time.Time, limit int) (int
 		if events = slices.DeleteFunc(events, gone); len(events) == 0 {
 			delete(l.byOwner, owner)
 		} else {
-			l.byOwner[owner] = events
+			l.byOwner[owner] = shrink(events)
 		}
 	}
 	for id, events := range l.byKey {
 		if events = slices.DeleteFunc(events, gone); len(events) == 0 {
 			delete(l.byKey, id)
 		} else {
-			l.byKey[id] = events
+			l.byKey[id] = shrink(events)
 		}
 	}
+	// Give the memory back: an array keeps its capacity otherwise, and a
+	// store that prunes old events would hold its peak forever.
+	l.all = shrink(l.all)
 	return n, nil
+}
+
+// shrink returns s, or a copy of it that holds no more than twice its
+// length, so that what pruning removed is freed.
+func shrink[S ~[]E, E any](s S) S {
+	if len(s) < cap(s)/2 {
+		return slices.Clone(s)
+	}
+	return s
 }
 
 // cloneTime returns a copy of *t, or nil.

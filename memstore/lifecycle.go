@@ -58,11 +58,15 @@ func (s *Store) Roll(_ context.Context, ch apikey.Change, oldID uuid.UUID, succe
 	s.byLookupID[c.LookupID] = c
 	s.index(c)
 	// The old key keeps its owner, groups and status: it stays in the
-	// same lists.
-	old.RolledTo = c.ID
-	old.RolledAt = &rolledAt
-	old.GraceEndsAt = &graceEndsAt
-	old.UpdatedAt = rolledAt
+	// same lists. It is replaced by a changed copy, never changed in place
+	// (see update).
+	rolled := old.Clone()
+	rolled.RolledTo = c.ID
+	rolled.RolledAt = &rolledAt
+	rolled.GraceEndsAt = &graceEndsAt
+	rolled.UpdatedAt = rolledAt
+	s.replace(rolled)
+	old = rolled
 	e := apikey.NewEvent(ch, apikey.EventRolled, old)
 	e.New.Successor, e.New.GraceEndsAt = c.ID, &graceEndsAt
 	s.record(e)

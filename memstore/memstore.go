@@ -2,8 +2,9 @@
 //
 // It suits tests, examples and single-process services whose keys may be
 // lost on restart. Lookups by ID and by lookup ID are map lookups; the
-// verification path ([Store.GetByLookupID]) takes a read lock and makes one
-// allocation, the copy of the key it returns.
+// verification path ([Store.GetByLookupID]) takes a read lock and allocates
+// nothing: it returns the stored record itself, which is immutable (see
+// [Store]).
 //
 // The context passed to each method is ignored: no call blocks on anything
 // but the store's own lock, which is held only briefly.
@@ -25,8 +26,13 @@ import (
 // Store is an in-memory [apikey.Store]. The zero value is not usable: create
 // one with [New]. A Store is safe for concurrent use.
 //
-// It keeps its own copies of the keys it is given and hands out copies of
-// the keys it keeps, so callers may mutate what they pass and get.
+// It keeps its own copies of the keys it is given. Get, List and Prune hand
+// out copies, which callers may mutate. GetByLookupID, the verification
+// path, returns the stored record itself, shared by every caller, as the
+// Store contract allows: a stored record is immutable. Every change builds
+// a new record and puts it in the place of the old one (copy on write), so
+// a record once returned never changes, and holders of it never see a
+// change, nor race with one.
 type Store struct {
 	mu         sync.RWMutex
 	byID       map[uuid.UUID]*apikey.Key
@@ -118,17 +124,19 @@ func (s *Store) Get(_ context.Context, id uuid.UUID) (*apikey.Key, error) {
 	return k.Clone(), nil
 }
 
-// GetByLookupID returns a copy of the key with the given lookup ID, compared
-// byte for byte, or [apikey.ErrNotFound] itself, unwrapped: on the
-// verification path a miss costs no allocation.
+// GetByLookupID returns the key with the given lookup ID, compared byte for
+// byte, or [apikey.ErrNotFound] itself, unwrapped. It returns the stored
+// record, shared and immutable (see [apikey.Store]), not a copy: the
+// verification path allocates nothing, hit or miss. Callers must not modify
+// it; Clone it to get a copy of their own.
 func (s *Store) GetByLookupID(_ context.Context, lookupID string) (*apikey.Key, error) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	k, ok := s.byLookupID[lookupID]
+	s.mu.RUnlock()
 	if !ok {
 		return nil, apikey.ErrNotFound
 	}
-	return k.Clone(), nil
+	return k, nil
 }
 
 // List returns copies of at most q.Limit keys matching q's filters, ordered
@@ -272,26 +280,25 @@ func (s *Store) RecordLastUsed(_ context.Context, uses map[uuid.UUID]time.Time) 
 	defer s.mu.Unlock()
 	for id, at := range uses {
 		k, ok := s.byID[id]
-		if !ok {
+		if !ok || k.LastUsedAt != nil && !at.After(*k.LastUsedAt) {
 			continue
 		}
-		switch {
-		case k.LastUsedAt == nil:
-			t := at.UTC()
-			k.LastUsedAt = &t
-		case at.After(*k.LastUsedAt):
-			// The stored key owns *LastUsedAt (copies never share it), so
-			// it can be overwritten in place.
-			*k.LastUsedAt = at.UTC()
-		}
+		// A new record: the old one may be held by a verification.
+		c := k.Clone()
+		t := at.UTC()
+		c.LastUsedAt = &t
+		s.replace(c)
 	}
 	return nil
 }
 
-// update applies change to the stored key with the given ID under the write
-// lock. Stored keys are never handed out, so changing one in place is
-// invisible to holders of earlier copies, and each update touches only its
-// own fields: a rename cannot undo a concurrent deactivation.
+// update applies change to a copy of the stored key with the given ID
+// under the write lock, and puts the copy in its place: a stored record is
+// never changed in place, since GetByLookupID hands it out (copy on write).
+// Each update touches only its own fields: a rename cannot undo a
+// concurrent deactivation. change may unindex and index the copy it is
+// given: lists find a record by its creation time and ID, which never
+// change.
 func (s *Store) update(id uuid.UUID, guard *apikey.Guard, change func(*apikey.Key)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -299,8 +306,27 @@ func (s *Store) update(id uuid.UUID, guard *apikey.Guard, change func(*apikey.Ke
 	if err != nil {
 		return err
 	}
-	change(k)
+	c := k.Clone()
+	change(c)
+	s.replace(c)
 	return nil
+}
+
+// replace puts c, a changed copy of a stored record, in the place of that
+// record in the maps and in every list c belongs to. The caller holds s.mu for
+// writing, and has already moved c to other lists if its owner, groups or
+// status changed.
+func (s *Store) replace(c *apikey.Key) {
+	s.byID[c.ID] = c
+	s.byLookupID[c.LookupID] = c
+	at := apikey.Cursor{CreatedAt: c.CreatedAt, ID: c.ID}
+	for _, ik := range indexKeys(c) {
+		if keys := s.lists[ik]; keys != nil {
+			if i, found := position(keys, at); found {
+				keys[i] = c
+			}
+		}
+	}
 }
 
 // guarded returns the stored key with the given ID if it exists and passes

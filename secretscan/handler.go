@@ -51,11 +51,14 @@ func NewHandler(m *apikey.Manager, source PublicKeySource, opts ...Option) (*Han
 	if source == nil {
 		return nil, errors.New("secretscan: NewHandler: nil PublicKeySource")
 	}
-	c := config{policy: Deactivate, maxBody: DefaultMaxBodyBytes, logger: slog.Default()}
+	c := config{policy: Deactivate, maxBody: DefaultMaxBodyBytes}
 	for _, opt := range opts {
 		if err := opt(&c); err != nil {
 			return nil, err
 		}
+	}
+	if c.logger == nil {
+		c.logger = m.Logger()
 	}
 	return &Handler{m: m, keys: source, config: c}, nil
 }

@@ -113,7 +113,8 @@ func WithMaxBodyBytes(n int64) Option {
 
 // WithLogger sets where the Handler reports refused requests and failures
 // of the key store or of the public keys. It never logs a token. Default:
-// slog.Default() at the time NewHandler is called.
+// the Manager's logger ([apikey.Manager.Logger], set by
+// [apikey.WithLogger]).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

@@ -282,8 +282,9 @@ func testCopiesOnCreate(t *testing.T, s apikey.Store) {
 	assertStored(t, s, want)
 }
 
-// testCopiesOnRead checks that mutating a key returned by Get,
-// GetByLookupID or List changes nothing stored.
+// testCopiesOnRead checks that mutating a key returned by Get or List
+// changes nothing stored, and that a key returned by GetByLookupID, which
+// may be shared, never changes after it was returned.
 func testCopiesOnRead(t *testing.T, s apikey.Store) {
 	k := keyWithEverything(at(0))
 	create(t, s, k.Clone())
@@ -293,10 +294,20 @@ func testCopiesOnRead(t *testing.T, s apikey.Store) {
 	mutate(got)
 	assertStored(t, s, k)
 
+	// GetByLookupID may return a record it shares (see apikey.Store):
+	// callers must not mutate it, but what it returned must never change,
+	// whatever is written to the key afterwards.
 	got, err = s.GetByLookupID(t.Context(), k.LookupID)
 	must.NoError(t, err, "GetByLookupID")
-	mutate(got)
-	assertStored(t, s, k)
+	snapshot := got.Clone()
+	must.NoError(t, s.SetHash(t.Context(), k.ID, "$sha256$changed"), "SetHash")
+	must.NoError(t, s.RecordLastUsed(t.Context(), map[uuid.UUID]time.Time{k.ID: k.LastUsedAt.Add(time.Hour)}), "RecordLastUsed")
+	assertKey(t, snapshot, got, "GetByLookupID after the key was written")
+	fresh, err := s.GetByLookupID(t.Context(), k.LookupID)
+	must.NoError(t, err, "GetByLookupID")
+	check.Equal(t, "$sha256$changed", fresh.Hash, "GetByLookupID after SetHash")
+	must.NoError(t, s.SetHash(t.Context(), k.ID, k.Hash), "SetHash")
+	k.LastUsedAt = fresh.LastUsedAt
 
 	listed, err := s.List(t.Context(), apikey.ListQuery{Limit: 10})
 	must.NoError(t, err, "List")

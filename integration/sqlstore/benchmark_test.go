@@ -155,7 +155,7 @@ func BenchmarkVerify(b *testing.B) {
 // BenchmarkVerifyMemstore in the same run (goal: within 2x of it).
 func BenchmarkVerifyCached(b *testing.B) {
 	forEachBackendB(b, func(b *testing.B, be backend) {
-		m := newManager(b, newStore(b, be.open(b), be.dialect), apikey.WithVerifyCache(time.Minute))
+		m := newManager(b, newStore(b, be.open(b), be.dialect), apikey.WithVerifyCache(apikey.VerifyCache{TTL: time.Minute}))
 		_, plaintext := issueKey(b, m, "bench", "read", "write")
 		benchmarkVerify(b, m, plaintext)
 	})
@@ -242,7 +242,12 @@ func BenchmarkVerifyConcurrent(b *testing.B) {
 			{"documented-pool+cache", sqlstore.DefaultPoolSize, true},
 		} {
 			b.Run(tc.name, func(b *testing.B) {
-				db := be.open(b)
+				// SQLite opens a new, empty database file per call of
+				// open: its cases share the one the keys were issued in.
+				db := setup
+				if be.dialect != sqlstore.SQLite {
+					db = be.open(b)
+				}
 				if tc.pool > 0 {
 					sqlstore.ConfigurePool(db, tc.pool)
 				}
@@ -250,7 +255,7 @@ func BenchmarkVerifyConcurrent(b *testing.B) {
 				require.NoError(b, err)
 				var opts []apikey.Option
 				if tc.cache {
-					opts = append(opts, apikey.WithVerifyCache(time.Minute))
+					opts = append(opts, apikey.WithVerifyCache(apikey.VerifyCache{TTL: time.Minute}))
 				}
 				m := newManager(b, store, opts...)
 				ctx := context.Background()
@@ -270,5 +275,73 @@ func BenchmarkVerifyConcurrent(b *testing.B) {
 				})
 			})
 		}
+	})
+}
+
+// BenchmarkVerifyDeadline compares concurrent Verify on each database with
+// the least a verification does there: one raw SELECT of the same row and
+// columns, scanned as bytes, under the same per-request deadline (1 s, a
+// context the caller made). Verify adds no timer of its own under a
+// deadline that comes first (see WithVerifyDeadline), so the two should be
+// within 10 %. Reproduce with
+//
+//	APIKEY_TEST_POSTGRES_DSN=... go test -run '^$' -bench VerifyDeadline -cpu 2 ./sqlstore/
+func BenchmarkVerifyDeadline(b *testing.B) {
+	const verifiers = 8
+	forEachBackendB(b, func(b *testing.B, be backend) {
+		db := be.open(b)
+		sqlstore.ConfigurePool(db, verifiers)
+		s := newStore(b, db, be.dialect)
+		m := newManager(b, s)
+		plaintexts := make([]string, verifiers)
+		lookupIDs := make([]string, verifiers)
+		for i := range plaintexts {
+			var k *apikey.Key
+			k, plaintexts[i] = issueKey(b, m, "bench", "read", "write")
+			lookupIDs[i] = k.LookupID
+		}
+		query := `SELECT id, lookup_id, name, groups_json, active, preview, hash, created_at, created_by, updated_at, last_used_at, expires_at, owner, metadata_json, rolled_from, rolled_to, rolled_at, grace_ends_at FROM "` + s.Table() + `" WHERE lookup_id = $1`
+		switch be.dialect {
+		case sqlstore.MySQL:
+			query = strings.ReplaceAll(strings.ReplaceAll(query, `"`, "`"), "$1", "?")
+		case sqlstore.SQLite:
+			query = strings.ReplaceAll(query, "$1", "?")
+		}
+		run := func(b *testing.B, op func(ctx context.Context, i int) error) {
+			procs := runtime.GOMAXPROCS(0)
+			b.SetParallelism((verifiers + procs - 1) / procs)
+			b.ReportAllocs()
+			b.ResetTimer()
+			var next atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				i := int(next.Add(1)-1) % verifiers
+				for pb.Next() {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+					err := op(ctx, i)
+					cancel()
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		b.Run("raw-select", func(b *testing.B) {
+			run(b, func(ctx context.Context, i int) error {
+				row := db.QueryRowContext(ctx, query, lookupIDs[i])
+				var cols [18][]byte // RawBytes is not allowed with QueryRow
+				dest := make([]any, len(cols))
+				for j := range cols {
+					dest[j] = &cols[j]
+				}
+				return row.Scan(dest...)
+			})
+		})
+		b.Run("verify", func(b *testing.B) {
+			run(b, func(ctx context.Context, i int) error {
+				_, err := m.Verify(ctx, plaintexts[i])
+				return err
+			})
+		})
 	})
 }

@@ -213,7 +213,7 @@ func TestRevocationAcrossInstances(t *testing.T) {
 		}
 
 		t.Run("feed on", func(t *testing.T) {
-			m, err := apikey.New(sB, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(ttl), apikey.WithChangeFeed(interval, 2*time.Second))
+			m, err := apikey.New(sB, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(apikey.VerifyCache{TTL: ttl, FollowChanges: true, FeedInterval: interval, FeedMaxStale: 2 * time.Second}))
 			require.NoError(t, err)
 			defer m.Close()
 			for _, c := range changes {
@@ -232,7 +232,7 @@ func TestRevocationAcrossInstances(t *testing.T) {
 			assert.Zero(t, st.FeedFailures)
 		})
 		t.Run("feed off", func(t *testing.T) {
-			m, err := apikey.New(sB, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(ttl))
+			m, err := apikey.New(sB, apikey.WithLastUsedFlushInterval(-1), apikey.WithVerifyCache(apikey.VerifyCache{TTL: ttl}))
 			require.NoError(t, err)
 			defer m.Close()
 			for _, c := range changes {

@@ -234,7 +234,7 @@ func TestCloseWhileAFlushIsLocked(t *testing.T) {
 			// SQLite is locked whole: record the uses through a cache hit.
 			unlock()
 			m2, err := apikey.New(s, apikey.WithLastUsedFlushInterval(20*time.Millisecond), apikey.WithCloseTimeout(bound),
-				apikey.WithVerifyCache(time.Minute), apikey.WithLogger(slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil))))
+				apikey.WithVerifyCache(apikey.VerifyCache{TTL: time.Minute}), apikey.WithLogger(slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil))))
 			require.NoError(t, err)
 			require.NoError(t, m.Close())
 			m = m2

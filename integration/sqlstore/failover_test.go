@@ -85,9 +85,9 @@ func testFailover(t *testing.T, b backend, hang time.Duration) {
 	store, err := sqlstore.New(db, d.Dialect(), sqlstore.WithTable(table))
 	require.NoError(t, err)
 	require.NoError(t, store.Migrate(ctx))
-	// The verification cache is off, so that every request reaches the
+	// The verification cache is off (the default), so that every request reaches the
 	// store; the verification deadline is the default.
-	m, err := apikey.New(store, apikey.WithVerifyCache(0), apikey.WithLogger(slog.New(slog.DiscardHandler)))
+	m, err := apikey.New(store, apikey.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close() })
 

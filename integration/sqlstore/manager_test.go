@@ -229,8 +229,8 @@ func TestVerifyCache(t *testing.T) {
 		c := &clock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
 		store := newStore(t, b.open(t), b.dialect)
 		const ttl = 5 * time.Second
-		m := newManager(t, store, apikey.WithClock(c.Now), apikey.WithVerifyCache(ttl))
-		other := newManager(t, store, apikey.WithClock(c.Now), apikey.WithVerifyCache(ttl))
+		m := newManager(t, store, apikey.WithClock(c.Now), apikey.WithVerifyCache(apikey.VerifyCache{TTL: ttl}))
+		other := newManager(t, store, apikey.WithClock(c.Now), apikey.WithVerifyCache(apikey.VerifyCache{TTL: ttl}))
 		k, plaintext := issueKey(t, m, "k", "read")
 		_, err := other.Verify(ctx, plaintext)
 		require.NoError(t, err, "other caches the key")

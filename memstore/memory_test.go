@@ -1,0 +1,43 @@
+package memstore_test
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/apikit/apikey"
+	"github.com/apikit/apikey/memstore"
+	"github.com/stretchr/testify/require"
+)
+
+// heapInUse returns the live heap after a full collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestPruneEventsReturnsMemory checks that pruning the audit trail gives
+// its memory back to the collector, not only its elements.
+func TestPruneEventsReturnsMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("issues 50,000 keys")
+	}
+	s := memstore.New()
+	ctx := context.Background()
+	for i := range 50_000 {
+		require.NoError(t, s.Create(ctx, apikey.Change{At: time.Now().UTC()}, benchKey(i), 0))
+	}
+	withEvents := heapInUse()
+	n, err := s.PruneEvents(ctx, time.Now().Add(24*time.Hour*365*100), 1_000_000)
+	require.NoError(t, err)
+	require.Equal(t, 50_000, n)
+	pruned := heapInUse()
+	t.Logf("heap: %d B with 50,000 keys and their events, %d B after pruning the events (%d B per key freed)",
+		withEvents, pruned, (int64(withEvents)-int64(pruned))/50_000)
+	require.Less(t, pruned, withEvents-50_000*100, "pruning 50,000 events frees at least 100 B each")
+	runtime.KeepAlive(s)
+}
