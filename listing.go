@@ -139,4 +139,3 @@ func (k *Key) State(now time.Time) KeyState {
 	}
 	return StateActive
 }
-
