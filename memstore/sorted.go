@@ -125,11 +125,11 @@ func (s *Store) each(q apikey.ListQuery, yield func(*apikey.Key) bool) {
 		if q.Sort == apikey.SortName || q.Sort == apikey.SortExpiry {
 			// A preview is shared by few keys: sort them.
 			ordered = slices.Clone(ordered)
-			slices.SortFunc(ordered, func(a, b *apikey.Key) int { return compareInOrder(a, positionOf(b, q.Sort), q.Sort) })
-			o = q.Sort
 			if q.Sort == apikey.SortExpiry {
 				ordered = slices.DeleteFunc(ordered, func(k *apikey.Key) bool { return k.ExpiresAt == nil })
 			}
+			slices.SortFunc(ordered, func(a, b *apikey.Key) int { return compareInOrder(a, positionOf(b, q.Sort), q.Sort) })
+			o = q.Sort
 		}
 	case q.Sort == apikey.SortName || q.Sort == apikey.SortExpiry:
 		ordered, o, residual = s.sorted[sortedKey{sort: q.Sort, owner: q.Owner}], q.Sort, true
