@@ -139,3 +139,7 @@ func (k *Key) State(now time.Time) KeyState {
 	}
 	return StateActive
 }
+
+// State returns why k works or not now, by the Manager's clock (see
+// [WithClock]): what the admin API, the page and the CLI show.
+func (m *Manager) State(k *Key) KeyState { return k.State(m.now()) }
