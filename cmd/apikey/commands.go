@@ -241,8 +241,9 @@ it is live, expired, inactive or unknown to the database (the secret is
 checked against the stored hash; the key's last-used time is not changed).
 
   --git          also scan the history of the git repository at each path:
-                 the lines every commit added, on every branch (git log -p
-                 --all), reported as commit:path:line:column; and the plain
+                 the lines every commit added, on every branch and in the
+                 reflog (git log -p --all --reflog), and every stash's
+                 changes, reported as commit:path:line:column; and the plain
                  files of .git (config, hooks, logs)
   --json         print a JSON array of findings
   --quiet        print no summary on standard error
