@@ -60,7 +60,7 @@ func ValidateName(name string) error {
 // punctuation or symbol. Spaces, format characters (a zero-width joiner)
 // and combining marks alone leave a name blank on the screen.
 func isVisible(r rune) bool {
-	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S) && r != '\u3164' && r != '\u115F' && r != '\u1160'
+	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S) && r != '\u3164' && r != '\u115F' && r != '\u1160' && r != '\u2800'
 }
 
 func isBidiControl(r rune) bool {
