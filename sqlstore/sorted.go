@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/apikit/apikey"
 	"github.com/google/uuid"
@@ -103,8 +104,12 @@ func (d Dialect) sortedQueryText(c sortedCombo) string {
 		conds = append(conds, "k.expires_at < "+next())
 	}
 	if c.workingAt {
-		conds = append(conds, "(k.expires_at IS NULL OR k.expires_at > "+next()+")",
-			"(k.grace_ends_at IS NULL OR k.grace_ends_at > "+next()+")")
+		if c.sort != apikey.SortExpiry {
+			// In the expiry order the cursor starts after now instead
+			// (see sortedSQL): one range of the index.
+			conds = append(conds, "(k.expires_at IS NULL OR k.expires_at > "+next()+")")
+		}
+		conds = append(conds, "(k.grace_ends_at IS NULL OR k.grace_ends_at > "+next()+")")
 	}
 	var first string // the first column of the order
 	switch c.sort {
@@ -154,8 +159,26 @@ func (s *Store) sortedQuery(c sortedCombo) string {
 }
 
 // ListSortedSQL returns the query and arguments ListSorted runs for q, for
-// an operator to run under EXPLAIN.
+// an operator to run under EXPLAIN. In the expiry order, q.ExpiringBefore
+// is not in it: ListSorted stops the page there (see ListSorted).
 func (s *Store) ListSortedSQL(q apikey.ListQuery) (query string, args []any) {
+	if q.Sort == apikey.SortExpiry {
+		q.ExpiringBefore = time.Time{}
+	}
+	return s.sortedSQL(q)
+}
+
+// sortedSQL returns the query and arguments of q with every filter as a
+// condition.
+func (s *Store) sortedSQL(q apikey.ListQuery) (query string, args []any) {
+	if q.Sort == apikey.SortExpiry && !q.WorkingAt.IsZero() {
+		// A key of the expiry order works at WorkingAt only if it expires
+		// after it: the list starts there, at the latest.
+		start := apikey.Cursor{ExpiresAt: q.WorkingAt, ID: uuid.Max}
+		if q.After.IsZero() || q.After.ExpiresAt.Before(start.ExpiresAt) {
+			q.After = start
+		}
+	}
 	c := comboOf(q)
 	args = make([]any, 0, 12)
 	if c.owner {
@@ -178,7 +201,9 @@ func (s *Store) ListSortedSQL(q apikey.ListQuery) (query string, args []any) {
 	}
 	if c.workingAt {
 		at := s.dialect.timeArg(q.WorkingAt)
-		args = append(args, at, at)
+		if args = append(args, at); c.sort != apikey.SortExpiry {
+			args = append(args, at)
+		}
 	}
 	if c.after {
 		var first any
@@ -213,15 +238,31 @@ func (s *Store) ListSortedSQL(q apikey.ListQuery) (query string, args []any) {
 // filter of q, in the order q.Sort, after q.After (see
 // [apikey.SortedLister]): one SELECT, whose access path [Dialect]'s
 // package documentation and migration 0007 state.
+//
+// ExpiringBefore is no condition of the query: in the expiry order it is
+// where the page stops, so the query is the expiry order's, one range of
+// (owner, expires_at, id), and the keys from the cut-off on are dropped (a
+// page cut short is the last). As a condition, PostgreSQL's generic plan
+// can prefer a bitmap of every key of the owner.
 func (s *Store) ListSorted(ctx context.Context, q apikey.ListQuery) ([]*apikey.Key, error) {
+	cut := q.ExpiringBefore
 	query, args := s.ListSortedSQL(q)
-	return s.listKeys(ctx, query, args, q.Limit)
+	keys, err := s.listKeys(ctx, query, args, q.Limit)
+	if err != nil || cut.IsZero() || q.Sort != apikey.SortExpiry {
+		return keys, err
+	}
+	for i, k := range keys {
+		if !k.ExpiresAt.Before(cut) {
+			return keys[:i], nil
+		}
+	}
+	return keys, nil
 }
 
 // countSorted counts the keys ListSorted pages through for q.
 func (s *Store) countSorted(ctx context.Context, q apikey.ListQuery) (int, error) {
 	q.After, q.Limit = apikey.Cursor{}, 1
-	query, args := s.ListSortedSQL(q)
+	query, args := s.sortedSQL(q)
 	var n int
 	if err := s.db.QueryRowContext(ctx, countQuery(query), args[:len(args)-1]...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlstore: count keys: %w", err)
