@@ -53,7 +53,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, errLastAdministrator):
 		writeProblem(w, http.StatusConflict, "last_administrator",
 			"This is the last active key that can administer your organization: without it, nobody could sign in here. "+
-				`Add another administrator key first, or send "force": true to do it anyway.`)
+				"Add another administrator key first, or confirm the change to make it anyway (API: \"force\": true).")
 	case errors.Is(err, apikey.ErrNotFound):
 		writeProblem(w, http.StatusNotFound, "not_found", "There is no API key with this ID. It may have been deleted.")
 	case errors.As(err, &validation):
