@@ -257,13 +257,13 @@
     if (k.rolled_to) {
       status.append(' ', el('button', {
         type: 'button', className: 'link small', textContent: 'Replaced by its successor',
-        attrs: { 'aria-label': 'Show the key that replaced ' + k.name }, dataset: { action: 'successor', testid: 'action-successor', id: k.id },
+        attrs: { 'aria-label': 'Replaced by its successor: ' + k.name }, dataset: { action: 'successor', testid: 'action-successor', id: k.id },
       }));
     }
     if (k.rolled_from) {
       status.append(' ', el('button', {
         type: 'button', className: 'link small', textContent: 'Replaces an earlier key',
-        attrs: { 'aria-label': 'Show the key that ' + k.name + ' replaced' }, dataset: { action: 'predecessor', testid: 'action-predecessor', id: k.id },
+        attrs: { 'aria-label': 'Replaces an earlier key: ' + k.name }, dataset: { action: 'predecessor', testid: 'action-predecessor', id: k.id },
       }));
     }
 
