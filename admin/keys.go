@@ -254,6 +254,14 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a apikey.Acto
 	opts.Preview = q.Get("preview")
 	opts.Cursor = q.Get("cursor")
 	page, err := h.m.List(r.Context(), opts)
+	if errors.Is(err, errors.ErrUnsupported) && q.Get("sort") == "" && opts.Sort == apikey.SortCreatedDesc &&
+		opts.Status != apikey.StatusActive && opts.Preview == "" && opts.ExpiringBefore.IsZero() {
+		// The default order, from a Store that cannot list newest first:
+		// oldest first instead. An order asked for, or a filter, is never
+		// replaced by another.
+		opts.Sort = apikey.SortCreated
+		page, err = h.m.List(r.Context(), opts)
+	}
 	if err != nil {
 		h.writeError(w, r, err)
 		return

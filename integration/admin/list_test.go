@@ -110,3 +110,23 @@ func TestListSortsFiltersAndStates(t *testing.T) {
 	cursor := r.json(t)["next_cursor"].(string)
 	e.do(req{method: "GET", path: "/admin/api/keys?sort=created&cursor=" + cursor, key: e.root}).problem(t, http.StatusBadRequest, "invalid_cursor")
 }
+
+// plainStore hides every optional capability of its Store.
+type plainStore struct{ apikey.Store }
+
+// TestListWithoutSortedLister: a Store without the capability lists oldest
+// first by default, and refuses an order or filter it cannot serve (501)
+// rather than answer an unfiltered list.
+func TestListWithoutSortedLister(t *testing.T) {
+	e := newEnv(t, func(s apikey.Store) apikey.Store { return plainStore{s} })
+	r := e.do(req{method: "GET", path: "/admin/api/keys", key: e.root})
+	require.Equal(t, http.StatusOK, r.StatusCode, "body: %s", r.body)
+	var names []string
+	for _, k := range r.json(t)["keys"].([]any) {
+		names = append(names, k.(map[string]any)["name"].(string))
+	}
+	assert.Equal(t, []string{"Root admin", "Limited admin", "Reader"}, names, "oldest first")
+	for _, q := range []string{"sort=-created", "sort=name", "status=active", "preview=ak_abcd...wxyz", "expiring_before=2030-01-01T00:00:00Z"} {
+		e.do(req{method: "GET", path: "/admin/api/keys?" + q, key: e.root}).problem(t, http.StatusNotImplemented, "unsupported")
+	}
+}
