@@ -43,19 +43,6 @@ func (s *Store) index(k *apikey.Key) {
 	}
 }
 
-// indexAll adds k to every list, sorted lists included: for a new key.
-func (s *Store) indexAll(k *apikey.Key) {
-	s.index(k)
-	s.indexSorted(k)
-}
-
-// unindexAll removes k from every list, sorted lists included: for a
-// deleted key.
-func (s *Store) unindexAll(k *apikey.Key) {
-	s.unindex(k)
-	s.unindexSorted(k)
-}
-
 // unindex removes k from every list it belongs to, by the fields it has
 // now: call it before changing its status or groups, and index after. The
 // caller holds s.mu for writing.

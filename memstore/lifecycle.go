@@ -56,7 +56,7 @@ func (s *Store) Roll(ctx context.Context, oldID uuid.UUID, successor *apikey.Key
 	}
 	s.byID[c.ID] = c
 	s.byLookupID[c.LookupID] = c
-	s.indexAll(c)
+	s.index(c)
 	// The old key keeps its owner, groups and status: it stays in the
 	// same lists.
 	old.RolledTo = c.ID
@@ -85,9 +85,7 @@ func (s *Store) SetExpiresAt(ctx context.Context, id uuid.UUID, expiresAt *time.
 		e := apikey.NewEvent(ctx, apikey.EventExpiryChanged, k)
 		e.Old.ExpiresAt, e.New.ExpiresAt = cloneTime(k.ExpiresAt), cloneTime(t)
 		s.record(e)
-		s.unindexSorted(k)
 		k.ExpiresAt = t
-		s.indexSorted(k)
 		k.UpdatedAt = at.UTC()
 	})
 }
@@ -115,7 +113,7 @@ func (s *Store) Prune(ctx context.Context, q apikey.PruneQuery) ([]*apikey.Key, 
 		if !q.DryRun {
 			delete(s.byID, k.ID)
 			delete(s.byLookupID, k.LookupID)
-			s.unindexAll(k)
+			s.unindex(k)
 			e := apikey.NewEvent(ctx, apikey.EventPruned, k)
 			e.Old = apikey.RemovedValues(k)
 			s.record(e)

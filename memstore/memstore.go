@@ -36,9 +36,6 @@ type Store struct {
 	// indexKey). New keys are usually the latest, so insertion is usually
 	// an append.
 	lists map[indexKey][]*apikey.Key
-	// sorted holds the keys in the other orders of ListSorted and by
-	// preview (see sortedKey).
-	sorted map[sortedKey][]*apikey.Key
 
 	// events is the audit trail in the order of positions (see
 	// events.go); position is the last one given.
@@ -54,7 +51,6 @@ func New() *Store {
 		byID:       make(map[uuid.UUID]*apikey.Key),
 		byLookupID: make(map[string]*apikey.Key),
 		lists:      make(map[indexKey][]*apikey.Key),
-		sorted:     make(map[sortedKey][]*apikey.Key),
 	}
 }
 
@@ -83,7 +79,7 @@ func (s *Store) Create(ctx context.Context, k *apikey.Key, maxPerOwner int) erro
 	}
 	s.byID[c.ID] = c
 	s.byLookupID[c.LookupID] = c
-	s.indexAll(c)
+	s.index(c)
 	e := apikey.NewEvent(ctx, apikey.EventIssued, c)
 	e.New = apikey.IssuedValues(c)
 	s.record(e)
@@ -208,7 +204,7 @@ func (s *Store) Delete(ctx context.Context, id uuid.UUID, guard *apikey.Guard) e
 	}
 	delete(s.byID, id)
 	delete(s.byLookupID, k.LookupID)
-	s.unindexAll(k)
+	s.unindex(k)
 	e := apikey.NewEvent(ctx, apikey.EventDeleted, k)
 	e.Old = apikey.RemovedValues(k)
 	s.record(e)
@@ -222,9 +218,7 @@ func (s *Store) SetName(ctx context.Context, id uuid.UUID, name string, at time.
 		e := apikey.NewEvent(ctx, apikey.EventRenamed, k)
 		e.Old.Name, e.New.Name = k.Name, name
 		s.record(e)
-		s.unindexSorted(k)
 		k.Name = name
-		s.indexSorted(k)
 		k.UpdatedAt = at.UTC()
 	})
 }
