@@ -672,12 +672,15 @@ func (b *browser) tabAtScale(s *server) {
 	t := b.t
 	t.Helper()
 	// The rolled pair: the old key links to its successor and back.
-	b.do("show the successor", chromedp.Click(chromedp.CSS(`#keys-body button[data-action="successor"]`)))
+	// Clicked from the page's own script: the list may be drawn again
+	// between finding a node and clicking it.
+	b.until("the link to the successor", `document.querySelector('#keys-body button[data-action="successor"]') !== null`)
+	b.do("show the successor", chromedp.Evaluate[chromedp.Void](`document.querySelector('#keys-body button[data-action="successor"]').click()`))
 	b.until("the successor alone", `document.querySelectorAll('#keys-body tr').length === 1 && `+
 		`document.querySelector('#keys-body tr button[data-action="predecessor"]') !== null`)
 	assert.Contains(t, b.value("#filter-name"), "…", "found by its preview")
 	b.axeAt("a key found by its preview, linked to the key it replaced")
-	b.do("back to the old key", chromedp.Click(chromedp.CSS(`#keys-body button[data-action="predecessor"]`)))
+	b.do("back to the old key", chromedp.Evaluate[chromedp.Void](`document.querySelector('#keys-body button[data-action="predecessor"]').click()`))
 	b.until("the old key alone", `document.querySelectorAll('#keys-body tr').length === 1 && `+
 		`document.querySelector('#keys-body tr button[data-action="successor"]') !== null`)
 
