@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -493,6 +494,9 @@ type ListOptions struct {
 	Owner string
 
 	// Status filters by status; StatusAny (the zero value) lists all keys.
+	// StatusActive lists the keys that work now (see [Key.Works]): active,
+	// not expired, not rolled past their grace period; it needs a
+	// [SortedLister]. StatusInactive lists the deactivated keys.
 	Status Status
 
 	// Group, if not empty, lists only keys holding exactly this group.
@@ -503,8 +507,23 @@ type ListOptions struct {
 	// [ListQuery.Name]). It must be a valid name (see [ValidateName]).
 	Name string
 
+	// Sort is the order; the zero value lists the oldest key first. Any
+	// other order needs a [SortedLister].
+	Sort ListSort
+
+	// ExpiringBefore, if not zero, lists only the keys that expire before
+	// it, the soonest first: Sort must be SortCreated (the zero value) or
+	// SortExpiry, and the list is in SortExpiry. It needs a
+	// [SortedLister].
+	ExpiringBefore time.Time
+
+	// Preview, if not empty, lists only the keys with this preview (see
+	// [Key.Preview]), as a leak report gives it: "ak_3Fq9…x7Ab", or with
+	// "..." for the ellipsis. It needs a [SortedLister].
+	Preview string
+
 	// Cursor continues after the last key of a previous page: pass the
-	// previous Page.Next. Empty starts at the oldest key.
+	// previous Page.Next, with the same Sort. Empty starts at the first key.
 	Cursor string
 
 	// Limit is the page size: 50 if zero, at most
@@ -512,18 +531,20 @@ type ListOptions struct {
 	Limit int
 }
 
-// Page is one page of keys in creation order.
+// Page is one page of keys in the order asked for.
 type Page struct {
 	Keys []*Key
 
-	// Next is the cursor of the next page, empty on the last page.
+	// Next is the cursor of the next page, empty on the last page. It is
+	// opaque: it names its order, and is valid only with the same order.
 	Next string
 }
 
-// List returns a page of keys in creation order. Paging is stable while keys
-// are created and deleted: no key that exists throughout is skipped or
-// returned twice. The error wraps ErrInvalidCursor, ErrInvalidGroup or
-// ErrStoreFailure.
+// List returns a page of keys in the order opts.Sort. Paging is stable while
+// keys are created and deleted: no key that exists throughout is skipped or
+// returned twice. The error wraps ErrInvalidCursor, ErrInvalidSort,
+// ErrInvalidGroup, ErrStoreFailure, or errors.ErrUnsupported for an order or
+// filter the Store cannot serve (see [SortedLister]).
 func (m *Manager) List(ctx context.Context, opts ListOptions) (Page, error) {
 	limit := opts.Limit
 	switch {
@@ -537,15 +558,23 @@ func (m *Manager) List(ctx context.Context, opts ListOptions) (Page, error) {
 		return Page{Keys: []*Key{}}, err
 	}
 	q.Limit = limit + 1
-	keys, err := m.store.List(ctx, q)
+	var keys []*Key
+	if q.needsSortedLister() {
+		sl, ok := m.store.(SortedLister)
+		if !ok {
+			return Page{}, fmt.Errorf("apikey: the Store cannot list in order %s with these filters: %w", q.Sort, errors.ErrUnsupported)
+		}
+		keys, err = sl.ListSorted(ctx, q)
+	} else {
+		keys, err = m.store.List(ctx, q)
+	}
 	if err != nil {
 		return Page{}, m.storeError("list", err)
 	}
 	var page Page
 	if len(keys) > limit {
 		keys = keys[:limit]
-		last := keys[limit-1]
-		page.Next = encodeCursor(Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		page.Next = encodeCursor(q.Sort, cursorAfter(keys[limit-1], q.Sort))
 	}
 	page.Keys = keys
 	return page, nil
@@ -554,7 +583,8 @@ func (m *Manager) List(ctx context.Context, opts ListOptions) (Page, error) {
 // Count returns how many keys List pages through with opts (Cursor and
 // Limit aside), within the owner of the actor in ctx, as List does. Its
 // cost grows with the keys counted: the admin tab counts one owner's. The
-// error wraps errors.ErrUnsupported if the Store is not a [CountStore], or the errors of List.
+// error wraps errors.ErrUnsupported if the Store is not a [CountStore] or
+// cannot filter as asked (see [SortedLister]), or the errors of List.
 func (m *Manager) Count(ctx context.Context, opts ListOptions) (int, error) {
 	counter, ok := m.store.(CountStore)
 	if !ok {
@@ -564,6 +594,9 @@ func (m *Manager) Count(ctx context.Context, opts ListOptions) (int, error) {
 	q, none, err := m.query(ctx, opts)
 	if err != nil || none {
 		return 0, err
+	}
+	if _, sorted := m.store.(SortedLister); q.needsSortedLister() && !sorted {
+		return 0, fmt.Errorf("apikey: the Store cannot count with these filters: %w", errors.ErrUnsupported)
 	}
 	n, err := counter.Count(ctx, q)
 	if err != nil {
@@ -578,6 +611,9 @@ func (m *Manager) Count(ctx context.Context, opts ListOptions) (int, error) {
 func (m *Manager) query(ctx context.Context, opts ListOptions) (q ListQuery, none bool, err error) {
 	if opts.Status < StatusAny || opts.Status > StatusInactive {
 		return q, false, fmt.Errorf("apikey: invalid status filter %d", opts.Status)
+	}
+	if opts.Sort < SortCreated || opts.Sort > SortExpiry {
+		return q, false, fmt.Errorf("apikey: sort %d: %w", opts.Sort, ErrInvalidSort)
 	}
 	if opts.Group != "" {
 		if err := ValidateGroup(opts.Group); err != nil {
@@ -594,7 +630,18 @@ func (m *Manager) query(ctx context.Context, opts ListOptions) (q ListQuery, non
 			return q, false, err
 		}
 	}
-	after, err := decodeCursor(opts.Cursor)
+	sort := opts.Sort
+	if !opts.ExpiringBefore.IsZero() {
+		if sort != SortCreated && sort != SortExpiry {
+			return q, false, fmt.Errorf("apikey: expiring_before lists in expiry order, not %s: %w", sort, ErrInvalidSort)
+		}
+		sort = SortExpiry
+	}
+	preview, err := normalizePreview(opts.Preview)
+	if err != nil {
+		return q, false, err
+	}
+	after, err := decodeCursor(sort, opts.Cursor)
 	if err != nil {
 		return q, false, err
 	}
@@ -605,37 +652,107 @@ func (m *Manager) query(ctx context.Context, opts ListOptions) (q ListQuery, non
 		}
 		owner = scope
 	}
-	return ListQuery{Owner: owner, Status: opts.Status, Group: opts.Group, Name: opts.Name, After: after}, false, nil
+	q = ListQuery{Owner: owner, Status: opts.Status, Group: opts.Group, Name: opts.Name, Sort: sort, Preview: preview, After: after}
+	if !opts.ExpiringBefore.IsZero() {
+		q.ExpiringBefore = opts.ExpiringBefore.UTC().Truncate(time.Microsecond)
+	}
+	if opts.Status == StatusActive {
+		q.WorkingAt = m.now()
+	}
+	return q, false, nil
 }
 
-// encodeCursor writes c as 24 bytes (Unix microseconds, ID) in URL-safe
-// base64: opaque to clients, safe in a query string.
-func encodeCursor(c Cursor) string {
-	var b [24]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(c.CreatedAt.UnixMicro()))
-	copy(b[8:], c.ID[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+// normalizePreview returns a preview search as keys store it: "..." is the
+// ellipsis "…". The error wraps ErrInvalidKey for text no preview can be.
+func normalizePreview(p string) (string, error) {
+	if p == "" {
+		return "", nil
+	}
+	p = strings.Replace(strings.TrimSpace(p), "...", "…", 1)
+	if len(p) > 64 || !utf8.ValidString(p) || strings.Count(p, "…") != 1 {
+		return "", fmt.Errorf("apikey: not a key preview: %w", ErrInvalidKey)
+	}
+	return p, nil
+}
+
+// Cursor tags: the first byte of a cursor names its order, so that an
+// order added later brings its own shape. A cursor of 24 bytes without a
+// tag is the creation order's from before tags.
+const (
+	cursorTagCreatedDesc = 1 + byte(SortCreatedDesc)
+	cursorTagName        = 1 + byte(SortName)
+	cursorTagExpiry      = 1 + byte(SortExpiry)
+)
+
+// encodeCursor writes c as a position in order s, in URL-safe base64:
+// opaque to clients, safe in a query string. SortCreated keeps its 24 bytes
+// (Unix microseconds, ID); the others start with their tag.
+func encodeCursor(s ListSort, c Cursor) string {
+	var b []byte
+	switch s {
+	case SortCreatedDesc:
+		b = append(binary.BigEndian.AppendUint64([]byte{cursorTagCreatedDesc}, uint64(c.CreatedAt.UnixMicro())), c.ID[:]...)
+	case SortName:
+		b = append(append([]byte{cursorTagName}, c.ID[:]...), c.Name...)
+	case SortExpiry:
+		b = append(binary.BigEndian.AppendUint64([]byte{cursorTagExpiry}, uint64(c.ExpiresAt.UnixMicro())), c.ID[:]...)
+	default:
+		b = append(binary.BigEndian.AppendUint64(nil, uint64(c.CreatedAt.UnixMicro())), c.ID[:]...)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // maxCursorMicros is 9999-12-31T23:59:59.999999Z in Unix microseconds.
 var maxCursorMicros = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC).UnixMicro()
 
-func decodeCursor(s string) (Cursor, error) {
-	if s == "" {
+// decodeCursor reads a cursor of order s; a cursor of another order, or not
+// produced by List, is ErrInvalidCursor.
+func decodeCursor(s ListSort, text string) (Cursor, error) {
+	if text == "" {
 		return Cursor{}, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != 24 {
+	b, err := base64.RawURLEncoding.DecodeString(text)
+	if err != nil {
 		return Cursor{}, ErrInvalidCursor
 	}
-	micros := int64(binary.BigEndian.Uint64(b[:8]))
-	// Every store can represent 1970 to 9999; a time outside that range was
-	// not produced by List, and would make some databases fail.
-	if micros < 0 || micros > maxCursorMicros {
-		return Cursor{}, ErrInvalidCursor
+	// timeAndID reads 8 bytes of Unix microseconds and an ID. Every store
+	// can represent 1970 to 9999; a time outside that range was not
+	// produced by List, and would make some databases fail.
+	timeAndID := func(b []byte) (time.Time, uuid.UUID, error) {
+		if len(b) != 24 {
+			return time.Time{}, uuid.Nil, ErrInvalidCursor
+		}
+		micros := int64(binary.BigEndian.Uint64(b[:8]))
+		if micros < 0 || micros > maxCursorMicros {
+			return time.Time{}, uuid.Nil, ErrInvalidCursor
+		}
+		id, _ := uuid.FromBytes(b[8:])
+		return time.UnixMicro(micros).UTC(), id, nil
 	}
-	id, _ := uuid.FromBytes(b[8:])
-	return Cursor{CreatedAt: time.UnixMicro(micros).UTC(), ID: id}, nil
+	switch s {
+	case SortCreated:
+		t, id, err := timeAndID(b)
+		return Cursor{CreatedAt: t, ID: id}, err
+	case SortCreatedDesc, SortExpiry:
+		if len(b) == 0 || b[0] != 1+byte(s) {
+			return Cursor{}, ErrInvalidCursor
+		}
+		t, id, err := timeAndID(b[1:])
+		if err != nil {
+			return Cursor{}, err
+		}
+		if s == SortExpiry {
+			return Cursor{ExpiresAt: t, ID: id}, nil
+		}
+		return Cursor{CreatedAt: t, ID: id}, nil
+	case SortName:
+		if len(b) < 18 || len(b) > 17+4*maxNameLength || b[0] != cursorTagName || !utf8.Valid(b[17:]) {
+			return Cursor{}, ErrInvalidCursor
+		}
+		id, _ := uuid.FromBytes(b[1:17])
+		return Cursor{Name: string(b[17:]), ID: id}, nil
+	}
+	return Cursor{}, ErrInvalidCursor
 }
 
 // Groups returns the registered permission groups sorted by name, or nil if

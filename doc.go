@@ -204,6 +204,17 @@
 //		storetest.Run(t, func(t *testing.T) apikey.Store { return mystore.New() })
 //	}
 //
+// # Listing
+//
+// [Manager.List] pages through keys in one of the orders of [ListSort]
+// (oldest first by default; newest first, by name, by expiry), filtered by
+// owner, status, group, name, preview and [ListOptions.ExpiringBefore].
+// StatusActive lists the keys that work now ([Key.Works]); [Key.State]
+// says why a key does not. Every order but the oldest first, and the
+// filters a plain Store need not honour, need a [SortedLister]: without
+// one, List returns an error wrapping errors.ErrUnsupported rather than an
+// unfiltered list. [Page.Next] is opaque and valid only in its order.
+//
 // # Security model
 //
 // Only hashes are stored; plaintext keys are never logged or put in errors;

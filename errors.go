@@ -73,6 +73,10 @@ var (
 	// [Manager.List] or has been tampered with.
 	ErrInvalidCursor = errors.New("apikey: invalid cursor")
 
+	// ErrInvalidSort means a list order is not one of [ListSort]'s, or a
+	// filter needs another order (ExpiringBefore lists in SortExpiry).
+	ErrInvalidSort = errors.New("apikey: invalid sort")
+
 	// ErrInvalidExpiry means an expiry time is not in the future, or is
 	// outside what every store and JSON can hold: the zero instant, or
 	// after [MaxExpiry].

@@ -79,7 +79,9 @@ type Store interface {
 	GetByLookupID(ctx context.Context, lookupID string) (*Key, error)
 
 	// List returns the first min(q.Limit, remaining) keys matching q's
-	// filters, ordered by CreatedAt then by ID compared as 16 bytes (the
+	// Owner, Status, Group and Name filters (the Manager passes it no other
+	// filter and no other Sort unless the Store is a [SortedLister]),
+	// ordered by CreatedAt then by ID compared as 16 bytes (the
 	// order of the lowercase hex strings), starting strictly after q.After.
 	// A page shorter than q.Limit is the last. Keys created or
 	// deleted while a caller pages through the list never cause a key that
@@ -186,8 +188,26 @@ type ListQuery struct {
 	// (PostgreSQL, MySQL, memstore; not SQLite).
 	Name string
 
-	// After is the position to continue from; the zero Cursor starts at the
-	// first key.
+	// Sort is the order of the list; the zero value, SortCreated, is the
+	// order of [Store.List], and any other needs a [SortedLister].
+	Sort ListSort
+
+	// ExpiringBefore, if not zero, lists only keys whose ExpiresAt is
+	// before it; Sort is then SortExpiry. It needs a [SortedLister].
+	ExpiringBefore time.Time
+
+	// WorkingAt, if not zero, lists only keys that work at that time (see
+	// [Key.Works]): Active, not expired, not past a grace period. It needs
+	// a [SortedLister]. The Manager sets it, with Status StatusActive, for
+	// the active status filter.
+	WorkingAt time.Time
+
+	// Preview, if not empty, lists only keys whose Preview is exactly it
+	// (byte for byte). It needs a [SortedLister].
+	Preview string
+
+	// After is the position to continue from, in the order Sort; the zero
+	// Cursor starts at the first key.
 	After Cursor
 
 	// Limit is the maximum number of keys to return; a Store must treat a
@@ -195,15 +215,23 @@ type ListQuery struct {
 	Limit int
 }
 
-// Cursor is a position in the creation order of keys: the CreatedAt and ID
-// of the last key a caller has seen.
+// Cursor is a position in one order of keys (see [ListSort]): the fields of
+// that order of the last key a caller has seen, the others zero. CreatedAt
+// and ID in the creation orders, Name and ID in SortName, ExpiresAt and ID
+// in SortExpiry. Callers of the Manager never see it: [Page.Next] is an
+// opaque string that names its order too, so that an order added later
+// brings its own cursor shape without breaking a caller.
 type Cursor struct {
 	CreatedAt time.Time
+	Name      string
+	ExpiresAt time.Time
 	ID        uuid.UUID
 }
 
 // IsZero reports whether c is the zero Cursor, the start of the list.
-func (c Cursor) IsZero() bool { return c.CreatedAt.IsZero() && c.ID == uuid.Nil }
+func (c Cursor) IsZero() bool {
+	return c.CreatedAt.IsZero() && c.Name == "" && c.ExpiresAt.IsZero() && c.ID == uuid.Nil
+}
 
 // Status is a filter on a key's Active flag.
 type Status int

@@ -36,16 +36,22 @@ func ValidateName(name string) error {
 	if strings.TrimSpace(name) == "" {
 		return invalidName("must not be blank")
 	}
+	visible := false
 	for _, r := range name {
 		if r < utf8.RuneSelf {
 			if r < 0x20 || r == 0x7f {
 				return invalidName(fmt.Sprintf("contains control character %U", r))
 			}
+			visible = visible || r > ' '
 			continue
 		}
 		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp) || isBidiControl(r) {
 			return invalidName(fmt.Sprintf("contains control character %U", r))
 		}
+		visible = visible || isVisible(r)
+	}
+	if !visible {
+		return invalidName("must contain a visible character")
 	}
 	if holdsKey(name) {
 		return invalidName(keyInTextReason)
@@ -67,6 +73,13 @@ func holdsKey(s string) bool {
 	found := false
 	FindKeys([]byte(s), func(int, int) { found = true })
 	return found
+}
+
+// isVisible reports whether r draws something by itself: a letter, digit,
+// punctuation or symbol. Spaces, format characters (a zero-width joiner)
+// and combining marks alone leave a name blank on the screen.
+func isVisible(r rune) bool {
+	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S) && r != '\u3164' && r != '\u115F' && r != '\u1160' && r != '\u2800'
 }
 
 func isBidiControl(r rune) bool {

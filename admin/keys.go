@@ -18,10 +18,14 @@ import (
 // from apikey.Key, so that no field added to Key (or a tag changed on it)
 // can ever put the hash or the lookup ID in a response.
 type keyResponse struct {
-	ID         uuid.UUID  `json:"id"`
-	Owner      string     `json:"owner"`
-	Name       string     `json:"name"`
-	Status     string     `json:"status"`
+	ID     uuid.UUID `json:"id"`
+	Owner  string    `json:"owner"`
+	Name   string    `json:"name"`
+	Status string    `json:"status"`
+	// State is why the key works or not now: "active" (it works),
+	// "inactive", "expired", or "rolled" (its grace period is over:
+	// RolledTo is its successor).
+	State      string     `json:"state"`
 	Preview    string     `json:"preview"`
 	Groups     []string   `json:"groups"`
 	CreatedAt  time.Time  `json:"created_at"`
@@ -54,7 +58,7 @@ func signedIn(r *http.Request) uuid.UUID {
 	return uuid.Nil
 }
 
-func newKeyResponse(k *apikey.Key, a apikey.Actor, self uuid.UUID) keyResponse {
+func newKeyResponse(k *apikey.Key, a apikey.Actor, self uuid.UUID, state apikey.KeyState) keyResponse {
 	status := "inactive"
 	if k.Active {
 		status = "active"
@@ -71,6 +75,7 @@ func newKeyResponse(k *apikey.Key, a apikey.Actor, self uuid.UUID) keyResponse {
 		to = &k.RolledTo
 	}
 	return keyResponse{
+		State:       string(state),
 		RolledFrom:  from,
 		RolledTo:    to,
 		RolledAt:    k.RolledAt,
@@ -176,8 +181,11 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, a apikey.Ac
 }
 
 // listKeys answers a page of keys of the acting administrator's owner. The
-// query takes status (active, inactive; empty or "all" for both), group,
-// name (a part of the name, ASCII letters in any case),
+// query takes status (active: the keys that work now; inactive; empty or
+// "all" for both), group, name (a part of the name, ASCII letters in any
+// case), preview (a key's preview, "…" or "..."), expiring_before (an RFC
+// 3339 time: the keys expiring before it, the soonest first), sort
+// ("-created", the default: newest first; "created"; "name"; "expires"),
 // owner (for an operator acting for every owner; for anyone else another
 // owner's list is empty), cursor and limit.
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
@@ -223,8 +231,37 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a apikey.Acto
 		}
 		opts.Limit = n
 	}
+	opts.Sort = apikey.SortCreatedDesc
+	if s := q.Get("sort"); s != "" {
+		sort, err := apikey.ParseListSort(s)
+		if err != nil {
+			writeProblem(w, http.StatusBadRequest, "invalid_request", `The sort must be "-created", "created", "name" or "expires".`)
+			return
+		}
+		opts.Sort = sort
+	}
+	if s := q.Get("expiring_before"); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			writeProblem(w, http.StatusBadRequest, "invalid_request", "expiring_before must be an RFC 3339 time, such as 2030-01-31T23:59:59Z.")
+			return
+		}
+		if q.Get("sort") == "" {
+			opts.Sort = apikey.SortExpiry
+		}
+		opts.ExpiringBefore = t
+	}
+	opts.Preview = q.Get("preview")
 	opts.Cursor = q.Get("cursor")
 	page, err := h.m.List(r.Context(), opts)
+	if errors.Is(err, errors.ErrUnsupported) && q.Get("sort") == "" && opts.Sort == apikey.SortCreatedDesc &&
+		opts.Status != apikey.StatusActive && opts.Preview == "" && opts.ExpiringBefore.IsZero() {
+		// The default order, from a Store that cannot list newest first:
+		// oldest first instead. An order asked for, or a filter, is never
+		// replaced by another.
+		opts.Sort = apikey.SortCreated
+		page, err = h.m.List(r.Context(), opts)
+	}
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -232,7 +269,7 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, a apikey.Acto
 	keys := make([]keyResponse, len(page.Keys))
 	self := signedIn(r)
 	for i, k := range page.Keys {
-		keys[i] = newKeyResponse(k, a, self)
+		keys[i] = newKeyResponse(k, a, self, h.m.State(k))
 	}
 	var next *string
 	if page.Next != "" {
@@ -292,7 +329,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a apikey.Act
 	writeJSON(w, http.StatusCreated, struct {
 		Key       keyResponse `json:"key"`
 		Plaintext string      `json:"plaintext"`
-	}{newKeyResponse(k, a, signedIn(r)), plaintext})
+	}{newKeyResponse(k, a, signedIn(r), h.m.State(k)), plaintext})
 }
 
 // checkName refuses a missing name with a message for the administrator;
@@ -337,7 +374,7 @@ func (h *Handler) writeKey(w http.ResponseWriter, r *http.Request, id uuid.UUID,
 		h.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newKeyResponse(k, a, signedIn(r)))
+	writeJSON(w, http.StatusOK, newKeyResponse(k, a, signedIn(r), h.m.State(k)))
 }
 
 func (h *Handler) getKey(w http.ResponseWriter, r *http.Request, a apikey.Actor) {

@@ -134,7 +134,7 @@ func (h *Handler) rollKey(w http.ResponseWriter, r *http.Request, a apikey.Actor
 		Key       keyResponse `json:"key"`
 		Plaintext string      `json:"plaintext"`
 		Rolled    keyResponse `json:"rolled"`
-	}{newKeyResponse(k, a, self), plaintext, newKeyResponse(old, a, self)})
+	}{newKeyResponse(k, a, self, h.m.State(k)), plaintext, newKeyResponse(old, a, self, h.m.State(old))})
 }
 
 // expiryRequest is the body of PUT /api/keys/{id}/expiry: a time, or null

@@ -53,7 +53,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, errLastAdministrator):
 		writeProblem(w, http.StatusConflict, "last_administrator",
 			"This is the last active key that can administer your organization: without it, nobody could sign in here. "+
-				`Add another administrator key first, or send "force": true to do it anyway.`)
+				"Add another administrator key first, or confirm the change to make it anyway (API: \"force\": true).")
 	case errors.Is(err, apikey.ErrNotFound):
 		writeProblem(w, http.StatusNotFound, "not_found", "There is no API key with this ID. It may have been deleted.")
 	case errors.As(err, &validation):
@@ -79,6 +79,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		writeProblem(w, http.StatusConflict, "quota_exceeded", "Your organization has as many API keys as it may have: delete one before you add another.")
 	case errors.Is(err, apikey.ErrConflict):
 		writeProblem(w, http.StatusConflict, "conflict", "The key was changed by someone else at the same time. Reload it and try again.")
+	case errors.Is(err, apikey.ErrInvalidSort):
+		writeProblem(w, http.StatusBadRequest, "invalid_request", "This sort cannot be used with these filters: expiring_before lists in expiry order.")
+	case errors.Is(err, apikey.ErrInvalidKey) && r.URL.Query().Get("preview") != "":
+		writeProblem(w, http.StatusBadRequest, "invalid_request", "The preview search is not a key preview, such as ak_3Fq9…x7Ab.")
 	case errors.Is(err, apikey.ErrInvalidCursor):
 		writeProblem(w, http.StatusBadRequest, "invalid_cursor", "The cursor is not valid: use the next_cursor of a previous page.")
 	case errors.Is(err, apikey.ErrStoreFailure), errors.Is(err, apikey.ErrClosed):

@@ -209,6 +209,16 @@ func BenchmarkListAtScale(b *testing.B) {
 		if i%8 == 0 {
 			k.Groups = append(k.Groups, "eighth")
 		}
+		// Names and previews of their own; a third of the keys expire, one
+		// in a thousand has already (not yet pruned).
+		k.Name = fmt.Sprintf("key %d", i)
+		k.Preview = fmt.Sprintf("acme_live_%04d…%04d", i%10000, i/10000)
+		switch {
+		case i%1000 == 1:
+			k.ExpiresAt = new(k.CreatedAt.Add(-24 * time.Hour))
+		case i%3 == 0:
+			k.ExpiresAt = new(k.CreatedAt.Add(time.Duration(1+i%97) * 24 * time.Hour))
+		}
 		if err := s.Create(b.Context(), creation(k), k, 0); err != nil {
 			b.Fatal(err)
 		}
@@ -216,6 +226,7 @@ func BenchmarkListAtScale(b *testing.B) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	middle := apikey.Cursor{CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(n / 2 * time.Millisecond)}
+	now := middle.CreatedAt
 	for _, tc := range []struct {
 		name string
 		q    apikey.ListQuery
@@ -228,12 +239,30 @@ func BenchmarkListAtScale(b *testing.B) {
 		{"group-eighth+status", apikey.ListQuery{Group: "eighth", Status: apikey.StatusInactive}},
 		{"owner+group-eighth+status", apikey.ListQuery{Owner: "org-8", Group: "eighth", Status: apikey.StatusActive}},
 		{"deep/group-newest", apikey.ListQuery{Group: "newest", After: middle}},
+
+		// ListSorted: the orders and filters of the tab at scale.
+		{"sorted/-created", apikey.ListQuery{Sort: apikey.SortCreatedDesc}},
+		{"sorted/-created+working", apikey.ListQuery{Sort: apikey.SortCreatedDesc, Status: apikey.StatusActive, WorkingAt: now}},
+		{"sorted/created+working", apikey.ListQuery{Status: apikey.StatusActive, WorkingAt: now}},
+		{"sorted/-created+owner+group-eighth+working", apikey.ListQuery{Sort: apikey.SortCreatedDesc, Owner: "org-8", Group: "eighth", Status: apikey.StatusActive, WorkingAt: now}},
+		{"sorted/name+owner", apikey.ListQuery{Sort: apikey.SortName, Owner: "org-7"}},
+		{"sorted/expires+owner", apikey.ListQuery{Sort: apikey.SortExpiry, Owner: "org-7"}},
+		{"sorted/expiring_before+owner", apikey.ListQuery{Sort: apikey.SortExpiry, Owner: "org-7", ExpiringBefore: now.Add(30 * 24 * time.Hour)}},
+		{"sorted/expiring_before+owner+working", apikey.ListQuery{Sort: apikey.SortExpiry, Owner: "org-7", ExpiringBefore: now.Add(30 * 24 * time.Hour), Status: apikey.StatusActive, WorkingAt: now}},
+		{"sorted/preview+owner", apikey.ListQuery{Owner: "org-7", Preview: "sk_live_0007…0000"}},
 	} {
 		tc.q.Limit = 50
+		sorted := tc.q.Sort != apikey.SortCreated || !tc.q.WorkingAt.IsZero() || !tc.q.ExpiringBefore.IsZero() || tc.q.Preview != ""
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := s.List(b.Context(), tc.q); err != nil {
+				var err error
+				if sorted {
+					_, err = s.ListSorted(b.Context(), tc.q)
+				} else {
+					_, err = s.List(b.Context(), tc.q)
+				}
+				if err != nil {
 					b.Fatal(err)
 				}
 			}

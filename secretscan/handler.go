@@ -155,6 +155,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(answer)
 }
 
+// ActorName names the handler's changes in the audit trail (see
+// [apikey.Event]): the deactivation of a key GitHub found in public.
+const ActorName = "GitHub secret scanning"
+
+// foundAt is the reason of a deactivation: where GitHub found the key.
+func foundAt(mt match) string {
+	switch {
+	case mt.URL != "":
+		return "found at " + mt.URL
+	case mt.Source != "":
+		return "found in public (" + mt.Source + ")"
+	}
+	return "found in public"
+}
+
 // handle identifies one reported token, applies the policy to a genuine key
 // and calls the hook. It returns the token's label, or an error when the key
 // store failed and nothing can be decided.
@@ -168,7 +183,10 @@ func (h *Handler) handle(ctx context.Context, mt match) (string, error) {
 	}
 	alert := Alert{Key: k, Type: mt.Type, URL: mt.URL, Source: mt.Source}
 	if h.policy == Deactivate && k.Active {
-		err := h.m.Deactivate(ctx, k.ID)
+		// The audit trail says who deactivated the key and where it was
+		// found, as apikey scan --deactivate does.
+		why := apikey.NewChangeContext(ctx, apikey.Change{ActorName: ActorName, Reason: foundAt(mt)})
+		err := h.m.Deactivate(why, k.ID)
 		switch {
 		case errors.Is(err, apikey.ErrNotFound):
 			// Deleted since it was identified: nothing left to revoke.

@@ -183,6 +183,15 @@ func TestValidAlertDeactivates(t *testing.T) {
 	f.assertNoToken(token, r.body)
 	assert.Contains(t, f.logs.String(), k.Preview, "the log names the key by its preview")
 
+	// The audit trail names the handler and where the key was found.
+	events, err := f.store.Store.(apikey.EventStore).Events(context.Background(), apikey.EventQuery{KeyID: k.ID, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, events, 2, "issued, deactivated")
+	e := events[1]
+	assert.Equal(t, apikey.EventDeactivated, e.Kind)
+	assert.Equal(t, "GitHub secret scanning", e.ActorName)
+	assert.Equal(t, "found at https://github.com/o/r/blob/abc/.env", e.Reason)
+
 	// GitHub sends it again (a retry, another repository): still a true
 	// positive, nothing more to deactivate.
 	r = f.post(body, f.signed(body))

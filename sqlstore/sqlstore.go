@@ -111,6 +111,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apikit/apikey"
@@ -168,6 +169,9 @@ type Store struct {
 	dialect Dialect
 	table   string
 	q       queries
+	// sorted holds ListSorted's query texts by sortedCombo, built on
+	// first use.
+	sorted sync.Map
 }
 
 var (
@@ -416,6 +420,9 @@ func countQuery(list string) string {
 // with the conditions of List on the same indexes; its cost grows with the
 // keys counted.
 func (s *Store) Count(ctx context.Context, q apikey.ListQuery) (int, error) {
+	if q.Sort != apikey.SortCreated || !q.ExpiringBefore.IsZero() || !q.WorkingAt.IsZero() || q.Preview != "" {
+		return s.countSorted(ctx, q)
+	}
 	q.After, q.Limit = apikey.Cursor{}, 1
 	_, args := s.ListSQL(q)
 	args = args[:len(args)-1] // the limit
@@ -473,6 +480,11 @@ func (s *Store) ListSQL(q apikey.ListQuery) (query string, args []any) {
 // comparison.
 func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Key, err error) {
 	query, args := s.ListSQL(q)
+	return s.listKeys(ctx, query, args, q.Limit)
+}
+
+// listKeys runs a query of List or ListSorted and reads its keys.
+func (s *Store) listKeys(ctx context.Context, query string, args []any, limit int) (keys []*apikey.Key, err error) {
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list keys: %w", err)
@@ -482,7 +494,7 @@ func (s *Store) List(ctx context.Context, q apikey.ListQuery) (keys []*apikey.Ke
 			keys, err = nil, fmt.Errorf("sqlstore: list keys: %w", cerr)
 		}
 	}()
-	keys = make([]*apikey.Key, 0, min(max(q.Limit, 1), 100))
+	keys = make([]*apikey.Key, 0, min(max(limit, 1), 100))
 	for rows.Next() {
 		row := s.dialect.newKeyRow()
 		if err := rows.Scan(row.dest[:]...); err != nil {

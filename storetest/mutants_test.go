@@ -20,6 +20,12 @@ type mutant struct {
 
 // mutants together show that every subtest can fail.
 var mutants = []mutant{
+	{bug: "desc-as-asc", caughtBy: []string{"SortedListOrders"}},
+	{bug: "name-folds-case", caughtBy: []string{"SortedListOrders"}},
+	{bug: "working-ignores-grace", caughtBy: []string{"SortedListOrders"}},
+	{bug: "expiring-before-inclusive", caughtBy: []string{"SortedListOrders"}},
+	{bug: "count-ignores-working", caughtBy: []string{"SortedCount"}},
+	{bug: "sorted-cursor-by-key", caughtBy: []string{"SortedListWhileKeysChange"}},
 	{bug: "keeps-caller-key", caughtBy: []string{"CopiesOnCreate"}},
 	{bug: "returns-stored", caughtBy: []string{"CopiesOnRead"}},
 	{bug: "shallow-copy", caughtBy: []string{"CopiesOnCreate", "CopiesOnRead"}},

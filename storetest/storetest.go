@@ -102,6 +102,11 @@ func suite() []subtest {
 		{"ListFiltersAfterChanges", testListFiltersAfterChanges},
 		{"Count", testCount},
 
+		// SortedLister, for stores that implement it: sorted.go
+		{"SortedListOrders", sorted(testSortedListOrders)},
+		{"SortedCount", sorted(testSortedCount)},
+		{"SortedListWhileKeysChange", sorted(testSortedListWhileKeysChange)},
+
 		// Owners: owner.go
 		{"ListOwnerFilter", testListOwnerFilter},
 		{"OwnerGuard", testOwnerGuard},

@@ -649,7 +649,8 @@ func TestCreateRefusesUnknownGroups(t *testing.T) {
 
 // TestOwners: create needs --owner; with --owner every command sees only
 // that owner's keys (another owner's is not found, as a missing key), and
-// without it list shows every owner's, with an OWNER column.
+// without it list shows every owner's, with an OWNER column (in the
+// 80-column table too).
 func TestOwners(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, d *testDB) {
 		d.migrate(t)
@@ -670,7 +671,10 @@ func TestOwners(t *testing.T) {
 		assert.Contains(t, r.stdout, "acme ci")
 		assert.NotContains(t, r.stdout, "globex")
 		assert.NotContains(t, r.stdout, "OWNER", "one owner's list needs no owner column")
-		assert.NotContains(t, d.mustRun(t, "list").stdout, "OWNER", "the 80-column table leaves the owner to --wide")
+		r = d.mustRun(t, "list")
+		assert.Regexp(t, `(?m)^KEY +OWNER +NAME`, r.stdout, "several owners' list shows whose each key is")
+		assert.Regexp(t, `(?m) acme +acme ci `, r.stdout)
+		assert.Regexp(t, `(?m) globex +globex ci `, r.stdout)
 		r = d.mustRun(t, "list", "--wide")
 		assert.Regexp(t, `(?m)^ID +OWNER +NAME`, r.stdout)
 		assert.Regexp(t, `(?m)^`+acmeID+` +acme +acme ci`, r.stdout)

@@ -68,11 +68,12 @@ be shown again, go to standard error. Only a hash of the key is stored.
 	{
 		name:     "list",
 		short:    "list [--wide] [--json]",
-		synopsis: "list [--status active|inactive] [--group GROUP] [--wide] [--json] [--limit N]",
+		synopsis: "list [--status active|inactive] [--group GROUP] [--sort ORDER] [--wide] [--json] [--limit N]",
 		summary:  "list the keys, all pages, as a table or JSON",
-		details: `Lists the keys in creation order, fetching every page. The table fits in 80
-columns: KEY (the preview, which show, deactivate and delete take), NAME,
-STATUS (active, inactive, or expired: active but past its expiry), CREATED and
+		details: `Lists the keys in creation order (--sort), fetching every page. The table fits in 80
+columns: KEY (the preview, which show, deactivate and delete take), OWNER
+(without --owner, when the keys have several owners), NAME, STATUS (active: it works; inactive; expired; rolled:
+its grace period is over, --wide names its successor), CREATED and
 LAST USED (days in UTC; "never" until the first use) and GROUPS; long names
 and groups are cut with "…". Values are aligned by display width (CJK and
 emoji take two columns), and control and bidi characters in them are printed
@@ -81,7 +82,11 @@ escaped (\x1b, \u202e; a backslash as \\).
   --wide            every column in full: ID, OWNER (without --owner), NAME,
                     STATUS, KEY, CREATED, LAST USED and EXPIRES (RFC 3339,
                     UTC; "(grace)" when a roll ends it), CREATED BY, GROUPS
-  --status STATUS   only active or only inactive keys (default all)
+  --status STATUS   only active (working now) or only inactive keys (default
+                    all)
+  --sort ORDER      created (oldest first, the default), -created (newest
+                    first), name, or expires (the keys that expire, the
+                    soonest first)
   --group GROUP     only keys holding this group, matched exactly
   --json            print a JSON array of keys instead of the table (no hash,
                     ever)
@@ -247,8 +252,9 @@ it is live, expired, inactive or unknown to the database (the secret is
 checked against the stored hash; the key's last-used time is not changed).
 
   --git          also scan the history of the git repository at each path:
-                 the lines every commit added, on every branch (git log -p
-                 --all), reported as commit:path:line:column; and the plain
+                 the lines every commit added, on every branch and in the
+                 reflog (git log -p --all --reflog), and every stash's
+                 changes, reported as commit:path:line:column; and the plain
                  files of .git (config, hooks, logs)
   --json         print a JSON array of findings
   --quiet        print no summary on standard error
@@ -482,11 +488,16 @@ func setupList(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "")
 	wide := fs.Bool("wide", false, "")
 	limit := fs.Int("limit", 0, "")
+	sortBy := fs.String("sort", "created", "")
 	return func(ctx context.Context, c *cli, args []string) error {
 		if len(args) > 0 {
 			return usageErrorf("list takes no arguments, only flags")
 		}
-		opts := apikey.ListOptions{Owner: c.owner, Group: *group, Limit: apikey.MaxListLimit}
+		sort, err := apikey.ParseListSort(*sortBy)
+		if err != nil {
+			return usageErrorf("list: --sort must be -created, created, name or expires, not %q", *sortBy)
+		}
+		opts := apikey.ListOptions{Owner: c.owner, Group: *group, Sort: sort, Limit: apikey.MaxListLimit}
 		switch strings.ToLower(*status) {
 		case "", "all", "any":
 		case "active":

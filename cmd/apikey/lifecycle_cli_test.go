@@ -54,6 +54,12 @@ func TestRollAndPrune(t *testing.T) {
 		r = d.mustRun(t, "roll", succ.ID.String(), "--grace", "0s")
 		_, err := m.Verify(ctx, newText)
 		assert.ErrorIs(t, err, apikey.ErrExpired)
+		// list says why it stopped working, and --wide what replaced it.
+		wide := d.mustRun(t, "list", "--wide").stdout
+		assert.Regexp(t, `(?m)^`+succ.ID.String()+` .* rolled to [0-9a-f-]{36} `, wide)
+		assert.Regexp(t, `(?m) rolled `, d.mustRun(t, "list").stdout)
+		active := d.mustRun(t, "list", "--status", "active", "--wide").stdout
+		assert.NotContains(t, active, succ.ID.String(), "a key rolled with no grace is not active")
 
 		r = d.mustRun(t, "prune", "--dry-run", "--older-than", "0s")
 		assert.Equal(t, 1, strings.Count(r.stdout, "Would delete key "), r.String())

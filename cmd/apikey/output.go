@@ -28,14 +28,26 @@ func formatOptionalTime(t *time.Time, none string) string {
 // status is a key's status as the table shows it: an active key past its
 // expiry is "expired", since it authenticates nothing.
 func status(k *apikey.Key, now time.Time) string {
-	switch {
-	case !k.Active:
-		return "inactive"
-	case k.Expired(now):
-		return "expired"
-	default:
-		return "active"
+	return string(k.State(now))
+}
+
+// severalOwners reports whether keys belong to more than one owner.
+func severalOwners(keys []*apikey.Key) bool {
+	for _, k := range keys {
+		if k.Owner != keys[0].Owner {
+			return true
+		}
 	}
+	return false
+}
+
+// wideStatus is status with, for a rolled key, its successor: why it
+// stopped working, and what replaced it.
+func wideStatus(k *apikey.Key, now time.Time) string {
+	if st := k.State(now); st == apikey.StateRolled {
+		return "rolled to " + k.RolledTo.String()
+	}
+	return status(k, now)
 }
 
 // expires is when a key stops working, as list --wide shows it: its expiry,
@@ -76,7 +88,7 @@ func writeTable(w io.Writer, keys []*apikey.Key, now time.Time, withOwner, wide 
 			header = slices.Insert(header, 1, "OWNER")
 		}
 		row = func(k *apikey.Key) []string {
-			cells := []string{k.ID.String(), escapeText(k.Name), status(k, now), escapeText(k.Preview),
+			cells := []string{k.ID.String(), escapeText(k.Name), wideStatus(k, now), escapeText(k.Preview),
 				formatTime(k.CreatedAt), formatOptionalTime(k.LastUsedAt, "never"), expires(k), escapeText(k.CreatedBy), joinGroups(k.Groups)}
 			if withOwner {
 				cells = slices.Insert(cells, 1, escapeText(k.Owner))
@@ -86,6 +98,13 @@ func writeTable(w io.Writer, keys []*apikey.Key, now time.Time, withOwner, wide 
 	} else {
 		header = []string{"KEY", "NAME", "STATUS", "CREATED", "LAST USED", "GROUPS"}
 		flexible, minimum = []int{1, 5}, []int{12, 8}
+		ownerColumn := withOwner && severalOwners(keys)
+		if ownerColumn {
+			// Two organizations' "Administrator" keys must not look the
+			// same: the owner is a column whenever the list has several.
+			header = slices.Insert(header, 1, "OWNER")
+			flexible, minimum = []int{1, 2, 6}, []int{8, 12, 8}
+		}
 		day := func(t *time.Time) string {
 			if t == nil {
 				return "never"
@@ -93,8 +112,12 @@ func writeTable(w io.Writer, keys []*apikey.Key, now time.Time, withOwner, wide 
 			return t.UTC().Format(time.DateOnly)
 		}
 		row = func(k *apikey.Key) []string {
-			return []string{escapeText(k.Preview), escapeText(k.Name), status(k, now),
+			cells := []string{escapeText(k.Preview), escapeText(k.Name), status(k, now),
 				day(&k.CreatedAt), day(k.LastUsedAt), joinGroups(k.Groups)}
+			if ownerColumn {
+				cells = slices.Insert(cells, 1, escapeText(k.Owner))
+			}
+			return cells
 		}
 	}
 	rows := [][]string{header}

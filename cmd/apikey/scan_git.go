@@ -13,13 +13,30 @@ import (
 )
 
 // gitHistory scans the lines that every commit of the repository at root
-// added, on every branch and tag (git log -p --all), reading git's output
-// as a stream. A finding names the commit, the path and the line in that
-// commit's version of the file. Commit messages and merge resolutions are
-// not scanned.
+// added: on every branch and tag, and every commit a reflog still holds
+// (one reset or amended away, or a stash's index and untracked files),
+// with git log -p --all --reflog; then each stash's working-tree changes
+// (git log -p -g refs/stash, the stash commit against its first parent:
+// its base), which the first pass shows no diff of, being a merge. It reads
+// git's output as a stream. A finding names the commit, the path and the
+// line in that commit's version of the file. Commit messages and merge
+// resolutions are not scanned.
 func (s *scanner) gitHistory(ctx context.Context, root string) error {
-	cmd := exec.CommandContext(ctx, "git", "-C", root, "log", "-p", "--all", "--no-color", "--no-ext-diff",
-		"--no-textconv", "--no-renames", "-U0", "--format=commit %H")
+	format := []string{"--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", "-U0", "--format=commit %H"}
+	if err := s.gitLog(ctx, root, append([]string{"log", "-p", "--all", "--reflog"}, format...)); err != nil {
+		return err
+	}
+	// No stash is no error: rev-parse says whether there is one.
+	if exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--verify", "--quiet", "refs/stash").Run() != nil {
+		return ctx.Err()
+	}
+	return s.gitLog(ctx, root, append([]string{"log", "-p", "-m", "--first-parent", "--walk-reflogs", "refs/stash"}, format...))
+}
+
+// gitLog runs git with args in root and scans its output (see
+// parseGitLog).
+func (s *scanner) gitLog(ctx context.Context, root string, args []string) error {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", root}, args...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -41,7 +58,7 @@ func (s *scanner) gitHistory(ctx context.Context, root string) error {
 		// Not a repository, or git failed: the history of root was not
 		// scanned, which makes the scan incomplete but not pointless.
 		s.stats.unreadable++
-		fmt.Fprintf(s.stderr, "apikey: scan --git: %s: git log: %v: %s\n", displayPath(root), werr, oneLine(stderr.String()))
+		fmt.Fprintf(s.stderr, "apikey: scan --git: %s: git %s: %v: %s\n", displayPath(root), args[0], werr, oneLine(stderr.String()))
 	}
 	return nil
 }

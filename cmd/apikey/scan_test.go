@@ -451,3 +451,57 @@ func TestScanFindsNothingInRealCode(t *testing.T) {
 	require.NoError(t, err, r.stderr)
 	assert.Greater(t, files, 100, "the corpus is real code")
 }
+
+// TestScanGitStashAndReflog: --git finds a key that only a stash holds (a
+// change to a tracked file, a staged one, an untracked file under stash
+// -u) or only the reflog (a commit undone by reset --hard).
+func TestScanGitStashAndReflog(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	t.Setenv("APIKEY_DSN", "")
+	keys := plantKeys(t)
+	require.GreaterOrEqual(t, len(keys), 4)
+	dir := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "git %v: %s", args, out)
+		return strings.TrimSpace(string(out))
+	}
+	write := func(name, text string) {
+		t.Helper()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
+	git("init", "-q")
+	write("app.env", "A=1\n")
+	git("add", ".")
+	git("commit", "-q", "-m", "start")
+
+	write("app.env", "A=1\nKEY="+keys[0]+"\n") // a tracked change, stashed
+	git("stash", "-q")
+	write("app.env", "A=1\nKEY="+keys[1]+"\n") // a staged change, stashed
+	git("add", "app.env")
+	git("stash", "-q")
+	write("new.env", "KEY="+keys[2]+"\n") // an untracked file, stashed with -u
+	git("stash", "-q", "-u")
+	write("app.env", "A=1\nKEY="+keys[3]+"\n") // committed, then reset away
+	git("commit", "-q", "-am", "oops")
+	git("reset", "-q", "--hard", "HEAD~1")
+	// Only the stash and the reflog hold the keys now; .git's plain files
+	// are not scanned by --git's history, so they are left aside below.
+
+	r := runInProcess(t, "", "scan", "--json", "--git", dir)
+	assert.Equal(t, 1, r.code, r.String())
+	found := map[string]bool{}
+	for _, l := range scanJSON(t, r) {
+		if l.Commit != "" {
+			found[l.Preview] = true
+		}
+	}
+	for i, k := range keys[:4] {
+		assert.True(t, found[apikey.PreviewOf(k)], "key %d found in the history", i)
+	}
+	assertNoKeyMaterial(t, r.stdout+r.stderr, keys...)
+}

@@ -77,7 +77,7 @@ func TestTableFits80Columns(t *testing.T) {
 	require.NoError(t, writeTable(&b, keys, now, true, false))
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	require.Len(t, lines, len(keys)+1, b.String())
-	assert.Regexp(t, `^KEY +NAME +STATUS +CREATED +LAST USED +GROUPS$`, lines[0])
+	assert.Regexp(t, `^KEY +NAME +STATUS +CREATED +LAST USED +GROUPS$`, lines[0], "one owner's keys need no OWNER column")
 	statusCol := displayWidth(lines[0][:strings.Index(lines[0], "STATUS")])
 	for _, line := range lines {
 		assert.LessOrEqual(t, displayWidth(line), 80, "%q", line)

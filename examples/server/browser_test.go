@@ -320,7 +320,7 @@ func TestBrowser(t *testing.T) {
 	b.eval(`(() => { const f = document.getElementById('add-name');
 		return {invalid: f.getAttribute('aria-invalid'), describedBy: f.getAttribute('aria-describedby'), focused: document.activeElement === f}; })()`, &field)
 	assert.Equal(t, "true", field.Invalid, "the name is marked invalid")
-	assert.Equal(t, "add-error", field.DescribedBy, "and described by its error")
+	assert.Equal(t, "add-error add-duplicate", field.DescribedBy, "and described by its error (and the duplicate-name warning)")
 	assert.True(t, field.Focused, "and focused")
 	b.axe("the add dialog with an error")
 	b.do("add without a group",
@@ -521,12 +521,19 @@ func TestBrowser(t *testing.T) {
 			`document.querySelectorAll('tr[data-key-name="Rotation job"] button[data-action="roll"]').length === 1`)
 	assert.Equal(t, http.StatusOK, callAPI(t, s, "GET", "/api/reports", oldPlaintext), "the old key works during its grace")
 	assert.Equal(t, http.StatusOK, callAPI(t, s, "GET", "/api/reports", rolledPlaintext), "the new key works")
+	// "Expiring soon" is the server's filter: the keys that expire within a
+	// week, whatever page they are on.
+	friday := adminAPI(t, s, "POST", "keys", map[string]any{"name": "Expires Friday", "groups": []string{"reports:read"},
+		"expires_at": time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)})
 	b.do("expiring soon", chromedp.SetValue(chromedp.ID("filter-status"), "expiring"),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('filter-status').dispatchEvent(new Event('change'))`))
-	b.until("only the key in grace", `document.querySelectorAll('#keys-body tr').length === 1 && document.querySelector('#keys-body [data-testid="key-grace"]') !== null`)
+	b.until("only the key that expires this week", `document.querySelectorAll('#keys-body tr').length === 1 && document.querySelector('#keys-body tr').dataset.keyName === 'Expires Friday'`)
+	b.axeAt("the expiring-soon filter")
+	adminAPI(t, s, "DELETE", "keys/"+friday["key"].(map[string]any)["id"].(string), map[string]any{"confirm": "Expires Friday"})
 	b.do("all keys", chromedp.SetValue(chromedp.ID("filter-status"), ""),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('filter-status').dispatchEvent(new Event('change'))`))
 	b.until("every key again", `document.querySelectorAll('tr[data-key-name="Rotation job"]').length === 2`)
+	b.tabAtScale(s)
 	for _, k := range adminAPI(t, s, "GET", "keys", nil)["keys"].([]any) {
 		if k := k.(map[string]any); k["name"] == "Rotation job" {
 			adminAPI(t, s, "DELETE", "keys/"+k["id"].(string), map[string]any{"confirm": "Rotation job"})
@@ -624,6 +631,154 @@ func TestBrowser(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, png, 0o644))
 		t.Logf("screenshot of the admin page at %d px: %s", width, path)
 	}
+
+	// After a reload with a key that stopped working, the sign-in screen
+	// says why (never which check failed: the server does not say).
+	temp := adminAPI(t, s, "POST", "keys", map[string]any{"name": "Temporary admin", "groups": []string{"apikeys:admin", "reports:read", "billing:read", "billing:write"}})
+	b.viewport(1440, 900)
+	b.do("sign out", chromedp.Click(chromedp.ID("sign-out")), chromedp.WaitVisible(chromedp.ID("login-view")))
+	b.do("sign in with the temporary key",
+		chromedp.SendKeys(chromedp.ID("login-key"), temp["plaintext"].(string)),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("keys-view")))
+	adminAPI(t, s, "POST", "keys/"+temp["key"].(map[string]any)["id"].(string)+"/deactivate", nil)
+	b.do("reload", chromedp.Navigate(s.base+"/admin/"), chromedp.WaitVisible(chromedp.ID("login-view")))
+	b.until("the reason", `document.getElementById('login-error').textContent.includes('no longer accepted')`)
+	b.axeAt("the sign-in screen after a key stopped working")
+}
+
+// clearFilters empties the search and the filters, as clear-filters does
+// (which shows only when nothing matches).
+func (b *browser) clearFilters() {
+	b.t.Helper()
+	b.do("clear the filters", chromedp.Evaluate[chromedp.Void](`(() => {
+		document.getElementById('filter-name').value = '';
+		document.getElementById('filter-group').value = '';
+		document.getElementById('sort').value = '-created';
+		const st = document.getElementById('filter-status');
+		st.value = '';
+		st.dispatchEvent(new Event('change'));
+	})()`))
+}
+
+// axeAt runs axe-core at 390 and at 1440 px, and leaves the viewport at
+// 1440 px.
+func (b *browser) axeAt(state string) {
+	b.t.Helper()
+	for _, width := range []int{390, 1440} {
+		b.viewport(width, 900)
+		b.axe(fmt.Sprintf("%s at %d px", state, width))
+	}
+}
+
+// tabAtScale walks the states of issue 23, each checked with axe-core at
+// 390 and 1440 px: a rolled pair linked both ways, a key rolled with no
+// grace shown as rolled (not active), search by preview, the newest key
+// first, a duplicate name warned of, the group search, an expiry edited as
+// the end of a day in the administrator's zone, the last-administrator
+// refusal with its explicit confirmation, and long names that wrap.
+func (b *browser) tabAtScale(s *server) {
+	t := b.t
+	t.Helper()
+	// The rolled pair: the old key links to its successor and back.
+	// Clicked from the page's own script: the list may be drawn again
+	// between finding a node and clicking it.
+	b.until("the link to the successor", `document.querySelector('#keys-body button[data-action="successor"]') !== null`)
+	b.do("show the successor", chromedp.Evaluate[chromedp.Void](`document.querySelector('#keys-body button[data-action="successor"]').click()`))
+	b.until("the successor alone", `document.querySelectorAll('#keys-body tr').length === 1 && `+
+		`document.querySelector('#keys-body tr button[data-action="predecessor"]') !== null`)
+	assert.Contains(t, b.value("#filter-name"), "…", "found by its preview")
+	b.axeAt("a key found by its preview, linked to the key it replaced")
+	b.do("back to the old key", chromedp.Evaluate[chromedp.Void](`document.querySelector('#keys-body button[data-action="predecessor"]').click()`))
+	b.until("the old key alone", `document.querySelectorAll('#keys-body tr').length === 1 && `+
+		`document.querySelector('#keys-body tr button[data-action="successor"]') !== null`)
+
+	// A key rolled with no grace stopped working: it shows Rolled.
+	nograce := adminAPI(t, s, "POST", "keys", map[string]any{"name": "No grace", "groups": []string{"reports:read"}})
+	adminAPI(t, s, "POST", "keys/"+nograce["key"].(map[string]any)["id"].(string)+"/roll", map[string]any{"grace": "0s"})
+	b.clearFilters()
+	b.until("newest first: the successor, then the rolled key", `document.querySelector('#keys-body tr').dataset.keyName === 'No grace' && `+
+		`document.querySelector('#keys-body tr').dataset.state === 'active' && `+
+		`document.querySelectorAll('#keys-body tr')[1].dataset.state === 'rolled'`)
+	assert.Equal(t, "Rolled", b.text(`#keys-body tr:nth-child(2) [data-testid="key-state"]`))
+	b.axeAt("a rolled key")
+	b.do("active only", chromedp.SetValue(chromedp.ID("filter-status"), "active"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('filter-status').dispatchEvent(new Event('change'))`))
+	b.until("no rolled key under Active", `document.querySelectorAll('#keys-body tr').length > 0 && document.querySelectorAll('#keys-body tr[data-state="rolled"]').length === 0`)
+	b.clearFilters()
+	for _, k := range adminAPI(t, s, "GET", "keys", nil)["keys"].([]any) {
+		if k := k.(map[string]any); k["name"] == "No grace" {
+			adminAPI(t, s, "DELETE", "keys/"+k["id"].(string), map[string]any{"confirm": "No grace"})
+		}
+	}
+
+	// The add dialog: a duplicate name is warned of, groups are searched,
+	// the date is the end of a day in the administrator's zone.
+	b.do("open the add dialog", chromedp.Click(chromedp.ID("add-key")), chromedp.WaitVisible(chromedp.ID("add-dialog")))
+	b.do("a name in use", chromedp.SendKeys(chromedp.ID("add-name"), "Administrator"))
+	b.until("the duplicate warning", `document.getElementById('add-duplicate').textContent.includes('already named')`)
+	b.do("find a group", chromedp.SendKeys(chromedp.ID("add-group-search"), "billing"))
+	b.until("only the billing groups", `Array.from(document.querySelectorAll('#add-groups label.group-option')).filter((l) => !l.hidden).every((l) => l.textContent.includes('billing'))`)
+	assert.Contains(t, b.text("#add-group-count"), "match")
+	assert.NotEmpty(t, b.text("#add-zone"), "the date's time zone is shown")
+	b.axeAt("the add dialog with a duplicate name and a group search")
+	b.do("cancel", chromedp.Click(chromedp.ID("add-cancel")), chromedp.WaitNotVisible(chromedp.ID("add-dialog")))
+
+	// The expiry, edited from the page: the end of the chosen day.
+	day := time.Now().AddDate(0, 0, 10).Format(time.DateOnly)
+	b.do("edit the rotation key", chromedp.Click(chromedp.CSS(`#keys-body tr[data-key-name="Rotation job"][data-state="active"] button[data-action="edit"]`)),
+		chromedp.WaitVisible(chromedp.ID("edit-dialog")))
+	b.axeAt("the edit dialog with its expiry")
+	b.do("set the expiry", chromedp.SetValue(chromedp.ID("edit-expires"), day), chromedp.Click(chromedp.ID("edit-submit")),
+		chromedp.WaitNotVisible(chromedp.ID("edit-dialog")))
+	var endOfDay string
+	b.eval(`new Date(`+fmt.Sprint(time.Now().AddDate(0, 0, 10).Year())+`, `+fmt.Sprint(int(time.Now().AddDate(0, 0, 10).Month())-1)+`, `+
+		fmt.Sprint(time.Now().AddDate(0, 0, 10).Day())+`, 23, 59, 59, 999).toISOString()`, &endOfDay)
+	want, err := time.Parse(time.RFC3339Nano, endOfDay)
+	require.NoError(t, err)
+	found := false
+	for _, k := range adminAPI(t, s, "GET", "keys?sort=created", nil)["keys"].([]any) {
+		k := k.(map[string]any)
+		if k["name"] == "Rotation job" && k["expires_at"] != nil {
+			got, err := time.Parse(time.RFC3339Nano, k["expires_at"].(string))
+			require.NoError(t, err)
+			assert.True(t, got.Equal(want), "the end of %s in the browser's zone: %s, got %s", day, want, got)
+			found = true
+		}
+	}
+	assert.True(t, found, "the expiry was saved")
+
+	// The last administrator key: the refusal offers the change anyway,
+	// after an explicit confirmation.
+	b.do("edit my own key", chromedp.Click(chromedp.CSS(row("Administrator")+` button[data-action="edit"]`)), chromedp.WaitVisible(chromedp.ID("edit-dialog")))
+	b.do("take the admin group", chromedp.Click(chromedp.CSS(`#edit-groups input[value="apikeys:admin"]`)), chromedp.Click(chromedp.ID("edit-submit")),
+		chromedp.WaitVisible(chromedp.ID("force-dialog")))
+	assert.True(t, b.visible("#force-submit"))
+	var disabled bool
+	b.eval(`document.getElementById('force-submit').disabled`, &disabled)
+	assert.True(t, disabled, "the forced change needs the confirmation first")
+	b.axeAt("the last-administrator confirmation")
+	b.do("cancel", chromedp.Click(chromedp.ID("force-cancel")), chromedp.WaitNotVisible(chromedp.ID("force-dialog")),
+		chromedp.Click(chromedp.ID("edit-cancel")), chromedp.WaitNotVisible(chromedp.ID("edit-dialog")))
+
+	// A long unbroken name wraps in the delete and history dialogs.
+	long := strings.Repeat("W", 200)
+	adminAPI(t, s, "POST", "keys", map[string]any{"name": long, "groups": []string{"reports:read"}})
+	b.do("reload", chromedp.Click(chromedp.ID("refresh")), chromedp.WaitVisible(chromedp.CSS(row(long))))
+	for _, d := range []string{"delete", "history"} {
+		b.do("open "+d, chromedp.Click(chromedp.CSS(row(long)+` button[data-action="`+d+`"]`)), chromedp.WaitVisible(chromedp.ID(d+"-dialog")))
+		var overflow bool
+		b.eval(`(() => { const d = document.getElementById('`+d+`-dialog'); return d.scrollWidth > d.clientWidth + 1; })()`, &overflow)
+		assert.False(t, overflow, "the long name wraps in the %s dialog", d)
+		b.axeAt("a long name in the " + d + " dialog")
+		b.do("close "+d, chromedp.Evaluate[chromedp.Void](`document.getElementById('`+d+`-dialog').close()`), chromedp.WaitNotVisible(chromedp.ID(d+"-dialog")))
+	}
+	for _, k := range adminAPI(t, s, "GET", "keys", nil)["keys"].([]any) {
+		if k := k.(map[string]any); k["name"] == long {
+			adminAPI(t, s, "DELETE", "keys/"+k["id"].(string), map[string]any{"confirm": long})
+		}
+	}
+	b.do("reload", chromedp.Click(chromedp.ID("refresh")), chromedp.WaitNotPresent(chromedp.CSS(row(long))))
 }
 
 // visible reports whether the element matching a CSS selector is shown.

@@ -114,7 +114,7 @@ func TestCreate(t *testing.T) {
 	assert.Equal(t, "keys/"+k["id"].(string), r.Header.Get("Location"))
 
 	// The columns of the tab, in snake_case, and nothing else.
-	assert.ElementsMatch(t, []string{"id", "owner", "name", "status", "preview", "groups", "created_at", "created_by",
+	assert.ElementsMatch(t, []string{"id", "owner", "name", "status", "state", "preview", "groups", "created_at", "created_by",
 		"updated_at", "last_used_at", "expires_at", "can_manage", "self",
 		"rolled_from", "rolled_to", "rolled_at", "grace_ends_at"}, keys(k))
 	assert.Equal(t, "CI deploy", k["name"])
@@ -258,7 +258,7 @@ func TestList(t *testing.T) {
 	cursor := ""
 	for pages := 0; ; pages++ {
 		require.Less(t, pages, 10)
-		path := "/admin/api/keys?limit=2"
+		path := "/admin/api/keys?limit=2&sort=created"
 		if cursor != "" {
 			path += "&cursor=" + cursor
 		}
@@ -294,6 +294,8 @@ func TestList(t *testing.T) {
 		return out
 	}
 	assert.Equal(t, []string{"billing"}, list("?status=inactive"))
+	assert.Equal(t, []string{"billing", "key 4"}, list("?limit=2"), "newest first by default")
+	assert.Equal(t, list("?limit=2"), list("?limit=2&sort=-created"))
 	total := func(query string) any {
 		t.Helper()
 		return e.do(req{method: "GET", path: "/admin/api/keys" + query, key: e.root}).json(t)["total"]
@@ -303,7 +305,7 @@ func TestList(t *testing.T) {
 	assert.Equal(t, 0.0, total("?group=nobody:holds"))
 	assert.Len(t, list("?status=active"), 8)
 	assert.Len(t, list("?status=all"), 9)
-	assert.Equal(t, []string{"Root admin", "billing"}, list("?group=billing:write"))
+	assert.Equal(t, []string{"billing", "Root admin"}, list("?group=billing:write"))
 	assert.Equal(t, []string{"billing"}, list("?group=billing:write&status=inactive"))
 	assert.Empty(t, list("?group=nobody:holds"))
 
@@ -511,6 +513,13 @@ func (s *failingStore) List(ctx context.Context, q apikey.ListQuery) ([]*apikey.
 		return nil, errors.New("dial tcp 10.0.0.7:5432: connection refused (password=hunter2)")
 	}
 	return s.Store.List(ctx, q)
+}
+
+func (s *failingStore) ListSorted(ctx context.Context, q apikey.ListQuery) ([]*apikey.Key, error) {
+	if s.fail.Load() {
+		return nil, errors.New("dial tcp 10.0.0.7:5432: connection refused (password=hunter2)")
+	}
+	return s.Store.(apikey.SortedLister).ListSorted(ctx, q)
 }
 
 func TestStoreFailureIs503WithoutDetails(t *testing.T) {

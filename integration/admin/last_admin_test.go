@@ -168,7 +168,7 @@ func TestSelfAndSearch(t *testing.T) {
 
 	search := func(key, query string) []string {
 		t.Helper()
-		r := e.do(req{method: "GET", path: "/admin/api/keys?" + query, key: key})
+		r := e.do(req{method: "GET", path: "/admin/api/keys?sort=created&" + query, key: key})
 		require.Equal(t, http.StatusOK, r.StatusCode, "body: %s", r.body)
 		var out []string
 		for _, k := range r.json(t)["keys"].([]any) {

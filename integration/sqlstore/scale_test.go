@@ -56,7 +56,17 @@ func BenchmarkListAtScale(b *testing.B) {
 			require.NoError(b, err)
 		}
 
+		start = time.Now()
+		expireAndPreview(b, db, be.dialect, s.Table())
+		b.Logf("%s: expiries and previews set in %v", be.dialect, time.Since(start).Round(time.Second))
+
 		middle := apikey.Cursor{CreatedAt: scaleStart.Add(time.Duration(n/2) * time.Millisecond), ID: uuid.Nil}
+		now := scaleStart.Add(time.Duration(n/2) * time.Millisecond)
+		working := func(q apikey.ListQuery) apikey.ListQuery {
+			q.Status, q.WorkingAt = apikey.StatusActive, now
+			return q
+		}
+		month := now.Add(30 * 24 * time.Hour)
 		for _, tc := range []struct {
 			name string
 			q    apikey.ListQuery
@@ -75,6 +85,20 @@ func BenchmarkListAtScale(b *testing.B) {
 			{"deep/none", apikey.ListQuery{After: middle}},
 			{"deep/group-eighth", apikey.ListQuery{Group: "eighth", After: middle}},
 			{"deep/group-newest", apikey.ListQuery{Group: "newest", After: middle}},
+
+			// ListSorted: the orders and filters of the tab at scale.
+			{"sorted/-created", apikey.ListQuery{Sort: apikey.SortCreatedDesc}},
+			{"sorted/-created+working", working(apikey.ListQuery{Sort: apikey.SortCreatedDesc})},
+			{"sorted/created+working", working(apikey.ListQuery{})},
+			{"sorted/-created+owner+working", working(apikey.ListQuery{Sort: apikey.SortCreatedDesc, Owner: "org-7"})},
+			{"sorted/-created+group-eighth", apikey.ListQuery{Sort: apikey.SortCreatedDesc, Group: "eighth"}},
+			{"sorted/-created+owner+group-eighth+working", working(apikey.ListQuery{Sort: apikey.SortCreatedDesc, Owner: "org-8", Group: "eighth"})},
+			{"sorted/deep/-created", apikey.ListQuery{Sort: apikey.SortCreatedDesc, After: middle}},
+			{"sorted/name+owner", apikey.ListQuery{Sort: apikey.SortName, Owner: "org-7"}},
+			{"sorted/expires+owner", apikey.ListQuery{Sort: apikey.SortExpiry, Owner: "org-7"}},
+			{"sorted/expiring_before+owner", apikey.ListQuery{Sort: apikey.SortExpiry, Owner: "org-7", ExpiringBefore: month}},
+			{"sorted/expiring_before+owner+working", working(apikey.ListQuery{Sort: apikey.SortExpiry, Owner: "org-7", ExpiringBefore: month})},
+			{"sorted/preview+owner", apikey.ListQuery{Sort: apikey.SortCreatedDesc, Owner: "org-7", Preview: "ak_L00000000007…x"}},
 		} {
 			tc.q.Limit = 50
 			b.Run(tc.name, func(b *testing.B) { benchmarkPage(b, s, tc.q) })
@@ -82,14 +106,59 @@ func BenchmarkListAtScale(b *testing.B) {
 	})
 }
 
+// expireAndPreview gives a third of the keys an expiry 1 to 97 days after
+// their creation, one in a thousand an expiry in the past (expired, not yet
+// pruned), and every key a preview of its own.
+func expireAndPreview(tb testing.TB, db *sql.DB, dialect sqlstore.Dialect, table string) {
+	tb.Helper()
+	var stmts []string
+	switch dialect {
+	case sqlstore.Postgres:
+		t := `"` + table + `"`
+		stmts = []string{
+			`UPDATE ` + t + ` SET expires_at = created_at + make_interval(days => 1 + substr(lookup_id, 2)::int % 97) WHERE substr(lookup_id, 2)::int % 3 = 0`,
+			`UPDATE ` + t + ` SET expires_at = created_at - interval '1 day' WHERE substr(lookup_id, 2)::int % 1000 = 1`,
+			`UPDATE ` + t + ` SET preview = 'ak_' || lookup_id || '…x'`,
+			`VACUUM ANALYZE ` + t,
+		}
+	case sqlstore.MySQL:
+		t := "`" + table + "`"
+		stmts = []string{
+			`UPDATE ` + t + ` SET expires_at = DATE_ADD(created_at, INTERVAL 1 + CAST(SUBSTRING(lookup_id, 2) AS UNSIGNED) % 97 DAY) WHERE CAST(SUBSTRING(lookup_id, 2) AS UNSIGNED) % 3 = 0`,
+			`UPDATE ` + t + ` SET expires_at = DATE_SUB(created_at, INTERVAL 1 DAY) WHERE CAST(SUBSTRING(lookup_id, 2) AS UNSIGNED) % 1000 = 1`,
+			`UPDATE ` + t + ` SET preview = CONCAT('ak_', lookup_id, '…x')`,
+			`ANALYZE TABLE ` + t,
+		}
+	default:
+		t := `"` + table + `"`
+		stmts = []string{
+			`UPDATE ` + t + ` SET expires_at = created_at + (1 + CAST(substr(lookup_id, 2) AS INTEGER) % 97) * 86400000000 WHERE CAST(substr(lookup_id, 2) AS INTEGER) % 3 = 0`,
+			`UPDATE ` + t + ` SET expires_at = created_at - 86400000000 WHERE CAST(substr(lookup_id, 2) AS INTEGER) % 1000 = 1`,
+			`UPDATE ` + t + ` SET preview = 'ak_' || lookup_id || '…x'`,
+			`ANALYZE`,
+		}
+	}
+	for _, q := range stmts {
+		_, err := db.Exec(q)
+		require.NoError(tb, err, q)
+	}
+}
+
 // benchmarkPage lists one page per iteration and reports p50 and p99.
 func benchmarkPage(b *testing.B, s *sqlstore.Store, q apikey.ListQuery) {
 	ctx := context.Background()
 	var took []time.Duration
 	b.ReportAllocs()
+	sorted := q.Sort != apikey.SortCreated || !q.WorkingAt.IsZero() || !q.ExpiringBefore.IsZero() || q.Preview != ""
 	for b.Loop() {
 		start := time.Now()
-		if _, err := s.List(ctx, q); err != nil {
+		var err error
+		if sorted {
+			_, err = s.ListSorted(ctx, q)
+		} else {
+			_, err = s.List(ctx, q)
+		}
+		if err != nil {
 			b.Fatal(err)
 		}
 		took = append(took, time.Since(start))

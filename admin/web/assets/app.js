@@ -23,6 +23,34 @@
 
   const $ = (id) => document.getElementById(id);
 
+  // The server never says which check a refused key failed; the sign-in
+  // screen names every reason a key that worked can stop working.
+  const NOT_ACCEPTED = 'The key you were signed in with is no longer accepted: it was deactivated, expired, ' +
+    'rolled past its grace period or deleted. Sign in with a key that works.';
+
+  // The administrator's time zone: a date chosen in the page means the end
+  // of that day there.
+  const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
+
+  // endOfDay returns the RFC 3339 time of the last millisecond of the day
+  // "YYYY-MM-DD" in the administrator's time zone.
+  function endOfDay(day) {
+    const [y, m, d] = day.split('-').map(Number);
+    return new Date(y, m - 1, d, 23, 59, 59, 999).toISOString();
+  }
+
+  // localDay is the inverse for the date inputs: the day, in the
+  // administrator's time zone, of an RFC 3339 time.
+  function localDay(iso) {
+    const t = new Date(iso);
+    const pad = (n) => String(n).padStart(2, '0');
+    return t.getFullYear() + '-' + pad(t.getMonth() + 1) + '-' + pad(t.getDate());
+  }
+
+  // looksLikePreview tells a key's preview ("ak_3Fq9…x7Ab", or with
+  // "...") from a name search.
+  const looksLikePreview = (s) => /^[A-Za-z0-9_]+_[A-Za-z0-9]{4}(…|\.\.\.)[A-Za-z0-9]{4}$/.test(s);
+
   // el makes an element: props sets properties (className, textContent,
   // type, ...), except "attrs" and "dataset"; children are nodes or strings
   // (which become Text nodes).
@@ -77,7 +105,7 @@
       const detail = data && typeof data.detail === 'string' ? data.detail : 'The request failed (HTTP ' + res.status + ').';
       const err = new ApiError(res.status, (data && data.code) || '', detail);
       if (res.status === 401 && path !== 'api/me') {
-        signOut('Your key is no longer accepted (it may have been deactivated). Sign in again.');
+        signOut(NOT_ACCEPTED);
       }
       throw err;
     }
@@ -215,11 +243,29 @@
     return el('div', { className: 'chips' }, ...groups.map((g) => el('span', { className: 'chip', textContent: g })));
   }
 
+  // The state of a key, as the server says it: whether it works, and if
+  // not, why.
+  const stateLabels = { active: 'Active', inactive: 'Inactive', expired: 'Expired', rolled: 'Rolled' };
+  const stateClasses = { active: 'active', inactive: 'inactive', expired: 'expired', rolled: 'expired' };
+
   function keyRow(k) {
     const active = k.status === 'active';
+    const st = k.state || (active ? 'active' : 'inactive');
     const status = el('td', { dataset: { testid: 'key-status', label: 'Status' } },
-      el('span', { className: 'badge ' + (active ? 'active' : 'inactive'), textContent: active ? 'Active' : 'Inactive' }));
-    if (isExpired(k)) status.append(' ', el('span', { className: 'badge expired', textContent: 'Expired' }));
+      el('span', { className: 'badge ' + stateClasses[st], textContent: stateLabels[st] || st, dataset: { testid: 'key-state', state: st } }));
+    // A rolled pair links to each other: the list then shows the other key.
+    if (k.rolled_to) {
+      status.append(' ', el('button', {
+        type: 'button', className: 'link small', textContent: 'Replaced by its successor',
+        attrs: { 'aria-label': 'Replaced by its successor: ' + k.name }, dataset: { action: 'successor', testid: 'action-successor', id: k.id },
+      }));
+    }
+    if (k.rolled_from) {
+      status.append(' ', el('button', {
+        type: 'button', className: 'link small', textContent: 'Replaces an earlier key',
+        attrs: { 'aria-label': 'Replaces an earlier key: ' + k.name }, dataset: { action: 'predecessor', testid: 'action-predecessor', id: k.id },
+      }));
+    }
 
     const denied = k.can_manage ? '' : 'You do not hold all of this key\'s groups, so you cannot change it.';
     // Each button is named with its key for screen readers: "Deactivate
@@ -230,7 +276,7 @@
     });
     const toggle = active ? button('deactivate', 'Deactivate') : button('activate', 'Activate');
     const actions = el('td', { className: 'row-actions' }, toggle, button('edit', 'Edit'));
-    if (active && !k.rolled_to && !isExpired(k)) actions.append(button('roll', 'Roll key'));
+    if (st === 'active' && !k.rolled_to) actions.append(button('roll', 'Roll key'));
     // Reading the history needs no group of the key: it is never disabled.
     actions.append(el('button', {
       type: 'button', className: 'small', textContent: 'History',
@@ -241,13 +287,19 @@
     const name = el('td', { className: 'name', dataset: { label: 'Name' } },
       el('span', { className: 'key-name', textContent: k.name, dataset: { testid: 'key-name' } }));
     if (k.self) name.append(' ', el('span', { className: 'badge you', textContent: 'This is you', dataset: { testid: 'key-self' } }));
-    name.append(el('code', { className: 'preview', textContent: k.preview, dataset: { testid: 'key-preview' } }));
 
-    const creator = el('span', { className: 'creator' }, 'by ', el('span', { textContent: k.created_by, dataset: { testid: 'key-created-by' } }));
-    return el('tr', { className: active ? 'active' : 'inactive', dataset: { testid: 'key-row', keyId: k.id, keyName: k.name } },
+    // Key and Created by are columns where the width allows, lines of the
+    // card below it.
+    const preview = el('td', { className: 'key', dataset: { label: 'Key' } },
+      el('code', { className: 'preview', textContent: k.preview, dataset: { testid: 'key-preview' } }));
+    const creator = el('td', { className: 'creator', dataset: { label: 'Created by' } },
+      el('span', { textContent: k.created_by, dataset: { testid: 'key-created-by' } }));
+    return el('tr', { className: st === 'active' ? 'active' : 'inactive', dataset: { testid: 'key-row', keyId: k.id, keyName: k.name, state: st } },
       name,
+      preview,
       status,
-      dateCell('Created', k.created_at, 'key-created', '', creator),
+      dateCell('Created', k.created_at, 'key-created', ''),
+      creator,
       dateCell('Last used', k.last_used_at, 'key-last-used', 'never'),
       expiresCell(k),
       el('td', { dataset: { testid: 'key-groups', label: 'Groups' } }, chips(k.groups)),
@@ -269,11 +321,19 @@
     const status = $('filter-status').value;
     const group = $('filter-group').value;
     const name = $('filter-name').value.trim();
-    if (name) q.set('name', name);
-    // "Expiring soon" is the active keys of the page that stop working
-    // within a week (rolled keys in their grace period included).
+    // The search box takes a name, or a key's preview (what a leak report
+    // gives).
+    if (name) q.set(looksLikePreview(name) ? 'preview' : 'name', name);
+    // "Expiring soon" is the server's: the keys that work and expire
+    // within a week, the soonest first, whatever page they are on.
     const expiring = status === 'expiring';
-    if (status) q.set('status', expiring ? 'active' : status);
+    if (expiring) {
+      q.set('status', 'active');
+      q.set('expiring_before', new Date(Date.now() + soon).toISOString());
+    } else {
+      if (status) q.set('status', status);
+      q.set('sort', $('sort').value);
+    }
     if (group) q.set('group', group);
     if (state.cursors[state.page]) q.set('cursor', state.cursors[state.page]);
     let data;
@@ -290,7 +350,6 @@
       state.page--;
       return reload(false);
     }
-    if (expiring) data.keys = data.keys.filter(isExpiringSoon);
     state.keys = new Map(data.keys.map((k) => [k.id, k]));
     state.next = data.next_cursor || null;
     $('keys-body').replaceChildren(...data.keys.map(keyRow));
@@ -351,6 +410,21 @@
     }));
   }
 
+  // filterGroups shows the groups whose name or description contains the
+  // search, so that a list of 200 groups stays usable; checked groups stay
+  // checked while hidden.
+  function filterGroups(form) {
+    const q = $(form + '-group-search').value.trim().toLowerCase();
+    let shown = 0;
+    const options = $(form + '-groups').querySelectorAll('label.group-option');
+    for (const label of options) {
+      const match = q === '' || label.textContent.toLowerCase().includes(q);
+      label.hidden = !match;
+      if (match) shown++;
+    }
+    $(form + '-group-count').textContent = q === '' ? options.length + ' groups' : shown + ' of ' + options.length + ' groups match';
+  }
+
   function checkedGroups(container) {
     return Array.from(container.querySelectorAll('input[type=checkbox]:checked'), (b) => b.value);
   }
@@ -396,6 +470,76 @@
     }
   }
 
+  // A duplicate name is allowed, with a warning: two keys of one name are
+  // hard to tell apart.
+  const duplicateTimers = {};
+  function checkDuplicate(form, ownID) {
+    clearTimeout(duplicateTimers[form]);
+    duplicateTimers[form] = setTimeout(async () => {
+      const name = $(form + '-name').value.trim();
+      const out = $(form + '-duplicate');
+      if (name === '') {
+        out.textContent = '';
+        return;
+      }
+      try {
+        const data = await api('GET', 'api/keys?' + new URLSearchParams({ name, sort: 'name', limit: '100' }).toString());
+        const same = data.keys.some((k) => k.name === name && k.id !== ownID);
+        out.textContent = same ? 'Another key is already named “' + name + '”. You can keep this name, but the two keys will be hard to tell apart.' : '';
+      } catch (e) {
+        out.textContent = '';
+      }
+    }, 300);
+  }
+
+  // The last administrator key: the server refuses to leave the
+  // organization without one, and the page offers the change anyway, after
+  // an explicit confirmation.
+  let forceRetry = null;
+  function askForce(what, retry) {
+    forceRetry = retry;
+    $('force-what').textContent = what;
+    $('force-confirm').checked = false;
+    $('force-submit').disabled = true;
+    $('force-error').textContent = '';
+    $('force-dialog').showModal();
+    $('force-confirm').focus();
+  }
+
+  async function submitForce(ev) {
+    ev.preventDefault();
+    if (!$('force-confirm').checked || !forceRetry) return;
+    await pending($('force-submit'), async () => {
+      try {
+        await forceRetry();
+      } catch (e) {
+        $('force-error').textContent = e.message;
+        return;
+      }
+      forceRetry = null;
+      $('force-dialog').close();
+    });
+    $('force-submit').disabled = !$('force-confirm').checked;
+  }
+
+  // showRelated lists the other key of a roll: the search finds it by its
+  // preview.
+  async function showRelated(id) {
+    let other;
+    try {
+      other = await api('GET', 'api/keys/' + encodeURIComponent(id));
+    } catch (e) {
+      notice(e.status === 404 ? 'That key has been deleted.' : e.message);
+      return;
+    }
+    $('filter-name').value = other.preview;
+    $('filter-status').value = '';
+    $('filter-group').value = '';
+    await reload(true);
+    state.refocus = null;
+    focusAfter(other.id, 'history');
+  }
+
   // Add key
 
   function openAdd() {
@@ -405,6 +549,10 @@
       ? 'Your organization\'s expiry policy: ' + p.description + '. Leave the date empty for the default.'
       : 'Leave the date empty for a key that does not expire.';
     groupOptions($('add-groups'), 'add', []);
+    $('add-group-search').value = '';
+    filterGroups('add');
+    $('add-zone').textContent = ZONE;
+    $('add-duplicate').textContent = '';
     showError('add', '', null);
     $('add-dialog').showModal();
     $('add-name').focus();
@@ -424,8 +572,9 @@
       let created;
       try {
         const body = { name, groups };
-        // The key stops working at the start of the chosen day, UTC.
-        if ($('add-expires').value) body.expires_at = $('add-expires').value + 'T00:00:00Z';
+        // The key works until the end of the chosen day, in the
+        // administrator's time zone (shown beside the field).
+        if ($('add-expires').value) body.expires_at = endOfDay($('add-expires').value);
         created = await api('POST', 'api/keys', body);
       } catch (e) {
         showError('add', e.message, fieldOf(e.code));
@@ -433,7 +582,8 @@
       }
       $('add-dialog').close();
       showCreated(created);
-      await reload(false);
+      // Newest first: the new key is the first of the first page.
+      await reload(true);
     });
   }
 
@@ -488,10 +638,20 @@
   // Row actions
 
   async function setActive(k, active) {
+    const path = 'api/keys/' + encodeURIComponent(k.id) + (active ? '/activate' : '/deactivate');
     try {
-      await api('POST', 'api/keys/' + encodeURIComponent(k.id) + (active ? '/activate' : '/deactivate'));
+      await api('POST', path);
       notice('Key “' + k.name + '” ' + (active ? 'activated.' : 'deactivated.'));
     } catch (e) {
+      if (e.code === 'last_administrator') {
+        askForce('Deactivate “' + k.name + '”', async () => {
+          await api('POST', path, { force: true });
+          notice('Key “' + k.name + '” deactivated.');
+          state.refocus = { id: k.id, action: 'deactivate' };
+          await reload(false);
+        });
+        return;
+      }
       $('list-error').textContent = e.message;
       $('list-error').hidden = false;
       return;
@@ -564,6 +724,11 @@
     editing = k;
     $('edit-name').value = k.name;
     groupOptions($('edit-groups'), 'edit', k.groups);
+    $('edit-group-search').value = '';
+    filterGroups('edit');
+    $('edit-expires').value = k.expires_at ? localDay(k.expires_at) : '';
+    $('edit-zone').textContent = ZONE;
+    $('edit-duplicate').textContent = '';
     showError('edit', '', null);
     $('edit-dialog').showModal();
     $('edit-name').focus();
@@ -583,10 +748,23 @@
     const sameGroups = groups.length === k.groups.length && groups.every((g) => k.groups.includes(g));
     await pending($('edit-submit'), async () => {
       const base = 'api/keys/' + encodeURIComponent(k.id);
+      const day = $('edit-expires').value;
+      const sameExpiry = day === (k.expires_at ? localDay(k.expires_at) : '');
       try {
         if (name !== k.name) await api('PUT', base + '/name', { name });
+        if (!sameExpiry) await api('PUT', base + '/expiry', { expires_at: day ? endOfDay(day) : null });
         if (!sameGroups) await api('PUT', base + '/groups', { groups });
       } catch (e) {
+        if (e.code === 'last_administrator') {
+          askForce('Change the groups of “' + name + '”', async () => {
+            await api('PUT', base + '/groups', { groups, force: true });
+            $('edit-dialog').close();
+            notice('Key “' + name + '” saved.');
+            state.refocus = { id: k.id, action: 'edit' };
+            await reload(false);
+          });
+          return;
+        }
         showError('edit', e.message, fieldOf(e.code));
         await reload(false);
         return;
@@ -742,6 +920,15 @@
         // The key's name confirms that this very key is meant.
         await api('DELETE', 'api/keys/' + encodeURIComponent(k.id), { confirm: k.name });
       } catch (e) {
+        if (e.code === 'last_administrator') {
+          askForce('Delete “' + k.name + '”', async () => {
+            await api('DELETE', 'api/keys/' + encodeURIComponent(k.id), { confirm: k.name, force: true });
+            $('delete-dialog').close();
+            notice('Key “' + k.name + '” deleted.');
+            await reload(false);
+          });
+          return;
+        }
         $('delete-error').textContent = e.message;
         return;
       }
@@ -840,6 +1027,15 @@
       $(view + '-close').addEventListener('click', () => $(view + '-dialog').close());
     }
     $('edit-form').addEventListener('submit', submitEdit);
+    for (const form of ['add', 'edit']) {
+      $(form + '-group-search').addEventListener('input', () => filterGroups(form));
+    }
+    $('add-name').addEventListener('input', () => checkDuplicate('add', ''));
+    $('edit-name').addEventListener('input', () => checkDuplicate('edit', editing ? editing.id : ''));
+    $('force-form').addEventListener('submit', submitForce);
+    $('force-confirm').addEventListener('change', () => { $('force-submit').disabled = !$('force-confirm').checked; });
+    $('force-cancel').addEventListener('click', () => $('force-dialog').close());
+    $('sort').addEventListener('change', () => reload(true));
     $('edit-cancel').addEventListener('click', () => $('edit-dialog').close());
     $('delete-form').addEventListener('submit', submitDelete);
     $('roll-form').addEventListener('submit', submitRoll);
@@ -858,6 +1054,7 @@
       $('filter-name').value = '';
       $('filter-status').value = '';
       $('filter-group').value = '';
+      $('sort').value = '-created';
       reload(true).then(() => $('filter-name').focus());
     });
     $('refresh').addEventListener('click', () => reload(false));
@@ -887,16 +1084,20 @@
         case 'roll': openRoll(k); break;
         case 'delete': openDelete(k); break;
         case 'history': openHistory(k); break;
+        case 'successor': showRelated(k.rolled_to); break;
+        case 'predecessor': showRelated(k.rolled_from); break;
       }
     });
 
     // Sign in with the key this tab kept, if any; an application that
     // authenticates administrators otherwise (a session cookie) needs no key.
     state.key = sessionStorage.getItem(STORAGE_KEY) || '';
+    const kept = state.key !== '';
     enter().catch((e) => {
       if (state.key) sessionStorage.removeItem(STORAGE_KEY);
       state.key = '';
-      showLogin(e.status === 401 ? '' : e.message);
+      // After a reload with a key that stopped working, say so.
+      showLogin(e.status === 401 ? (kept ? NOT_ACCEPTED : '') : e.message);
     });
   }
 

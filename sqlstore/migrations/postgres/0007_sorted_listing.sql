@@ -1,0 +1,8 @@
+-- Listing in more orders (ListSorted), within one owner, bounded by the
+-- page: by name compared byte for byte (the "C" collation, as the store's
+-- ORDER BY says), by expiry (only keys that expire), and the preview
+-- search. The creation orders read the indexes of 0003 forwards or
+-- backwards. This migration only adds indexes.
+CREATE INDEX IF NOT EXISTS "{{table}}_owner_name" ON "{{table}}" (owner, name COLLATE "C", id);
+CREATE INDEX IF NOT EXISTS "{{table}}_owner_expires" ON "{{table}}" (owner, expires_at, id) WHERE expires_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS "{{table}}_owner_preview" ON "{{table}}" (owner, preview);
