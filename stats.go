@@ -57,6 +57,13 @@ type Stats struct {
 	// time of Stats; zero without a feed. A change is seen by this
 	// Manager at most about FeedLag after it was made.
 	FeedLag time.Duration
+
+	// RateLimited and NoCredits count requests refused by a rate limit and
+	// by an exhausted credit balance (see [Manager.CheckLimits]);
+	// LimiterFailures counts checks that failed (the Limiter or the
+	// Store's credits), and LimiterFallbacks those of them counted in
+	// process instead (see [WithLimiterFallback]).
+	RateLimited, NoCredits, LimiterFailures, LimiterFallbacks uint64
 }
 
 // Stats returns a snapshot of the Manager's counters. It is cheap (a dozen
@@ -84,6 +91,10 @@ func (m *Manager) Stats() Stats {
 		FeedEvents:         c.feedEvents.Load(),
 		StaleCacheBypasses: c.staleCacheBypasses.Load(),
 		FeedLag:            m.feedLag(),
+		RateLimited:        m.limits.rateLimited.Load(),
+		NoCredits:          m.limits.noCredits.Load(),
+		LimiterFailures:    m.limits.failures.Load(),
+		LimiterFallbacks:   m.limits.fallbacks.Load(),
 	}
 }
 
