@@ -41,6 +41,10 @@ type Store struct {
 	// events.go); position is the last one given.
 	events   []apikey.Event
 	position int64
+
+	// credits holds the credit balances (see limits.go), under its own
+	// lock so that spending never waits for s.mu.
+	credits credits
 }
 
 var _ apikey.Store = (*Store)(nil)
@@ -51,6 +55,7 @@ func New() *Store {
 		byID:       make(map[uuid.UUID]*apikey.Key),
 		byLookupID: make(map[string]*apikey.Key),
 		lists:      make(map[indexKey][]*apikey.Key),
+		credits:    credits{balances: make(map[apikey.CreditAccount]*apikey.CreditBalance)},
 	}
 }
 

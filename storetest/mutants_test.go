@@ -122,6 +122,13 @@ var mutants = []mutant{
 	{bug: "prune-events-inclusive", caughtBy: []string{"PruneEvents"}},
 	{bug: "prune-events-limit-ignored", caughtBy: []string{"PruneEvents"}},
 	{bug: "prune-events-resets-position", caughtBy: []string{"PruneEvents"}},
+	{bug: "limits-dropped", caughtBy: []string{"LimitsFields"}},
+	{bug: "setlimits-guard-ignored", caughtBy: []string{"SetLimits"}},
+	{bug: "credits-subtract-below-zero", caughtBy: []string{"ChangeCredits"}},
+	{bug: "credits-change-no-event", caughtBy: []string{"ChangeCredits"}},
+	{bug: "credits-go-negative", caughtBy: []string{"SpendCredits", "ConcurrentCredits"}},
+	{bug: "credits-refill-ignored", caughtBy: []string{"CreditsRefill"}},
+	{bug: "credits-check-then-spend", caughtBy: []string{"ConcurrentCredits"}},
 	{bug: "list-unlocked", caughtBy: []string{"ListDuringConcurrentWrites"}, raceOnly: true},
 }
 

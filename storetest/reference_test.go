@@ -34,6 +34,8 @@ type refStore struct {
 	events   []apikey.Event // the audit trail (reference_events_test.go)
 	position int64
 	outside  atomic.Int64 // positions given outside the lock (the position-outside-lock bug)
+
+	credits map[apikey.CreditAccount]*refBalance // credit balances (reference_limits_test.go)
 }
 
 var _ apikey.Store = (*refStore)(nil)
@@ -79,6 +81,8 @@ func (s *refStore) copyIn(k *apikey.Key) *apikey.Key {
 		c.Metadata = nil
 	case s.has("metadata-shared"):
 		c.Metadata = k.Metadata
+	case s.has("limits-dropped"):
+		c.Limits = nil
 	case s.has("lifecycle-dropped"):
 		c.RolledTo, c.GraceEndsAt = uuid.Nil, nil
 	}
