@@ -37,7 +37,7 @@ func (d Dialect) valid() bool {
 // and of the INSERT. Dialect.newKeyRow depends on this order.
 const columns = "id, lookup_id, name, groups_json, active, preview, hash, " +
 	"created_at, created_by, updated_at, last_used_at, expires_at, owner, metadata_json, " +
-	"rolled_from, rolled_to, rolled_at, grace_ends_at"
+	"rolled_from, rolled_to, rolled_at, grace_ends_at, limits_json"
 
 // queryTemplates are the fixed query texts of one dialect. {{table}} stands
 // for the (validated, unquoted) table name; the dialect's identifier quotes
@@ -98,7 +98,7 @@ type queryTemplates struct {
 
 var postgresQueries = queryTemplates{
 	insert: `INSERT INTO "{{table}}" (` + columns + `) ` +
-		`VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		`VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name, owner, created_at, active) ` +
 		`SELECT k.id, g, k.owner, k.created_at, k.active FROM "{{table}}" AS k, json_array_elements_text($1::json) AS g WHERE k.id = $2`,
 	get:             `SELECT ` + columns + ` FROM "{{table}}" WHERE id = $1`,
@@ -154,7 +154,7 @@ var postgresQueries = queryTemplates{
 
 var mysqlQueries = queryTemplates{
 	insert: "INSERT INTO `{{table}}` (" + columns + ") " +
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	insertGroups: "INSERT INTO `{{table}}_groups` (key_id, group_name, owner, created_at, active) " +
 		"SELECT k.id, g.name, k.owner, k.created_at, k.active FROM JSON_TABLE(?, '$[*]' COLUMNS (" +
 		"name VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$' ERROR ON EMPTY)) AS g " +
@@ -212,7 +212,7 @@ var mysqlQueries = queryTemplates{
 
 var sqliteQueries = queryTemplates{
 	insert: `INSERT INTO "{{table}}" (` + columns + `) ` +
-		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name, owner, created_at, active) ` +
 		`SELECT k.id, g.value, k.owner, k.created_at, k.active FROM json_each(?) AS g JOIN "{{table}}" AS k ON k.id = ?`,
 	get:             `SELECT ` + columns + ` FROM "{{table}}" WHERE id = ?`,

@@ -212,12 +212,13 @@ func testCreditsRefill(t *testing.T, s apikey.LimitStore) {
 // testConcurrentCredits spends 1 from a balance of 1,000 ten thousand times
 // concurrently: exactly 1,000 succeed, and the balance ends at zero.
 func testConcurrentCredits(t *testing.T, s apikey.LimitStore) {
-	const balance, attempts, workers = 1000, 10000, 50
+	const balance, attempts, workers = 1000, 10000, 16
 	acct := apikey.CreditAccount{Owner: "org-concurrent"}
 	_, err := s.ChangeCredits(t.Context(), apikey.CreditChange{Account: acct, Set: credits(balance), At: at(0)}, nil)
 	must.NoError(t, err, "set")
 	var ok, failed, negative atomic.Int64
 	var next atomic.Int64
+	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -226,6 +227,7 @@ func testConcurrentCredits(t *testing.T, s apikey.LimitStore) {
 				switch {
 				case err != nil:
 					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
 				case spent:
 					ok.Add(1)
 				}
@@ -236,7 +238,7 @@ func testConcurrentCredits(t *testing.T, s apikey.LimitStore) {
 		})
 	}
 	wg.Wait()
-	check.Equal(t, int64(0), failed.Load(), "spendings that failed")
+	check.Equal(t, int64(0), failed.Load(), "spendings that failed (the first: %v)", firstErr.Load())
 	check.Equal(t, int64(balance), ok.Load(), "spendings that succeeded")
 	check.Equal(t, int64(0), negative.Load(), "balances seen below zero")
 	b, err := s.Credits(t.Context(), acct)
