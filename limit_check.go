@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -118,7 +119,11 @@ func (m *Manager) CheckLimits(ctx context.Context, k *Key, cost int64) ([]LimitS
 	var res LimitResult
 	if len(counters) > 0 {
 		limiter = e.limiter
-		res, err = limiter.Take(ctx, cost, counters)
+		if local, ok := limiter.(*memoryLimiter); ok {
+			res, err = local.Take(ctx, cost, counters) // a direct call: counters stay on the stack
+		} else {
+			res, err = limiter.Take(ctx, cost, slices.Clone(counters)) // not to let buf escape on the local path
+		}
 		if err != nil {
 			e.failures.Add(1)
 			if !e.fallback || limiter == Limiter(e.local) {
@@ -128,7 +133,7 @@ func (m *Manager) CheckLimits(ctx context.Context, k *Key, cost int64) ([]LimitS
 			e.fallbacks.Add(1)
 			m.logger.LogAttrs(ctx, slog.LevelWarn, "apikey: the limiter failed: counting in process", slog.Any("error", err))
 			limiter = e.local
-			if res, err = limiter.Take(ctx, cost, counters); err != nil {
+			if res, err = e.local.Take(ctx, cost, counters); err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrLimiterUnavailable, err)
 			}
 		}
@@ -146,8 +151,20 @@ func (m *Manager) CheckLimits(ctx context.Context, k *Key, cost int64) ([]LimitS
 		return res.Status, nil
 	}
 	if limiter != nil { // give back what the rate limits took: all or nothing
-		if gerr := limiter.Give(ctx, cost, counters); gerr != nil {
+		var gerr error
+		if local, ok := limiter.(*memoryLimiter); ok {
+			gerr = local.Give(ctx, cost, counters)
+		} else {
+			gerr = limiter.Give(ctx, cost, slices.Clone(counters))
+		}
+		if gerr != nil {
 			m.logger.LogAttrs(ctx, slog.LevelWarn, "apikey: could not give back rate limits of a refused request", slog.Any("error", gerr))
+		} else {
+			for i := range res.Status { // report the limits as they are after the give-back
+				s := &res.Status[i]
+				s.Remaining = min(s.Remaining+cost, s.Limit.burst())
+				s.Reset = max(s.Reset-time.Duration(cost)*s.Limit.interval(), 0)
+			}
 		}
 	}
 	if err != nil {

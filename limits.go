@@ -30,21 +30,39 @@ type Limits struct {
 // IsZero reports whether l limits nothing.
 func (l *Limits) IsZero() bool { return l == nil || (len(l.Rates) == 0 && l.Credits == nil) }
 
-// Clone returns a deep copy of l (nil for nil).
+// Clone returns a deep copy of l (nil for nil). A copy with up to two rate
+// limits costs one allocation: keys are cloned on every verification.
 func (l *Limits) Clone() *Limits {
 	if l == nil {
 		return nil
 	}
-	c := &Limits{Rates: slices.Clone(l.Rates)}
+	s := &limitsWithStorage{}
+	c := &s.limits
+	switch {
+	case l.Rates == nil:
+	case len(l.Rates) <= len(s.rates):
+		n := copy(s.rates[:], l.Rates)
+		c.Rates = s.rates[:n:n]
+	default:
+		c.Rates = slices.Clone(l.Rates)
+	}
 	if l.Credits != nil {
-		cp := *l.Credits
-		if cp.Refill != nil {
-			r := *cp.Refill
-			cp.Refill = &r
+		s.credits = *l.Credits
+		c.Credits = &s.credits
+		if l.Credits.Refill != nil {
+			s.refill = *l.Credits.Refill
+			s.credits.Refill = &s.refill
 		}
-		c.Credits = &cp
 	}
 	return c
+}
+
+// limitsWithStorage holds Limits with room for what it points to.
+type limitsWithStorage struct {
+	limits  Limits
+	rates   [2]RateLimit
+	credits CreditPolicy
+	refill  Refill
 }
 
 // LimitScope says whose counter a rate limit or a credit balance is.
