@@ -2,6 +2,7 @@ package apikey
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -143,41 +144,36 @@ func (c RateCounter) counterID() counterID {
 	return counterID{key: c.KeyID, name: c.Limit.Name}
 }
 
-// shard picks a counter's shard (FNV-1a over its identity).
+// shard picks a counter's shard: for a key's counter the last byte of the
+// key's ID (random in UUID v7 and v4), for an owner's an FNV-1a hash of the
+// owner. The counters of one key share a shard, and so one lock.
 func (id counterID) shard() int {
+	if id.owner == "" {
+		return int(id.key[15]) % limiterShards
+	}
 	h := uint32(2166136261)
 	for i := 0; i < len(id.owner); i++ {
 		h = (h ^ uint32(id.owner[i])) * 16777619
 	}
-	for _, b := range id.key {
-		h = (h ^ uint32(b)) * 16777619
-	}
-	for i := 0; i < len(id.name); i++ {
-		h = (h ^ uint32(id.name[i])) * 16777619
-	}
 	return int(h % limiterShards)
 }
 
-// lockAll locks the shards of ids in ascending order (no deadlock between
+// slot is a counter of a request and its shard.
+type slot struct {
+	id    counterID
+	shard int
+}
+
+// lockAll locks the shards of slots in ascending order (no deadlock between
 // two requests locking overlapping sets) and returns them for unlockAll.
-func (l *memoryLimiter) lockAll(ids []counterID, shards []int) []int {
-	for _, id := range ids {
-		s := id.shard()
-		dup := false
-		for _, o := range shards {
-			if o == s {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			shards = append(shards, s)
+func (l *memoryLimiter) lockAll(slots []slot, shards []int) []int {
+	for _, sl := range slots {
+		if !slices.Contains(shards, sl.shard) {
+			shards = append(shards, sl.shard)
 		}
 	}
-	for i := 1; i < len(shards); i++ { // insertion sort: a few shards
-		for j := i; j > 0 && shards[j] < shards[j-1]; j-- {
-			shards[j], shards[j-1] = shards[j-1], shards[j]
-		}
+	if len(shards) > 1 {
+		slices.Sort(shards)
 	}
 	for _, s := range shards {
 		l.shards[s].mu.Lock()
@@ -191,22 +187,28 @@ func (l *memoryLimiter) unlockAll(shards []int) {
 	}
 }
 
+// slots returns the counters with their shards, in buf when it has room.
+func slotsOf(counters []RateCounter, buf []slot) []slot {
+	for _, c := range counters {
+		id := c.counterID()
+		buf = append(buf, slot{id: id, shard: id.shard()})
+	}
+	return buf
+}
+
 // Take implements Limiter.
 func (l *memoryLimiter) Take(_ context.Context, cost int64, counters []RateCounter) (LimitResult, error) {
 	res := LimitResult{Refused: -1, Status: make([]LimitStatus, len(counters))}
-	var idBuf [4]counterID
+	var slotBuf [4]slot
 	var tatBuf [4]int64
 	var shardBuf [4]int
-	ids, tats := idBuf[:0], tatBuf[:0]
-	for _, c := range counters {
-		ids = append(ids, c.counterID())
-	}
-	shards := l.lockAll(ids, shardBuf[:0])
+	slots := slotsOf(counters, slotBuf[:0])
+	tats := tatBuf[:0]
+	shards := l.lockAll(slots, shardBuf[:0])
 	defer l.unlockAll(shards)
 	now := l.clock().UnixNano()
 	for i, c := range counters {
-		sh := &l.shards[ids[i].shard()]
-		tat, ok, retry, st := gcra(c.Limit, sh.tat[ids[i]], now, cost)
+		tat, ok, retry, st := gcra(c.Limit, l.shards[slots[i].shard].tat[slots[i].id], now, cost)
 		res.Status[i] = st
 		tats = append(tats, tat)
 		if !ok && res.Refused < 0 {
@@ -215,14 +217,14 @@ func (l *memoryLimiter) Take(_ context.Context, cost int64, counters []RateCount
 	}
 	if res.Refused >= 0 {
 		for i, c := range counters { // nothing charged: report the state as it is
-			_, _, _, res.Status[i] = gcra(c.Limit, l.shards[ids[i].shard()].tat[ids[i]], now, 0)
+			_, _, _, res.Status[i] = gcra(c.Limit, l.shards[slots[i].shard].tat[slots[i].id], now, 0)
 		}
 		return res, nil
 	}
 	res.Allowed = true
 	for i := range counters {
-		sh := &l.shards[ids[i].shard()]
-		sh.tat[ids[i]] = tats[i]
+		sh := &l.shards[slots[i].shard]
+		sh.tat[slots[i].id] = tats[i]
 		sh.ops++
 		if sh.ops >= sweepEvery {
 			sh.ops = 0
@@ -238,27 +240,24 @@ func (l *memoryLimiter) Take(_ context.Context, cost int64, counters []RateCount
 
 // Give implements Limiter.
 func (l *memoryLimiter) Give(_ context.Context, cost int64, counters []RateCounter) error {
-	var idBuf [4]counterID
+	var slotBuf [4]slot
 	var shardBuf [4]int
-	ids := idBuf[:0]
-	for _, c := range counters {
-		ids = append(ids, c.counterID())
-	}
-	shards := l.lockAll(ids, shardBuf[:0])
+	slots := slotsOf(counters, slotBuf[:0])
+	shards := l.lockAll(slots, shardBuf[:0])
 	defer l.unlockAll(shards)
 	now := l.clock().UnixNano()
 	for i, c := range counters {
-		sh := &l.shards[ids[i].shard()]
-		tat, ok := sh.tat[ids[i]]
+		sh := &l.shards[slots[i].shard]
+		tat, ok := sh.tat[slots[i].id]
 		if !ok {
 			continue
 		}
 		tat -= cost * int64(c.Limit.interval())
 		if tat <= now {
-			delete(sh.tat, ids[i])
+			delete(sh.tat, slots[i].id)
 			continue
 		}
-		sh.tat[ids[i]] = tat
+		sh.tat[slots[i].id] = tat
 	}
 	return nil
 }
