@@ -129,9 +129,9 @@ func TestAllOrNothing(t *testing.T) {
 const (
 	exactProcs    = 4
 	exactWorkers  = 32
-	exactAttempts = 5 // per goroutine: 640 attempts per trial
+	exactAttempts = 4 // per goroutine: 512 attempts per trial
 	exactLimit    = 500
-	exactTrials   = 320
+	exactTrials   = 400
 	exactEnough   = 100 // trials that must allow exactly 500
 	childEnv      = "REDISLIMIT_EXACT_CHILD"
 )
