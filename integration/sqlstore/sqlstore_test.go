@@ -374,7 +374,7 @@ func TestStoredColumns(t *testing.T) {
 		cols, rows := dump(t, db, "SELECT * FROM "+s.Table())
 		assert.Equal(t, []string{"id", "lookup_id", "name", "groups_json", "active", "preview", "hash",
 			"created_at", "created_by", "updated_at", "last_used_at", "expires_at", "owner", "metadata_json",
-			"rolled_from", "rolled_to", "rolled_at", "grace_ends_at"}, cols)
+			"rolled_from", "rolled_to", "rolled_at", "grace_ends_at", "limits_json"}, cols)
 		require.Len(t, rows, len(keys))
 		for _, row := range rows {
 			k := keys[row["id"]]
