@@ -55,6 +55,7 @@ type Manager struct {
 
 	flushEvery time.Duration // the background flush interval; 0: none
 
+	limits      *limitEngine // usage limits (see limit_check.go)
 	feed        *feed        // nil: no change feed
 	feedSuccess atomic.Int64 // Unix nanoseconds (Manager clock) of the start of the last successful poll; 0: none
 	created     time.Time
@@ -113,6 +114,7 @@ func New(store Store, opts ...Option) (*Manager, error) {
 		m.misses = newMissCache(lifetime)
 	}
 	m.created = m.now()
+	m.limits = newLimitEngine(m, c.limits)
 	if c.feedInterval > 0 {
 		if err := m.startFeed(c); err != nil {
 			return nil, err
@@ -161,6 +163,11 @@ type IssueRequest struct {
 	// Metadata is the application's own data about the key, stored and
 	// returned verbatim (see [ValidateMetadata]); optional.
 	Metadata map[string]string
+
+	// Limits are the key's own usage limits (see [Limits]); optional. A
+	// Store that cannot keep them (see [LimitStore]) refuses the key with
+	// an error wrapping errors.ErrUnsupported.
+	Limits *Limits
 }
 
 // Issue creates a key and returns its record and its plaintext. The
@@ -204,6 +211,9 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 	if err := ValidateMetadata(req.Metadata); err != nil {
 		return nil, "", err
 	}
+	if err := m.checkIssueLimits(req.Limits); err != nil {
+		return nil, "", err
+	}
 	if err := ValidateName(createdBy); err != nil {
 		var v *ValidationError
 		if errors.As(err, &v) {
@@ -232,6 +242,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 		k.CreatedBy = createdBy
 		k.ExpiresAt = expiresAt
 		k.Metadata = maps.Clone(req.Metadata)
+		k.Limits = req.Limits.Clone()
 		err = m.store.Create(ctx, change, k, m.ownerQuota)
 		if errors.Is(err, ErrDuplicate) && attempt < 2 {
 			continue

@@ -75,6 +75,12 @@ type AuthConfig struct {
 	// absolute http or https URL without spaces, quotes or angle brackets.
 	// Default: none.
 	DeprecationLink string
+
+	// Cost is what each request the Authenticator meters costs against
+	// the key's rate limits and credits (see [Limits]); a route that costs
+	// more uses [Authenticator.Limit]. Default: 1. It may not be negative
+	// or above [MaxCost].
+	Cost int64
 }
 
 // Defaults of AuthConfig.
@@ -92,6 +98,7 @@ type authSettings struct {
 	responses    *responses
 	window       time.Duration
 	link         string // the whole Link header value, "" for none
+	cost         int64
 }
 
 // settings checks c and returns it with its defaults filled in.
@@ -136,6 +143,10 @@ func (c AuthConfig) settings() (*authSettings, error) {
 		return nil, fmt.Errorf("apikey: AuthConfig.DeprecationWindow: negative duration %v", c.DeprecationWindow)
 	}
 	s.window = c.DeprecationWindow
+	if c.Cost < 0 || c.Cost > MaxCost {
+		return nil, fmt.Errorf("apikey: AuthConfig.Cost: %d is not 0 to %d", c.Cost, MaxCost)
+	}
+	s.cost = max(c.Cost, 1)
 	if c.DeprecationLink != "" {
 		u, err := url.Parse(c.DeprecationLink)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||

@@ -24,6 +24,11 @@ const (
 	EventExpiryChanged EventKind = "expiry_changed" // Old.ExpiresAt, New.ExpiresAt
 	EventDeleted       EventKind = "deleted"        // Old: Name, Groups, ExpiresAt
 	EventPruned        EventKind = "pruned"         // Old: Name, Groups, ExpiresAt
+	EventLimitsChanged EventKind = "limits_changed" // Old.Limits, New.Limits
+	// EventCreditsChanged is an administrator's change of a credit
+	// balance (Old.Credits, New.Credits); KeyID is uuid.Nil for an owner's
+	// balance. Spending credits is counted, not an event.
+	EventCreditsChanged EventKind = "credits_changed"
 )
 
 // OperatorName is the ActorName of an event recorded for a change made
@@ -86,6 +91,8 @@ type EventValues struct {
 	Successor   uuid.UUID  `json:"successor,omitzero"`
 	Predecessor uuid.UUID  `json:"predecessor,omitzero"`
 	GraceEndsAt *time.Time `json:"grace_ends_at,omitempty"`
+	Limits      *Limits    `json:"limits,omitempty"`
+	Credits     *int64     `json:"credits,omitempty"`
 }
 
 // Clone returns a deep copy of e.
@@ -103,6 +110,11 @@ func (v EventValues) clone() EventValues {
 	if v.GraceEndsAt != nil {
 		t := *v.GraceEndsAt
 		v.GraceEndsAt = &t
+	}
+	v.Limits = v.Limits.Clone()
+	if v.Credits != nil {
+		n := *v.Credits
+		v.Credits = &n
 	}
 	return v
 }

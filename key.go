@@ -82,6 +82,10 @@ type Key struct {
 	// [ValidateMetadata] for its bounds), returned verbatim. The library
 	// never uses it to authorize anything and never logs it.
 	Metadata map[string]string `json:"metadata,omitempty"`
+
+	// Limits are the key's own usage limits (see [Limits]), nil for none:
+	// the owner's defaults then apply (see [WithOwnerLimits]).
+	Limits *Limits `json:"limits,omitempty"`
 }
 
 // keyWithStorage holds a Key together with room for its groups and times, so
@@ -154,6 +158,9 @@ func (k *Key) Clone() *Key {
 	}
 	if k.Metadata != nil {
 		c.Metadata = maps.Clone(k.Metadata)
+	}
+	if k.Limits != nil {
+		c.Limits = k.Limits.Clone()
 	}
 	return c
 }

@@ -102,7 +102,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	if next == nil {
 		panic("apikey: Authenticator.Middleware: nil handler")
 	}
-	return &authHandler{a: a, next: next}
+	return &authHandler{a: a, next: next, meter: !metersItself(next)}
 }
 
 // Optional authenticates a request that carries a key, as Middleware does,
@@ -119,7 +119,7 @@ func (a *Authenticator) Optional(next http.Handler) http.Handler {
 	if next == nil {
 		panic("apikey: Authenticator.Optional: nil handler")
 	}
-	return &authHandler{a: a, next: next, optional: true}
+	return &authHandler{a: a, next: next, optional: true, meter: !metersItself(next)}
 }
 
 // Authenticate verifies the key that r carries, for a framework that is
@@ -160,6 +160,7 @@ type authHandler struct {
 	a        *Authenticator
 	next     http.Handler
 	optional bool
+	meter    bool // enforce the key's limits here: no scope check or Limit follows
 }
 
 func (h *authHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -174,6 +175,9 @@ func (h *authHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			k = refused.Key
 		}
 		h.a.fail(w, r, kind, err, k, nil)
+		return
+	}
+	if h.meter && !h.a.enforceLimits(w, r, k, h.a.cfg.cost) {
 		return
 	}
 	h.a.SetDeprecationHeaders(w.Header(), k)

@@ -30,6 +30,7 @@ type config struct {
 	expiryPolicy   func(owner string) ExpiryPolicy // nil: none
 	feedInterval   time.Duration                   // 0: no change feed
 	feedMaxStale   time.Duration
+	limits         limitConfig
 }
 
 // defaultFlushInterval is how often a Manager writes last-used times to its

@@ -83,6 +83,11 @@ var defaultResponses = sync.OnceValue(func() *responses {
 // [Authenticator.Authenticate]. r is not read today; it is there so that
 // WriteError has the shape of an error handler.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	var le *LimitError
+	if errors.As(err, &le) && le != nil {
+		writeLimitError(w, le)
+		return
+	}
 	var e *AuthError
 	if !errors.As(err, &e) || e == nil {
 		e = &AuthError{Status: http.StatusInternalServerError, Err: err, kind: failureInternal}

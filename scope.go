@@ -178,6 +178,9 @@ func (h *scopeChecker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case c.key == nil:
 		h.a.fail(w, r, failureMissingKey, ErrMissingKey, nil, nil)
 	case h.scope.allows(c.key):
+		if !metersItself(h.next) && !h.a.enforceLimits(w, r, c.key, h.a.cfg.cost) {
+			return
+		}
 		h.next.ServeHTTP(w, r)
 	default:
 		h.a.fail(w, r, failureInsufficientScope, ErrInsufficientScope, c.key, h.scope)

@@ -81,6 +81,15 @@ type Stats struct {
 	// memstore) are not in it: timing them would cost them a clock read
 	// that they do not otherwise make.
 	VerifyLatency [VerifyLatencyBuckets]uint64
+
+	// RateLimited and NoCredits count requests refused by a rate limit and
+	// by an exhausted credit balance (see [Manager.CheckLimits]);
+	// LimiterFailures counts requests refused with 503 because their
+	// limits could not be checked (the Limiter or the Store's credits
+	// failed), and LimiterFallbacks the checks whose Limiter failed and
+	// that were counted in process instead (see [WithLimiterFallback]):
+	// disjoint, as every counter here.
+	RateLimited, NoCredits, LimiterFailures, LimiterFallbacks uint64
 }
 
 // VerifyLatencyBuckets is the number of buckets of [Stats.VerifyLatency].
@@ -129,6 +138,11 @@ func (m *Manager) Stats() Stats {
 		FeedFailures:  c.feedFailures.Load(),
 		FeedEvents:    c.feedEvents.Load(),
 		FeedLag:       m.feedLag(),
+
+		RateLimited:      m.limits.rateLimited.Load(),
+		NoCredits:        m.limits.noCredits.Load(),
+		LimiterFailures:  m.limits.failures.Load(),
+		LimiterFallbacks: m.limits.fallbacks.Load(),
 	}
 	for i := range c.hot {
 		h := &c.hot[i]

@@ -45,6 +45,10 @@ type Store struct {
 
 	// events is the audit trail (see events.go).
 	events eventLog
+
+	// credits holds the credit balances (see limits.go), under its own
+	// lock so that spending never waits for s.mu.
+	credits credits
 }
 
 var (
@@ -59,6 +63,7 @@ func New() *Store {
 		byID:       make(map[uuid.UUID]*apikey.Key),
 		byLookupID: make(map[string]*apikey.Key),
 		lists:      make(map[indexKey][]*apikey.Key),
+		credits:    credits{balances: make(map[apikey.CreditAccount]*apikey.CreditBalance)},
 	}
 }
 

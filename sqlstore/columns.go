@@ -192,8 +192,8 @@ type keyRow struct {
 	lastUsedAt, expiresAt          time.Time
 	rolledAt, graceEndsAt          time.Time
 	rolledFrom, rolledTo           uuid.NullUUID
-	metadata                       sql.NullString
-	dest                           [18]any
+	metadata, limits               sql.NullString
+	dest                           [19]any
 }
 
 // newKeyRow returns a keyRow whose dest receives one row of columns.
@@ -207,9 +207,9 @@ func (d Dialect) newKeyRow() *keyRow {
 	row.expiry = timeColumn{dst: &row.expiresAt, wall: wall}
 	row.rolled = timeColumn{dst: &row.rolledAt, wall: wall}
 	row.grace = timeColumn{dst: &row.graceEndsAt, wall: wall}
-	row.dest = [18]any{&k.ID, &k.LookupID, &k.Name, &row.groupsJSON, &k.Active, &k.Preview, &k.Hash,
+	row.dest = [19]any{&k.ID, &k.LookupID, &k.Name, &row.groupsJSON, &k.Active, &k.Preview, &k.Hash,
 		&row.created, &k.CreatedBy, &row.updated, &row.used, &row.expiry, &k.Owner, &row.metadata,
-		&row.rolledFrom, &row.rolledTo, &row.rolled, &row.grace}
+		&row.rolledFrom, &row.rolledTo, &row.rolled, &row.grace, &row.limits}
 	return row
 }
 
@@ -243,6 +243,11 @@ func (row *keyRow) finish() (*apikey.Key, error) {
 			return nil, fmt.Errorf("sqlstore: read metadata: %w", err)
 		}
 	}
+	if row.limits.Valid {
+		if err := json.Unmarshal([]byte(row.limits.String), &k.Limits); err != nil {
+			return nil, fmt.Errorf("sqlstore: read limits: %w", err)
+		}
+	}
 	return k, nil
 }
 
@@ -266,6 +271,7 @@ func encodeMetadata(md map[string]string) (any, error) {
 type encodedKey struct {
 	groupsJSON, groupSet string
 	metadata             any
+	limits               any // limits_json: NULL for none
 }
 
 // encodeKey encodes the groups and metadata of k, before any statement runs,
@@ -274,6 +280,9 @@ func encodeKey(k *apikey.Key) (encodedKey, error) {
 	var e encodedKey
 	var err error
 	if e.metadata, err = encodeMetadata(k.Metadata); err != nil {
+		return e, err
+	}
+	if e.limits, err = encodeLimits(k.Limits); err != nil {
 		return e, err
 	}
 	if e.groupsJSON, err = encodeGroups(k.Groups); err != nil {

@@ -43,7 +43,7 @@ func (d Dialect) valid() bool {
 // and of the INSERT. Dialect.newKeyRow depends on this order.
 const columns = "id, lookup_id, name, groups_json, active, preview, hash, " +
 	"created_at, created_by, updated_at, last_used_at, expires_at, owner, metadata_json, " +
-	"rolled_from, rolled_to, rolled_at, grace_ends_at"
+	"rolled_from, rolled_to, rolled_at, grace_ends_at, limits_json"
 
 // queryTemplates are the fixed query texts of one dialect. {{table}} stands
 // for the (validated, unquoted) table name; the dialect's identifier quotes

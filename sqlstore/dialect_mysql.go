@@ -15,7 +15,7 @@ import (
 
 var mysqlQueries = queryTemplates{
 	insert: "INSERT INTO `{{table}}` (" + columns + ") " +
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	insertGroups: "INSERT INTO `{{table}}_groups` (key_id, group_name, owner, created_at, active) " +
 		"SELECT k.id, g.name, k.owner, k.created_at, k.active FROM JSON_TABLE(?, '$[*]' COLUMNS (" +
 		"name VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$' ERROR ON EMPTY)) AS g " +

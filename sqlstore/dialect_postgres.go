@@ -13,7 +13,7 @@ import (
 
 var postgresQueries = queryTemplates{
 	insert: `INSERT INTO "{{table}}" (` + columns + `) ` +
-		`VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		`VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name, owner, created_at, active) ` +
 		`SELECT k.id, g, k.owner, k.created_at, k.active FROM "{{table}}" AS k, json_array_elements_text($1::json) AS g WHERE k.id = $2`,
 	get:             `SELECT ` + columns + ` FROM "{{table}}" WHERE id = $1`,

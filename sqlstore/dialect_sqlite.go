@@ -14,7 +14,7 @@ import (
 
 var sqliteQueries = queryTemplates{
 	insert: `INSERT INTO "{{table}}" (` + columns + `) ` +
-		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		`VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	insertGroups: `INSERT INTO "{{table}}_groups" (key_id, group_name, owner, created_at, active) ` +
 		`SELECT k.id, g.value, k.owner, k.created_at, k.active FROM json_each(?) AS g JOIN "{{table}}" AS k ON k.id = ?`,
 	get:             `SELECT ` + columns + ` FROM "{{table}}" WHERE id = ?`,

@@ -172,6 +172,7 @@ type Store struct {
 	// sorted holds ListSorted's query texts by sortedCombo, built on
 	// first use.
 	sorted sync.Map
+	lq     limitQueries // limits.go
 }
 
 var (
@@ -239,6 +240,7 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 	t := dialect.templates()
 	r := strings.NewReplacer("{{table}}", c.table)
 	s := &Store{db: db, dialect: dialect, table: c.table}
+	s.lq = dialect.limitQueries(r)
 	s.q = queries{
 		insert:          r.Replace(t.insert),
 		insertGroups:    r.Replace(t.insertGroups),
@@ -333,7 +335,7 @@ func (s *Store) insertKey(ctx context.Context, tx *sql.Tx, k *apikey.Key, enc en
 		k.ID.String(), k.LookupID, k.Name, enc.groupsJSON, k.Active, k.Preview, k.Hash,
 		d.timeArg(k.CreatedAt), k.CreatedBy, d.timeArg(k.UpdatedAt),
 		d.nullTimeArg(k.LastUsedAt), d.nullTimeArg(k.ExpiresAt), k.Owner, enc.metadata,
-		nullUUIDArg(k.RolledFrom), nullUUIDArg(k.RolledTo), d.nullTimeArg(k.RolledAt), d.nullTimeArg(k.GraceEndsAt))
+		nullUUIDArg(k.RolledFrom), nullUUIDArg(k.RolledTo), d.nullTimeArg(k.RolledAt), d.nullTimeArg(k.GraceEndsAt), enc.limits)
 	if err != nil {
 		if d.isUniqueViolation(err) {
 			return fmt.Errorf("%w: %w", apikey.ErrDuplicate, err)

@@ -134,6 +134,13 @@ var mutants = []mutant{
 	{bug: "events-kind-ignored", caughtBy: []string{"EventsByKindAndActor"}},
 	{bug: "events-actor-ignored", caughtBy: []string{"EventsByKindAndActor"}},
 	{bug: "owner-seq-store-wide", caughtBy: []string{"EventsOwnerSequence"}},
+	{bug: "limits-dropped", caughtBy: []string{"LimitsFields"}},
+	{bug: "setlimits-guard-ignored", caughtBy: []string{"SetLimits"}},
+	{bug: "credits-subtract-below-zero", caughtBy: []string{"ChangeCredits"}},
+	{bug: "credits-change-no-event", caughtBy: []string{"ChangeCredits"}},
+	{bug: "credits-go-negative", caughtBy: []string{"SpendCredits", "ConcurrentCredits"}},
+	{bug: "credits-refill-ignored", caughtBy: []string{"CreditsRefill"}},
+	{bug: "credits-check-then-spend", caughtBy: []string{"ConcurrentCredits"}},
 	{bug: "list-unlocked", caughtBy: []string{"ListDuringConcurrentWrites"}, raceOnly: true},
 }
 

@@ -35,6 +35,8 @@ type refStore struct {
 	position int64
 	ownerSeq map[string]int64
 	outside  atomic.Int64 // positions given outside the lock (the position-outside-lock bug)
+
+	credits map[apikey.CreditAccount]*refBalance // credit balances (reference_limits_test.go)
 }
 
 var _ apikey.Store = (*refStore)(nil)
@@ -80,6 +82,8 @@ func (s *refStore) copyIn(k *apikey.Key) *apikey.Key {
 		c.Metadata = nil
 	case s.has("metadata-shared"):
 		c.Metadata = k.Metadata
+	case s.has("limits-dropped"):
+		c.Limits = nil
 	case s.has("lifecycle-dropped"):
 		c.RolledTo, c.GraceEndsAt = uuid.Nil, nil
 	}

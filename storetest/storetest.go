@@ -64,7 +64,7 @@ type subtest struct {
 
 // suite lists the subtests in the order Run runs them.
 func suite() []subtest {
-	return []subtest{
+	return append([]subtest{
 		// Create, Get, GetByLookupID: create.go
 		{"CreateAndGet", testCreateAndGet},
 		{"TimesAreReturnedInUTC", testTimesAreReturnedInUTC},
@@ -142,5 +142,5 @@ func suite() []subtest {
 		{"ConcurrentRecordLastUsed", testConcurrentRecordLastUsed},
 		{"ConcurrentCreate", testConcurrentCreate},
 		{"ListDuringConcurrentWrites", testListDuringConcurrentWrites},
-	}
+	}, limitSubtests()...)
 }

@@ -45,7 +45,7 @@ SQLite, it creates the database file if it does not exist.`,
 	{
 		name:     "create",
 		short:    "create --name N --group G...",
-		synopsis: "create --name NAME --group GROUP [--group GROUP...] [--new-group] [--expires WHEN] [--created-by WHO]",
+		synopsis: "create --name NAME --group GROUP [--group GROUP...] [--new-group] [--expires WHEN] [--rate-limit [NAME=]N/DURATION...] [--credits N] [--refill N/INTERVAL] [--created-by WHO]",
 		summary:  "issue a key and print it, once, on stdout",
 		details: `Issues a key and prints it on standard output, alone on its line, so that it
 can be piped or redirected; its ID and preview, and the warning that it cannot
@@ -61,6 +61,14 @@ be shown again, go to standard error. Only a hash of the key is stored.
                      90d) or an RFC 3339 time (2026-01-31T00:00:00Z) or date
                      (2026-01-31, midnight UTC), at most 9999-12-31; default
                      never, or the default lifetime of the expiry policy
+  --rate-limit [NAME=]N/DURATION
+                     a rate limit: N requests at once and N per DURATION on
+                     average (5/1m, writes=10/1s, 1000/1d); named "requests"
+                     without a name; repeat the flag for several
+  --credits N        meter the key by credits, starting with N
+  --refill N/INTERVAL
+                     set the credits back to N daily, monthly (on the 1st)
+                     or monthly:DAY, at 00:00 UTC
   --created-by WHO   the administrator recorded as creator (default $USER,
                      or "cli")`,
 		setup: setupCreate,
@@ -346,7 +354,15 @@ func setupCreate(fs *flag.FlagSet) action {
 	expires := fs.String("expires", "", "")
 	createdBy := fs.String("created-by", defaultCreatedBy(), "")
 	newGroup := fs.Bool("new-group", false, "")
+	var rates rateLimitList
+	fs.Var(&rates, "rate-limit", "")
+	credits := fs.Int64("credits", -1, "")
+	refill := fs.String("refill", "", "")
 	return func(ctx context.Context, c *cli, args []string) error {
+		limits, err := limitsFromFlags(rates, *credits, *refill)
+		if err != nil {
+			return err
+		}
 		if len(args) > 0 {
 			return usageErrorf("create takes no arguments, only flags (did you mean --name %s?)", describeArg(args[0]))
 		}
@@ -389,13 +405,24 @@ func setupCreate(fs *flag.FlagSet) action {
 			Groups:    groups,
 			CreatedBy: *createdBy,
 			ExpiresAt: expiresAt,
+			Limits:    limits,
 		})
 		if err != nil {
 			return err
 		}
-		expiry := ""
+		if limits != nil && limits.Credits != nil {
+			balance := max(*credits, 0)
+			if *credits < 0 && limits.Credits.Refill != nil {
+				balance = limits.Credits.Refill.Amount
+			}
+			*credits = balance
+			if _, err := s.manager.ChangeCredits(ctx, apikey.CreditAccount{KeyID: k.ID}, &balance, 0); err != nil {
+				return fmt.Errorf("key %s created, but its credits could not be set: %w", k.ID, err)
+			}
+		}
+		expiry := describeLimits(limits, *credits)
 		if k.ExpiresAt != nil {
-			expiry = ", expires " + formatTime(*k.ExpiresAt)
+			expiry = ", expires " + formatTime(*k.ExpiresAt) + expiry
 		}
 		fmt.Fprintf(c.stderr, "Created key %q: ID %s, preview %s, groups %s%s.\n",
 			k.Name, k.ID, k.Preview, strings.Join(k.Groups, ","), expiry)

@@ -39,7 +39,9 @@ const (
 // other (busy_timeout) and readers do not block writers (WAL). Foreign keys
 // are left off, as they are by default, so the tests show that deleting a key
 // deletes its groups anyway.
-const sqliteDSN = "file:%s?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)"
+// Commits do not wait for fsync (synchronous NORMAL): the tests need no
+// durability, and the conformance suite commits 10,000 spendings of credits.
+const sqliteDSN = "file:%s?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 
 // backend is a database the tests can run against.
 type backend struct {
@@ -137,7 +139,7 @@ func unmigratedStore(tb testing.TB, db *sql.DB, dialect sqlstore.Dialect) *sqlst
 // dropTables drops the tables of a store, the groups first for their
 // foreign key.
 func dropTables(tb testing.TB, db *sql.DB, table string) {
-	for _, name := range []string{table + "_groups", table, table + "_owners", table + "_events", table + "_event_position", table + "_event_owner_seq", table + "_schema_migrations"} {
+	for _, name := range []string{table + "_groups", table, table + "_owners", table + "_events", table + "_event_position", table + "_event_owner_seq", table + "_credits", table + "_schema_migrations"} {
 		if _, err := db.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+name); err != nil {
 			tb.Errorf("drop table %s: %v", name, err)
 		}
@@ -309,7 +311,7 @@ func assertSchema(t *testing.T, db *sql.DB, dialect sqlstore.Dialect, table stri
 	require.NoError(t, rows.Err())
 	require.NoError(t, rows.Close())
 	slices.Sort(tables)
-	assert.Equal(t, []string{table, table + "_event_owner_seq", table + "_event_position", table + "_events", table + "_groups", table + "_owners", table + "_schema_migrations"}, tables)
+	assert.Equal(t, []string{table, table + "_credits", table + "_event_owner_seq", table + "_event_position", table + "_events", table + "_groups", table + "_owners", table + "_schema_migrations"}, tables)
 
 	files, err := os.ReadDir(filepath.Join("..", "..", "sqlstore", "migrations", dialect.String()))
 	require.NoError(t, err)
@@ -372,7 +374,7 @@ func TestStoredColumns(t *testing.T) {
 		cols, rows := dump(t, db, "SELECT * FROM "+s.Table())
 		assert.Equal(t, []string{"id", "lookup_id", "name", "groups_json", "active", "preview", "hash",
 			"created_at", "created_by", "updated_at", "last_used_at", "expires_at", "owner", "metadata_json",
-			"rolled_from", "rolled_to", "rolled_at", "grace_ends_at"}, cols)
+			"rolled_from", "rolled_to", "rolled_at", "grace_ends_at", "limits_json"}, cols)
 		require.Len(t, rows, len(keys))
 		for _, row := range rows {
 			k := keys[row["id"]]

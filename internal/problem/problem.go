@@ -4,6 +4,7 @@ package problem
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -12,14 +13,16 @@ import (
 // ContentType is the media type of a problem document.
 const ContentType = "application/problem+json"
 
-// Doc is a problem document. Type is always "about:blank" and Title the
-// status text, so a client needs only Status and Detail; Code and
-// RequiredGroups are extension members, left out when empty.
+// Doc is a problem document. Type is "about:blank" unless set and Title the
+// status text, so a client needs only Status and Detail; Code,
+// RequiredGroups and Limit are extension members, left out when empty.
 type Doc struct {
+	Type           string
 	Status         int
 	Detail         string
 	Code           string
 	RequiredGroups []string
+	Limit          string
 }
 
 // Body returns the document as JSON, without a trailing newline, and its
@@ -36,7 +39,8 @@ func Body(d Doc) (body []byte, length string) {
 		Detail         string   `json:"detail"`
 		Code           string   `json:"code,omitempty"`
 		RequiredGroups []string `json:"required_groups,omitempty"`
-	}{"about:blank", http.StatusText(d.Status), d.Status, d.Detail, d.Code, d.RequiredGroups})
+		Limit          string   `json:"limit,omitempty"`
+	}{cmp.Or(d.Type, "about:blank"), http.StatusText(d.Status), d.Status, d.Detail, d.Code, d.RequiredGroups, d.Limit})
 	if err != nil {
 		panic("problem: encoding a document: " + err.Error()) // strings and ints always encode
 	}
