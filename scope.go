@@ -72,6 +72,12 @@ func (a *Authenticator) check(r *http.Request, k *Key, fn string, groups []strin
 	if s.allows(k) {
 		return nil
 	}
+	if c, _ := r.Context().Value(keyContextKey{}).(*keyContext); c != nil && c.key == k {
+		// The key this Authenticator verified for the request: its use
+		// is refused (another key was not verified here, and is not
+		// metered).
+		a.m.meter(k, UsageMissingScope, a.m.now())
+	}
 	e := a.newError(failureInsufficientScope, ErrInsufficientScope, k, s)
 	a.report(r, e)
 	return e
@@ -180,6 +186,7 @@ func (h *scopeChecker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case h.scope.allows(c.key):
 		h.next.ServeHTTP(w, r)
 	default:
+		h.a.m.meter(c.key, UsageMissingScope, h.a.m.now())
 		h.a.fail(w, r, failureInsufficientScope, ErrInsufficientScope, c.key, h.scope)
 	}
 }
