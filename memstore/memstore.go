@@ -47,6 +47,10 @@ type Store struct {
 	// events.go); position is the last one given.
 	events   []apikey.Event
 	position int64
+
+	// usage holds the usage counts, under a lock of its own (see
+	// usage.go).
+	usage usageTable
 }
 
 var _ apikey.Store = (*Store)(nil)
