@@ -53,7 +53,8 @@ type UsageQuery struct {
 	Owner string
 
 	// From and To bound the range: From is rounded down to the step and To
-	// up. A zero To is now; a zero From is DefaultUsageRange before To.
+	// up. A zero To is now; a zero From is DefaultUsageRange before To
+	// (rounded up).
 	From, To time.Time
 
 	// Step is the width of the points: UsageByHour if empty.
@@ -252,15 +253,15 @@ func (m *Manager) usageRange(q UsageQuery) (UsageReport, error) {
 	if q.To.IsZero() {
 		to = m.now()
 	}
-	from := q.From.UTC()
-	if q.From.IsZero() {
-		from = to.Add(-DefaultUsageRange)
-	}
-	r.From = from.Truncate(unit) // UTC: whole hours and days since the Unix epoch
-	r.To = to.Truncate(unit)
+	r.To = to.Truncate(unit) // UTC: whole hours and days since the Unix epoch
 	if r.To.Before(to) {
 		r.To = r.To.Add(unit)
 	}
+	from := q.From.UTC()
+	if q.From.IsZero() {
+		from = r.To.Add(-DefaultUsageRange)
+	}
+	r.From = from.Truncate(unit)
 	if !r.From.Before(r.To) {
 		return UsageReport{}, fmt.Errorf("apikey: usage: empty range %v to %v", from, to)
 	}
