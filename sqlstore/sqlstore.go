@@ -133,6 +133,7 @@ type Store struct {
 	dialect Dialect
 	table   string
 	q       queries
+	u       usageQueries // see usage.go
 }
 
 var _ apikey.Store = (*Store)(nil)
@@ -229,6 +230,7 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 		insertEvent:     r.Replace(t.insertEvent),
 		pruneEvents:     r.Replace(t.pruneEvents),
 	}
+	s.u = newUsageQueries(dialect, c.table)
 	for i := range s.q.events {
 		s.q.events[i] = r.Replace(t.events(i&1 != 0, i&2 != 0, i&4 != 0))
 	}

@@ -34,6 +34,8 @@ type refStore struct {
 	events   []apikey.Event // the audit trail (reference_events_test.go)
 	position int64
 	outside  atomic.Int64 // positions given outside the lock (the position-outside-lock bug)
+
+	usage refUsage // usage counts (reference_usage_test.go)
 }
 
 var _ apikey.Store = (*refStore)(nil)
