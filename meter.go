@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Usage metering counts the uses of keys per key, hour (UTC) and outcome,
@@ -109,5 +107,3 @@ func usageStoreOf(store Store) UsageStore {
 	us, _ := store.(UsageStore)
 	return us
 }
-
-var _ = uuid.Nil
