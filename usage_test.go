@@ -241,3 +241,73 @@ func TestUsageQueryErrors(t *testing.T) {
 		assert.Error(t, err, name)
 	}
 }
+
+func TestUsageAcrossTheHour(t *testing.T) {
+	ctx := t.Context()
+	clock := newFakeClock()
+	clock.Advance(50 * time.Minute) // 09:50
+	m := newManager(t, memstore.New(), apikey.WithClock(clock.Now))
+	k, plaintext := issue(t, m, "billing", "read")
+	for range 2 {
+		_, err := m.Verify(ctx, plaintext)
+		require.NoError(t, err)
+	}
+	clock.Advance(20 * time.Minute) // 10:10, no flush in between
+	for range 3 {
+		_, err := m.Verify(ctx, plaintext)
+		require.NoError(t, err)
+	}
+	require.NoError(t, m.Flush(ctx))
+	start := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	r, err := m.Usage(ctx, apikey.UsageQuery{KeyID: k.ID, From: start, To: start.Add(2 * time.Hour)})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), r.Points[0].Verified)
+	assert.Equal(t, int64(3), r.Points[1].Verified)
+	assert.Equal(t, uint64(2), m.Stats().UsageRows, "one row per hour")
+}
+
+// TestUsageConcurrentFlushes verifies from many goroutines while flushes
+// run: every use is counted once.
+func TestUsageConcurrentFlushes(t *testing.T) {
+	ctx := t.Context()
+	store := memstore.New()
+	m, err := apikey.New(store, apikey.WithLastUsedFlushInterval(-1))
+	require.NoError(t, err)
+	k, plaintext := issue(t, m, "billing", "read")
+	const goroutines, each = 8, 500
+	done := make(chan struct{})
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				assert.NoError(t, m.Flush(ctx))
+			}
+		}
+	}()
+	errs := make(chan error, goroutines)
+	for range goroutines {
+		go func() {
+			var err error
+			for range each {
+				if _, err = m.Verify(ctx, plaintext); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range goroutines {
+		require.NoError(t, <-errs)
+	}
+	close(done)
+	<-flushed
+	require.NoError(t, m.Close())
+	m2 := newManager(t, store)
+	r, err := m2.Usage(ctx, apikey.UsageQuery{KeyID: k.ID})
+	require.NoError(t, err)
+	assert.Equal(t, int64(goroutines*each), r.Total.Verified)
+}
