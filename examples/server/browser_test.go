@@ -433,7 +433,7 @@ func TestBrowser(t *testing.T) {
 	b.do("open the key's usage",
 		chromedp.Click(chromedp.CSS(row("Invoicing job")+` button[data-action="usage"]`)),
 		chromedp.WaitVisible(chromedp.ID("usage-dialog")))
-	b.until("the usage chart", `document.querySelector('#usage-chart svg[role="img"]') !== null`)
+	b.until("the usage chart", `document.getElementById('usage-chart-title') !== null && !document.getElementById('usage-svg').hasAttribute('hidden')`)
 	assert.Equal(t, "Invoicing job", b.text("#usage-name"))
 	var chartTitle string
 	b.eval(`document.getElementById('usage-chart-title').textContent`, &chartTitle)

@@ -705,9 +705,10 @@
   // (no chart library), with the same numbers in a table for screen
   // readers; for the organization, its busiest and unused keys too.
 
-  const SVG = 'http://www.w3.org/2000/svg';
+  // The chart is the page's own <svg> element (the HTML parser puts it in
+  // the SVG namespace, which its children take from it).
   function svg(tag, attrs, ...children) {
-    const node = document.createElementNS(SVG, tag);
+    const node = document.createElementNS($('usage-svg').namespaceURI, tag);
     for (const [a, v] of Object.entries(attrs || {})) node.setAttribute(a, v);
     node.append(...children);
     return node;
@@ -727,8 +728,10 @@
     const title = svg('title', { id: 'usage-chart-title' });
     title.textContent = 'Bar chart of requests per day, ' + dayText(points[0].start) + ' to ' + dayText(points[points.length - 1].start) +
       ': ' + report.total.verified + ' let through, ' + refused(report.total) + ' refused; the table below has the numbers.';
-    const chart = svg('svg', { viewBox: '0 0 ' + W + ' ' + (H + pad), role: 'img', 'aria-labelledby': 'usage-chart-title', 'data-testid': 'usage-svg', focusable: 'false' }, title);
-    chart.append(svg('line', { x1: pad, y1: H, x2: W, y2: H, class: 'axis' }));
+    const chart = $('usage-svg');
+    chart.setAttribute('viewBox', '0 0 ' + W + ' ' + (H + pad));
+    chart.replaceChildren(title, svg('line', { x1: pad, y1: H, x2: W, y2: H, class: 'axis' }));
+    chart.removeAttribute('hidden');
     const label = svg('text', { x: 0, y: 12, class: 'axis-label' });
     label.textContent = String(top);
     chart.append(label);
@@ -746,7 +749,6 @@
     chart.append(first, last);
     $('usage-total').textContent = total === 0 ? 'No request in 30 days.' :
       report.total.verified + ' let through and ' + refused(report.total) + ' refused in 30 days.';
-    $('usage-chart').replaceChildren(chart);
     $('usage-table-body').replaceChildren(...points.map((p) => el('tr', {},
       el('th', { scope: 'row', textContent: dayText(p.start) }),
       el('td', { textContent: String(p.verified) }),
@@ -762,7 +764,8 @@
     $('usage-name').textContent = k ? k.name : 'your organization';
     $('usage-error').textContent = '';
     $('usage-total').textContent = '';
-    $('usage-chart').replaceChildren();
+    $('usage-svg').replaceChildren();
+    $('usage-svg').setAttribute('hidden', '');
     $('usage-table-body').replaceChildren();
     $('usage-org').hidden = !!k;
     $('usage-dialog').showModal();
