@@ -34,6 +34,7 @@ type Manager struct {
 	clock         func() time.Time
 	logger        *slog.Logger
 	uses          usageRecorder
+	usageStore    UsageStore   // nil: no metering
 	cache         *verifyCache // nil when disabled
 	ownerQuota    int          // 0: no limit
 	inMemory      bool         // the Store answers from memory: no deadline, no single flight
@@ -91,6 +92,8 @@ func New(store Store, opts ...Option) (*Manager, error) {
 		flushEvery:     max(c.flushInterval, 0),
 	}
 	m.flushCtx, m.cancelFlush = context.WithCancel(context.Background())
+	m.usageStore = usageStoreOf(store)
+	m.uses.metering = m.usageStore != nil
 	m.verifyHashers = append([]Hasher{c.hasher}, c.verifyHashers...)
 	m.verifyHashers = append(m.verifyHashers, SHA256Hasher{}, Argon2idHasher{}, BcryptHasher{})
 	if len(c.groups) > 0 {
@@ -357,7 +360,9 @@ func (m *Manager) verify(ctx context.Context, plaintext, lookupID string, shard 
 			if k, err, ok := m.cache.get(lookupID, plaintext, now); ok {
 				m.counters.hot[shard%usageShards].cacheHits.Add(1)
 				if err == nil {
-					m.uses.record(shard, k.ID, now)
+					m.uses.record(shard, k, now)
+				} else {
+					m.meterRefusal(shard, err, now)
 				}
 				return k, err
 			}
@@ -380,9 +385,15 @@ func (m *Manager) verify(ctx context.Context, plaintext, lookupID string, shard 
 		return nil, errSecretMismatch
 	}
 	if !k.Active {
+		if m.uses.metering {
+			m.uses.note(shard, k, now, false, outcomeInactive, -1)
+		}
 		return nil, &KeyError{Key: k, Err: ErrInactive}
 	}
 	if k.Expired(now) {
+		if m.uses.metering {
+			m.uses.note(shard, k, now, false, outcomeExpired, -1)
+		}
 		return nil, &KeyError{Key: k, Err: ErrExpired}
 	}
 	if hasherIndex != 0 || m.hasher.NeedsRehash(k.Hash) {
@@ -391,7 +402,7 @@ func (m *Manager) verify(ctx context.Context, plaintext, lookupID string, shard 
 	if m.cache != nil {
 		m.cache.put(k, plaintext, now, generation)
 	}
-	m.uses.record(shard, k.ID, now)
+	m.uses.record(shard, k, now)
 	return k, nil
 }
 

@@ -307,4 +307,28 @@
 // those a verification makes anyway. See the Example of Manager.Stats for
 // expvar, and examples/prometheus and examples/otel for Prometheus and
 // OpenTelemetry.
+//
+// # Usage metering
+//
+// With a Store that is a [UsageStore] (memstore and sqlstore are), the
+// Manager counts every use of a genuine key per key, hour (UTC) and
+// outcome ([UsageOutcome]: verified; refused as inactive, expired,
+// missing scope, rate limited or out of credits). Uses of malformed,
+// unknown or forged keys are not metered: no key can be blamed. A refusal
+// by a scope check of the middleware moves the use from verified to
+// missing scope. Counting happens in memory, in the same shards as the
+// last-used times (no lock shared by all verifications, no allocation, no
+// extra clock read), and the counts go to the Store with every last-used
+// flush ([WithLastUsedFlushInterval]), as one [UsageBatch]: one row per key,
+// hour and outcome used since the last flush, never one write per request.
+// A batch carries an ID that the Store records in the same transaction, so
+// a batch retried after a lost reply counts once. Close writes what is left;
+// what it cannot write is counted in [Stats.UsageLost] and reported in its
+// error, as lost last-used times are.
+//
+// Read it with [Manager.Usage]: a key's uses, or an owner's totals and its
+// busiest keys, by hour or by day, owner-isolated as every read. Usage is
+// kept until [Manager.PruneUsage] deletes it: call it daily; with no age it
+// keeps [DefaultUsageRetention], 90 days. [Stats.UsageRows] counts the rows
+// flushes wrote.
 package apikey

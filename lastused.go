@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,9 +27,19 @@ import (
 type usageRecorder struct {
 	shards [usageShards]usageShard
 
-	mu      sync.Mutex            // guards writing and nextID
+	// metering is set by New if the Store is a UsageStore: uses are then
+	// counted per key, hour and outcome too (see meter.go).
+	metering bool
+
+	mu      sync.Mutex            // guards writing, nextID and unsent
 	writing map[uint64]usageBatch // taken, neither written nor put back
 	nextID  uint64
+
+	// unsent are the usage batches whose write failed, oldest first. They
+	// are retried as they are, with their IDs, never merged with later
+	// counts: a write that committed but whose reply was lost is then a
+	// no-op the second time (see UsageStore.RecordUsage).
+	unsent []UsageBatch
 }
 
 // usageShards is the number of shards of the recorder and of the hot
@@ -41,15 +52,40 @@ const usageSpread = 4
 // usageShard is one shard of the recorder, padded to its own cache lines.
 type usageShard struct {
 	mu      sync.Mutex
-	pending map[uuid.UUID]*usage // one allocation per key per flush
-	_       [128 - 16]byte
+	pending map[uuid.UUID]usage
+
+	// spill holds the metered counts of hours other than the one a key's
+	// entry in pending counts (a key used across the turn of an hour
+	// between two flushes): rare, so a map of its own.
+	spill map[usageBucket]spilled
+	_     [128 - 24]byte
 }
 
 // usage is what the recorder knows of one key: its latest use, and how many
-// uses it stands for (reported if they are lost).
+// uses it stands for (reported if they are lost); and, when metering, the
+// counts of one hour by outcome.
 type usage struct {
 	at   time.Time
 	uses uint64
+
+	metered bool   // hour, owner and counts are set
+	hour    int64  // the Unix time of the start of the hour of counts
+	owner   string // the key's owner
+	counts  [numOutcomes]int64
+}
+
+// usageBucket identifies one count of the meter: a key, an hour (Unix
+// time of its start) and an outcome (index in usageOutcomes).
+type usageBucket struct {
+	id      uuid.UUID
+	hour    int64
+	outcome int
+}
+
+// spilled is a count of the meter kept outside a key's entry.
+type spilled struct {
+	owner string
+	n     int64
 }
 
 // usageBatch is the uses taken from the recorder for one write.
@@ -57,31 +93,90 @@ type usageBatch struct {
 	id     uint64
 	times  map[uuid.UUID]time.Time // for Store.RecordLastUsed
 	counts map[uuid.UUID]uint64
+
+	// metered are the usage batches to write, failed ones first (for
+	// UsageStore.RecordUsage).
+	metered []UsageBatch
 }
 
-// record notes one use of the key id at at; random is the verification's
-// random number, which picks one of the key's shards.
-func (u *usageRecorder) record(random uint32, id uuid.UUID, at time.Time) {
+// record notes one use of the key id at at, in shard (any number: it is
+// reduced to a shard index).
+func (u *usageRecorder) record(shard uint32, k *Key, at time.Time) {
+	u.note(shard, k, at, true, outcomeVerified, -1)
+}
+
+// note notes one use of k at at in shard: a use that sets the last-used
+// time if used; counted, when metering, as outcome o, and taken from the
+// count of outcome from if from is not negative (a verified use that a
+// later check refused).
+func (u *usageRecorder) note(shard uint32, k *Key, at time.Time, used bool, o, from int) {
 	// The last bytes of a UUID v7 are random.
-	sh := &u.shards[(uint32(id[15])+random%usageSpread)%usageShards]
+	sh := &u.shards[(uint32(k.ID[15])+shard%usageSpread)%usageShards]
 	sh.mu.Lock()
-	if p := sh.pending[id]; p != nil {
-		// The usual case, a key used again before the flush: one map
-		// lookup, no assignment.
-		p.uses++
-		if at.After(p.at) {
-			p.at = at
-		}
-	} else {
-		if sh.pending == nil {
-			sh.pending = make(map[uuid.UUID]*usage)
-		}
-		sh.pending[id] = &usage{at: at, uses: 1}
+	if sh.pending == nil {
+		sh.pending = make(map[uuid.UUID]usage)
 	}
+	prev := sh.pending[k.ID]
+	if used {
+		prev.uses++
+		if at.After(prev.at) {
+			prev.at = at
+		}
+	}
+	if u.metering {
+		hour := hourOf(at)
+		switch {
+		case !prev.metered:
+			prev.metered, prev.hour, prev.owner = true, hour, k.Owner
+		case hour > prev.hour:
+			sh.spillCounts(k.ID, &prev)
+			prev.hour = hour
+		case hour < prev.hour:
+			// A use late to record: its hour has passed.
+			sh.spillOne(usageBucket{k.ID, hour, o}, k.Owner, 1)
+			if from >= 0 {
+				sh.spillOne(usageBucket{k.ID, hour, from}, k.Owner, -1)
+			}
+			o = -1
+		}
+		if o >= 0 {
+			prev.counts[o]++
+			if from >= 0 {
+				prev.counts[from]--
+			}
+		}
+	}
+	sh.pending[k.ID] = prev
 	sh.mu.Unlock()
 }
 
-// addUse merges n uses at at into pending.
+// hourOf returns the Unix time of the start of the hour of t.
+func hourOf(t time.Time) int64 {
+	s := t.Unix()
+	return s - ((s%3600)+3600)%3600
+}
+
+// spillCounts moves the counts of a key's entry to the shard's spill.
+func (sh *usageShard) spillCounts(id uuid.UUID, use *usage) {
+	for o, n := range use.counts {
+		if n != 0 {
+			sh.spillOne(usageBucket{id, use.hour, o}, use.owner, n)
+		}
+	}
+	use.counts = [numOutcomes]int64{}
+}
+
+func (sh *usageShard) spillOne(b usageBucket, owner string, n int64) {
+	if sh.spill == nil {
+		sh.spill = make(map[usageBucket]spilled)
+	}
+	s := sh.spill[b]
+	s.owner = owner
+	s.n += n
+	sh.spill[b] = s
+}
+
+// add merges n uses at at into pending.
 func addUse(pending map[uuid.UUID]usage, id uuid.UUID, at time.Time, n uint64) {
 	prev := pending[id]
 	prev.uses += n
@@ -93,12 +188,15 @@ func addUse(pending map[uuid.UUID]usage, id uuid.UUID, at time.Time, n uint64) {
 
 // take returns the pending uses of every shard, empties them and notes the
 // batch as being written; ok is false if there are none. The shards' maps
-// keep their buckets: the first use of a key after a flush costs one small
-// allocation (its entry), later ones none.
-func (u *usageRecorder) take() (b usageBatch, ok bool) {
+// keep their buckets, so recording after a flush does not allocate. now
+// dates a new usage batch.
+func (u *usageRecorder) take(now time.Time) (b usageBatch, ok bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	var merged map[uuid.UUID]usage
+	var (
+		merged map[uuid.UUID]usage
+		meter  map[usageBucket]spilled
+	)
 	for i := range u.shards {
 		sh := &u.shards[i]
 		sh.mu.Lock()
@@ -107,21 +205,45 @@ func (u *usageRecorder) take() (b usageBatch, ok bool) {
 				merged = make(map[uuid.UUID]usage, len(sh.pending))
 			}
 			for id, use := range sh.pending {
-				addUse(merged, id, use.at, use.uses)
+				if use.uses > 0 {
+					addUse(merged, id, use.at, use.uses)
+				}
+				if use.metered {
+					if meter == nil {
+						meter = make(map[usageBucket]spilled, len(sh.pending))
+					}
+					for o, n := range use.counts {
+						if n != 0 {
+							addCount(meter, usageBucket{id, use.hour, o}, use.owner, n)
+						}
+					}
+				}
 			}
 			clear(sh.pending)
 		}
+		if len(sh.spill) > 0 {
+			if meter == nil {
+				meter = make(map[usageBucket]spilled, len(sh.spill))
+			}
+			for bucket, s := range sh.spill {
+				addCount(meter, bucket, s.owner, s.n)
+			}
+			clear(sh.spill)
+		}
 		sh.mu.Unlock()
 	}
-	if len(merged) == 0 {
+	b.metered = u.unsent
+	u.unsent = nil
+	if rows := usageRows(meter); len(rows) > 0 {
+		b.metered = append(b.metered, UsageBatch{ID: uuid.New(), AppliedAt: now, Rows: rows})
+	}
+	if len(merged) == 0 && len(b.metered) == 0 {
 		return usageBatch{}, false
 	}
 	u.nextID++
-	b = usageBatch{
-		id:     u.nextID,
-		times:  make(map[uuid.UUID]time.Time, len(merged)),
-		counts: make(map[uuid.UUID]uint64, len(merged)),
-	}
+	b.id = u.nextID
+	b.times = make(map[uuid.UUID]time.Time, len(merged))
+	b.counts = make(map[uuid.UUID]uint64, len(merged))
 	for id, use := range merged {
 		b.times[id] = use.at
 		b.counts[id] = use.uses
@@ -133,12 +255,17 @@ func (u *usageRecorder) take() (b usageBatch, ok bool) {
 	return b, true
 }
 
-// finish ends the write of b; if it failed, the uses are put back (in the
-// first shard), keeping the later time of any use recorded since.
-func (u *usageRecorder) finish(b usageBatch, written bool) {
+// finish ends the write of b; if the last-used times were not written,
+// they are put back (in the first shard), keeping the later time of any use
+// recorded since; the usage batches not written are kept, as they are, for
+// the next flush.
+func (u *usageRecorder) finish(b usageBatch, written bool, unwritten []UsageBatch) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	delete(u.writing, b.id)
+	if len(unwritten) > 0 {
+		u.unsent = append(slices.Clip(unwritten), u.unsent...)
+	}
 	if written {
 		return
 	}
@@ -146,23 +273,17 @@ func (u *usageRecorder) finish(b usageBatch, written bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.pending == nil {
-		sh.pending = make(map[uuid.UUID]*usage)
+		sh.pending = make(map[uuid.UUID]usage)
 	}
 	for id, at := range b.times {
-		if p := sh.pending[id]; p != nil {
-			p.uses += b.counts[id]
-			if at.After(p.at) {
-				p.at = at
-			}
-		} else {
-			sh.pending[id] = &usage{at: at, uses: b.counts[id]}
-		}
+		addUse(sh.pending, id, at, b.counts[id])
 	}
 }
 
 // drain empties the recorder, batches being written included, and returns
-// how many uses of how many keys it held.
-func (u *usageRecorder) drain() (uses uint64, keys int) {
+// how many uses of how many keys it held, and how many metered uses (the
+// positive counts of the meter).
+func (u *usageRecorder) drain() (uses uint64, keys int, metered uint64) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	ids := make(map[uuid.UUID]struct{})
@@ -170,10 +291,19 @@ func (u *usageRecorder) drain() (uses uint64, keys int) {
 		sh := &u.shards[i]
 		sh.mu.Lock()
 		for id, use := range sh.pending {
-			ids[id] = struct{}{}
-			uses += use.uses
+			if use.uses > 0 {
+				ids[id] = struct{}{}
+				uses += use.uses
+			}
+			for _, n := range use.counts {
+				metered += uint64(max(n, 0))
+			}
+		}
+		for _, s := range sh.spill {
+			metered += uint64(max(s.n, 0))
 		}
 		clear(sh.pending)
+		clear(sh.spill)
 		sh.mu.Unlock()
 	}
 	for _, b := range u.writing {
@@ -181,9 +311,12 @@ func (u *usageRecorder) drain() (uses uint64, keys int) {
 			ids[id] = struct{}{}
 			uses += n
 		}
+		metered += meteredUses(b.metered)
 	}
+	metered += meteredUses(u.unsent)
 	clear(u.writing)
-	return uses, len(ids)
+	u.unsent = nil
+	return uses, len(ids), metered
 }
 
 // LastUsedFlushInterval returns how often the Manager writes last-used
@@ -193,27 +326,47 @@ func (u *usageRecorder) drain() (uses uint64, keys int) {
 func (m *Manager) LastUsedFlushInterval() time.Duration { return m.flushEvery }
 
 // Flush writes the uses recorded since the last flush to the Store, in one
-// RecordLastUsed call. If the Store fails, the uses are kept for the next
-// flush and the error is returned.
+// RecordLastUsed call, and, when metering (see [Manager.Usage]), their
+// counts in one RecordUsage call (and one for each earlier batch whose
+// write failed, retried first). If the Store fails, the uses are kept for
+// the next flush and the error is returned.
 func (m *Manager) Flush(ctx context.Context) error {
-	b, ok := m.uses.take()
+	b, ok := m.uses.take(m.now())
 	if !ok {
 		return nil
 	}
 	return m.write(ctx, b)
 }
 
-// write writes a batch taken from the recorder, and puts it back if the
-// Store fails.
+// write writes a batch taken from the recorder, and puts back what the
+// Store failed to write.
 func (m *Manager) write(ctx context.Context, b usageBatch) error {
-	err := m.store.RecordLastUsed(ctx, b.times)
-	m.uses.finish(b, err == nil)
-	if err != nil {
-		m.counters.failedFlushes.Add(1)
-		return m.storeError("record last used", err)
+	var err error
+	if len(b.times) > 0 {
+		err = m.store.RecordLastUsed(ctx, b.times)
+		if err != nil {
+			m.counters.failedFlushes.Add(1)
+			err = m.storeError("record last used", err)
+		} else {
+			m.counters.flushes.Add(1)
+		}
 	}
-	m.counters.flushes.Add(1)
-	return nil
+	written := err == nil
+	var unwritten []UsageBatch
+	for i, ub := range b.metered {
+		if uerr := m.usageStore.RecordUsage(ctx, ub); uerr != nil {
+			unwritten = b.metered[i:]
+			m.counters.failedUsageFlushes.Add(1)
+			if err == nil {
+				err = m.storeError("record usage", uerr)
+			}
+			break
+		}
+		m.counters.usageFlushes.Add(1)
+		m.counters.usageRows.Add(uint64(len(ub.Rows)))
+	}
+	m.uses.finish(b, written, unwritten)
+	return err
 }
 
 func (m *Manager) flushLoop(interval time.Duration) {
@@ -246,7 +399,7 @@ func (m *Manager) flushForClose(ctx context.Context) error {
 	var lastErr error
 	delay := 20 * time.Millisecond
 	for ctx.Err() == nil {
-		b, ok := m.uses.take()
+		b, ok := m.uses.take(m.now())
 		if !ok {
 			break
 		}
@@ -268,8 +421,8 @@ func (m *Manager) flushForClose(ctx context.Context) error {
 		}
 		delay = min(2*delay, time.Second)
 	}
-	uses, keys := m.uses.drain()
-	if uses == 0 {
+	uses, keys, metered := m.uses.drain()
+	if uses == 0 && metered == 0 {
 		return nil
 	}
 	if lastErr == nil {
@@ -277,7 +430,11 @@ func (m *Manager) flushForClose(ctx context.Context) error {
 	}
 	m.counters.usesLost.Add(uses)
 	m.counters.keysLost.Add(uint64(keys))
-	m.logger.LogAttrs(ctx, slog.LevelError, "apikey: Close could not write last-used times; they are lost",
-		slog.Uint64("uses_lost", uses), slog.Int("keys_lost", keys), slog.Any("error", lastErr))
+	m.counters.usageLost.Add(metered)
+	m.logger.LogAttrs(ctx, slog.LevelError, "apikey: Close could not write last-used times or usage counts; they are lost",
+		slog.Uint64("uses_lost", uses), slog.Int("keys_lost", keys), slog.Uint64("metered_uses_lost", metered), slog.Any("error", lastErr))
+	if metered > 0 {
+		return fmt.Errorf("apikey: close: %d uses of %d keys not recorded, %d metered uses not counted: %w", uses, keys, metered, lastErr)
+	}
 	return fmt.Errorf("apikey: close: %d uses of %d keys not recorded: %w", uses, keys, lastErr)
 }

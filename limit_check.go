@@ -140,6 +140,7 @@ func (m *Manager) CheckLimits(ctx context.Context, k *Key, cost int64) ([]LimitS
 		}
 		if !res.Allowed {
 			e.rateLimited.Add(1)
+			m.meter(k, UsageRateLimited, m.now())
 			r := counters[res.Refused].Limit
 			return res.Status, &LimitError{Limit: r.Name, Scope: r.Scope, RetryAfter: res.RetryAfter, Status: res.Status, Err: ErrRateLimited}
 		}
@@ -174,6 +175,7 @@ func (m *Manager) CheckLimits(ctx context.Context, k *Key, cost int64) ([]LimitS
 		return nil, fmt.Errorf("%w: %w", ErrLimiterUnavailable, err)
 	}
 	e.noCredits.Add(1)
+	m.meter(k, UsageCreditsExhausted, m.now())
 	return res.Status, &LimitError{Limit: "credits", Scope: l.Credits.Scope, RetryAfter: retry, Status: res.Status, Err: ErrNoCredits}
 }
 

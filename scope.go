@@ -72,6 +72,12 @@ func (a *Authenticator) check(r *http.Request, k *Key, fn string, groups []strin
 	if s.allows(k) {
 		return nil
 	}
+	if c, _ := requestKeyContext(r); c != nil && c.key == k {
+		// The key this Authenticator verified for the request: its use
+		// is refused (another key was not verified here, and is not
+		// metered).
+		a.m.meter(k, UsageMissingScope, a.m.now())
+	}
 	e := a.newError(failureInsufficientScope, ErrInsufficientScope, k, s)
 	a.report(r, e)
 	return e
@@ -183,6 +189,16 @@ func (h *scopeChecker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.next.ServeHTTP(w, r)
 	default:
+		h.a.m.meter(c.key, UsageMissingScope, h.a.m.now())
 		h.a.fail(w, r, failureInsufficientScope, ErrInsufficientScope, c.key, h.scope)
 	}
+}
+
+// requestKeyContext returns the key context of r, if r has one.
+func requestKeyContext(r *http.Request) (*keyContext, bool) {
+	if r == nil {
+		return nil, false
+	}
+	c, ok := r.Context().Value(keyContextKey{}).(*keyContext)
+	return c, ok
 }

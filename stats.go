@@ -57,6 +57,15 @@ type Stats struct {
 	// their last-used times are not recorded. Close logs them too.
 	UsesLost, KeysLost uint64
 
+	// Usage metering (see [Manager.Usage]; all stay zero with a Store
+	// that is not a [UsageStore]): UsageFlushes counts the usage batches
+	// written, FailedUsageFlushes the writes that failed (the batch is
+	// retried, as it is, at the next flush), UsageRows the rows the
+	// written batches held (one per key, hour and outcome used in the
+	// batch), and UsageLost the metered uses that Close could not write
+	// (also in Close's error and log).
+	UsageFlushes, FailedUsageFlushes, UsageRows, UsageLost uint64
+
 	// Polls of the change feed ([VerifyCache.FollowChanges]): FeedSuccesses
 	// that succeeded, FeedFailures that failed (a poll cut short by Close
 	// is neither); FeedEvents counts the events read. All stay zero
@@ -133,6 +142,10 @@ func (m *Manager) Stats() Stats {
 		FailedFlushes:      c.failedFlushes.Load(),
 		UsesLost:           c.usesLost.Load(),
 		KeysLost:           c.keysLost.Load(),
+		UsageFlushes:       c.usageFlushes.Load(),
+		FailedUsageFlushes: c.failedUsageFlushes.Load(),
+		UsageRows:          c.usageRows.Load(),
+		UsageLost:          c.usageLost.Load(),
 
 		FeedSuccesses: c.feedSuccesses.Load(),
 		FeedFailures:  c.feedFailures.Load(),
@@ -168,6 +181,8 @@ type counters struct {
 	negativeHits, sharedLookups             atomic.Uint64
 	flushes, failedFlushes                  atomic.Uint64
 	usesLost, keysLost                      atomic.Uint64
+	usageFlushes, failedUsageFlushes        atomic.Uint64
+	usageRows, usageLost                    atomic.Uint64
 	feedSuccesses, feedFailures, feedEvents atomic.Uint64
 	latency                                 [VerifyLatencyBuckets]atomic.Uint64
 }

@@ -160,6 +160,9 @@ func (h *Handler) apiRoutes() *http.ServeMux {
 		{http.MethodPut, "/api/keys/{id}/expiry", h.setExpiry},
 		{http.MethodGet, "/api/keys/{id}/events", h.keyEvents},
 		{http.MethodGet, "/api/events", h.listEvents},
+		{http.MethodGet, "/api/keys/{id}/usage", h.keyUsage},
+		{http.MethodGet, "/api/usage", h.orgUsage},
+		{http.MethodGet, "/api/usage/unused", h.unusedKeys},
 	}
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}

@@ -58,6 +58,16 @@
 //	                                  actor=ACTOR_ID, since=RFC 3339 time, limit=1..1000 (default 100)
 //	GET    /api/events                the organization's activity, newest first, as above;
 //	                                  query: as above, key=KEY_ID, owner=ID (an operator acting for every owner)
+//	GET    /api/keys/{id}/usage       the key's metered uses (see apikey.Manager.Usage): {"key_id", "owner",
+//	                                  "from", "to", "step", "points": [{"start", "verified", "inactive", "expired",
+//	                                  "missing_scope", "rate_limited", "credits_exhausted"}], "total", "busiest": []}
+//	                                  query: from, to (RFC 3339; default the last 30 days), step=hour|day
+//	GET    /api/usage                 the organization's totals, as above, and its busiest keys:
+//	                                  "busiest": [{"key_id", "verified", "refused"}]; query: from, to, step,
+//	                                  top=1..100 (default 10), owner=ID (an operator acting for every owner)
+//	GET    /api/usage/unused          the keys not used in days=1..365 (default 30) days, or never:
+//	                                  {"keys": [...], "days", "truncated"}; it reads the organization's keys,
+//	                                  at most 10,000 (truncated beyond): bounded by its key count
 //
 // An event is shown as {"at", "owner", "key_id", "actor_id", "actor_name",
 // "actor_preview", "reason", "kind", "old", "new"}: who changed which key,

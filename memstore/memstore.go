@@ -49,6 +49,10 @@ type Store struct {
 	// credits holds the credit balances (see limits.go), under its own
 	// lock so that spending never waits for s.mu.
 	credits credits
+
+	// usage holds the usage counts, under a lock of its own (see
+	// usage.go).
+	usage usageTable
 }
 
 var (

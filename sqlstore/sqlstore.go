@@ -173,6 +173,7 @@ type Store struct {
 	// first use.
 	sorted sync.Map
 	lq     limitQueries // limits.go
+	u      usageQueries // see usage.go
 }
 
 var (
@@ -276,6 +277,7 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 		readOwnerSeq:    r.Replace(t.readOwnerSeq),
 		pruneEvents:     r.Replace(t.pruneEvents),
 	}
+	s.u = newUsageQueries(dialect, c.table)
 	for i := range s.q.events {
 		s.q.events[i] = r.Replace(t.events(eventFiltersOf(i)))
 	}

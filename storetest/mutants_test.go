@@ -141,6 +141,15 @@ var mutants = []mutant{
 	{bug: "credits-go-negative", caughtBy: []string{"SpendCredits", "ConcurrentCredits"}},
 	{bug: "credits-refill-ignored", caughtBy: []string{"CreditsRefill"}},
 	{bug: "credits-check-then-spend", caughtBy: []string{"ConcurrentCredits"}},
+	{bug: "usage-batch-twice", caughtBy: []string{"UsageBatchAppliedOnce", "ConcurrentUsageFlushes"}},
+	{bug: "usage-overwrites", caughtBy: []string{"UsageRecordAndRead", "UsageBatchAppliedOnce", "ConcurrentUsageFlushes"}},
+	{bug: "usage-stale-add", caughtBy: []string{"ConcurrentUsageFlushes"}},
+	{bug: "usage-to-inclusive", caughtBy: []string{"UsageRecordAndRead", "BusiestKeys"}},
+	{bug: "usage-owner-prefix", caughtBy: []string{"UsageOwnerIsolation"}},
+	{bug: "busiest-by-verified", caughtBy: []string{"BusiestKeys"}},
+	{bug: "busiest-limit-ignored", caughtBy: []string{"BusiestKeys"}},
+	{bug: "prune-usage-inclusive", caughtBy: []string{"PruneUsage"}},
+	{bug: "prune-usage-keeps-batches", caughtBy: []string{"PruneUsage"}},
 	{bug: "list-unlocked", caughtBy: []string{"ListDuringConcurrentWrites"}, raceOnly: true},
 }
 

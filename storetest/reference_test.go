@@ -37,6 +37,7 @@ type refStore struct {
 	outside  atomic.Int64 // positions given outside the lock (the position-outside-lock bug)
 
 	credits map[apikey.CreditAccount]*refBalance // credit balances (reference_limits_test.go)
+	usage   refUsage                             // usage counts (reference_usage_test.go)
 }
 
 var _ apikey.Store = (*refStore)(nil)

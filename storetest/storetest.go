@@ -22,7 +22,10 @@
 // every change records exactly one event atomically with it (none for a
 // refused change), that events outlive their key, are read by owner, key,
 // time and position, are pruned by age, and that a follower reading after
-// its last position never misses one under concurrent writes. Run it
+// its last position never misses one under concurrent writes; and, for a
+// store that implements [apikey.UsageStore], that usage counts add up
+// under concurrent flushes, that a batch applied twice counts once, that
+// owners are isolated and that pruning deletes exactly the old rows. Run it
 // with -race: several tests call the store from many goroutines.
 //
 // It does not test context cancellation, which a store may ignore when it
@@ -135,6 +138,14 @@ func suite() []subtest {
 		{"OneTimePerChange", events(testOneTimePerChange)},
 		{"PruneEvents", events(testPruneEvents)},
 		{"ConcurrentEvents", events(testConcurrentEvents)},
+
+		// UsageStore, for stores that implement it: usage.go
+		{"UsageRecordAndRead", usage(testUsageRecordAndRead)},
+		{"UsageBatchAppliedOnce", usage(testUsageBatchAppliedOnce)},
+		{"ConcurrentUsageFlushes", usage(testConcurrentUsageFlushes)},
+		{"UsageOwnerIsolation", usage(testUsageOwnerIsolation)},
+		{"BusiestKeys", usage(testBusiestKeys)},
+		{"PruneUsage", usage(testPruneUsage)},
 
 		// Many goroutines at once: concurrency.go
 		{"ConcurrentUpdates", testConcurrentUpdates},

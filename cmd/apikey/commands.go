@@ -241,6 +241,26 @@ printed tells how many changes other owners made.`,
 		setup: setupEvents,
 	},
 	{
+		name:     "usage",
+		short:    "usage [--key K] [--json]",
+		synopsis: "usage [--key KEY] [--since WHEN] [--step hour|day] [--json]",
+		summary:  "print how much keys were used: per key, or an organization's totals",
+		details: `Prints the metered uses of a key (--key), or the totals of an organization
+(--owner, default the default owner) and its busiest keys: per step (a day
+or an hour, UTC), how many uses were verified and how many refused, by
+cause (inactive, expired, missing scope, rate limited, no credits left). Only
+steps with uses are printed; the JSON has every step. Uses are written by
+the services' flushes of last-used times, so the last flush interval may be
+missing.
+
+  --key KEY      only this key: its ID, its preview or the full key
+  --since WHEN   from WHEN: a duration ago (24h, 30d; default 30d), an RFC
+                 3339 time or a date
+  --step STEP    hour or day (default day)
+  --json         print the report as JSON (no hash, lookup ID or key, ever)`,
+		setup: setupUsage,
+	},
+	{
 		name:     "scan",
 		short:    "scan [path...]",
 		synopsis: "scan [--git] [--json] [--quiet] [--deactivate] [path...]",

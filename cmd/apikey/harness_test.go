@@ -214,7 +214,7 @@ func (d *testDB) dropTables(t *testing.T) {
 	if d.dialect == sqlstore.MySQL {
 		q = "`"
 	}
-	for _, name := range []string{d.table + "_groups", d.table, d.table + "_owners", d.table + "_events", d.table + "_event_position", d.table + "_event_owner_seq", d.table + "_schema_migrations"} {
+	for _, name := range []string{d.table + "_groups", d.table, d.table + "_owners", d.table + "_events", d.table + "_event_position", d.table + "_event_owner_seq", d.table + "_credits", d.table + "_usage", d.table + "_usage_batches", d.table + "_schema_migrations"} {
 		if _, err := d.db.Exec("DROP TABLE IF EXISTS " + q + name + q); err != nil {
 			t.Errorf("drop table %s: %v", name, err)
 		}

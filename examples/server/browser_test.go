@@ -436,6 +436,34 @@ func TestBrowser(t *testing.T) {
 	b.axe("the filtered activity")
 	b.do("close the activity", chromedp.Click(chromedp.ID("activity-close")), chromedp.WaitNotVisible(chromedp.ID("activity-dialog")))
 	b.until("the focus back on Activity", `document.activeElement.id === 'show-activity'`)
+
+	// The key's usage: a 30-day chart drawn by the page as inline SVG, an
+	// image with a text alternative, and the same numbers as a table.
+	b.do("open the key's usage",
+		chromedp.Click(chromedp.CSS(row("Invoicing job")+` button[data-action="usage"]`)),
+		chromedp.WaitVisible(chromedp.ID("usage-dialog")))
+	b.until("the usage chart", `document.getElementById('usage-chart-title') !== null && !document.getElementById('usage-svg').hasAttribute('hidden')`)
+	assert.Equal(t, "Invoicing job", b.text("#usage-name"))
+	var chartTitle string
+	b.eval(`document.getElementById('usage-chart-title').textContent`, &chartTitle)
+	assert.Contains(t, chartTitle, "Bar chart of requests per day")
+	b.axe("the usage chart")
+	b.do("open the table alternative", chromedp.Click(chromedp.CSS(`#usage-table-details summary`)))
+	var days int
+	b.eval(`document.querySelectorAll('#usage-table-body tr').length`, &days)
+	assert.GreaterOrEqual(t, days, 30, "one row per day")
+	b.axe("the usage table")
+	b.do("close the usage", chromedp.Click(chromedp.ID("usage-close")), chromedp.WaitNotVisible(chromedp.ID("usage-dialog")))
+
+	// The organization's usage: its chart, busiest and unused keys.
+	b.do("open the organization's usage",
+		chromedp.Click(chromedp.ID("show-usage")),
+		chromedp.WaitVisible(chromedp.ID("usage-dialog")))
+	b.until("the unused keys", `document.querySelectorAll('#unused-list li').length > 0`)
+	b.until("the busiest keys", `document.querySelectorAll('#busiest-list li').length > 0`)
+	b.axe("the organization's usage")
+	b.do("close the organization's usage", chromedp.Click(chromedp.ID("usage-close")), chromedp.WaitNotVisible(chromedp.ID("usage-dialog")))
+	b.until("the focus back on Usage", `document.activeElement.id === 'show-usage'`)
 	b.do("activate", chromedp.Click(chromedp.CSS(row("Invoicing job")+` button[data-action="activate"]`)))
 	b.until("the active status", rowJS("Invoicing job")+`.querySelector('[data-testid="key-status"]').textContent === 'Active'`)
 	assert.Equal(t, http.StatusCreated, callAPI(t, s, "POST", "/api/invoices", plaintext))

@@ -139,7 +139,7 @@ func unmigratedStore(tb testing.TB, db *sql.DB, dialect sqlstore.Dialect) *sqlst
 // dropTables drops the tables of a store, the groups first for their
 // foreign key.
 func dropTables(tb testing.TB, db *sql.DB, table string) {
-	for _, name := range []string{table + "_groups", table, table + "_owners", table + "_events", table + "_event_position", table + "_event_owner_seq", table + "_credits", table + "_schema_migrations"} {
+	for _, name := range []string{table + "_groups", table, table + "_owners", table + "_events", table + "_event_position", table + "_event_owner_seq", table + "_credits", table + "_usage", table + "_usage_batches", table + "_schema_migrations"} {
 		if _, err := db.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+name); err != nil {
 			tb.Errorf("drop table %s: %v", name, err)
 		}
@@ -311,7 +311,7 @@ func assertSchema(t *testing.T, db *sql.DB, dialect sqlstore.Dialect, table stri
 	require.NoError(t, rows.Err())
 	require.NoError(t, rows.Close())
 	slices.Sort(tables)
-	assert.Equal(t, []string{table, table + "_credits", table + "_event_owner_seq", table + "_event_position", table + "_events", table + "_groups", table + "_owners", table + "_schema_migrations"}, tables)
+	assert.Equal(t, []string{table, table + "_credits", table + "_event_owner_seq", table + "_event_position", table + "_events", table + "_groups", table + "_owners", table + "_schema_migrations", table + "_usage", table + "_usage_batches"}, tables)
 
 	files, err := os.ReadDir(filepath.Join("..", "..", "sqlstore", "migrations", dialect.String()))
 	require.NoError(t, err)

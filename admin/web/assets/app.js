@@ -282,6 +282,10 @@
       type: 'button', className: 'small', textContent: 'History',
       attrs: { 'aria-label': 'History of ' + k.name }, dataset: { action: 'history', testid: 'action-history', id: k.id },
     }));
+    actions.append(el('button', {
+      type: 'button', className: 'small', textContent: 'Usage',
+      attrs: { 'aria-label': 'Usage of ' + k.name }, dataset: { action: 'usage', testid: 'action-usage', id: k.id },
+    }));
     actions.append(button('delete', 'Delete', 'danger-text'));
 
     const name = el('td', { className: 'name', dataset: { label: 'Name' } },
@@ -899,6 +903,95 @@
     await loadEvents('activity');
   }
 
+  // Usage: requests per day over 30 days, drawn as an inline SVG bar chart
+  // (no chart library), with the same numbers in a table for screen
+  // readers; for the organization, its busiest and unused keys too.
+
+  // The chart is the page's own <svg> element (the HTML parser puts it in
+  // the SVG namespace, which its children take from it).
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS($('usage-svg').namespaceURI, tag);
+    for (const [a, v] of Object.entries(attrs || {})) node.setAttribute(a, v);
+    node.append(...children);
+    return node;
+  }
+  const refused = (p) => p.inactive + p.expired + p.missing_scope + p.rate_limited + p.credits_exhausted;
+  const dayText = (iso) => iso.slice(0, 10);
+
+  // usageChart draws one stacked bar per day: let through below, refused
+  // above. It is one image with a text alternative; the table holds the
+  // numbers.
+  function usageChart(report) {
+    const W = 600, H = 160, pad = 24;
+    const points = report.points;
+    const top = Math.max(1, ...points.map((p) => p.verified + refused(p)));
+    const bw = (W - pad) / points.length;
+    const total = report.total.verified + refused(report.total);
+    const title = svg('title', { id: 'usage-chart-title' });
+    title.textContent = 'Bar chart of requests per day, ' + dayText(points[0].start) + ' to ' + dayText(points[points.length - 1].start) +
+      ': ' + report.total.verified + ' let through, ' + refused(report.total) + ' refused; the table below has the numbers.';
+    const chart = $('usage-svg');
+    chart.setAttribute('viewBox', '0 0 ' + W + ' ' + (H + pad));
+    chart.replaceChildren(title, svg('line', { x1: pad, y1: H, x2: W, y2: H, class: 'axis' }));
+    chart.removeAttribute('hidden');
+    const label = svg('text', { x: 0, y: 12, class: 'axis-label' });
+    label.textContent = String(top);
+    chart.append(label);
+    points.forEach((p, i) => {
+      const x = pad + i * bw + 1;
+      const hv = (p.verified / top) * (H - 8);
+      const hr = (refused(p) / top) * (H - 8);
+      if (hv > 0) chart.append(svg('rect', { x, y: H - hv, width: Math.max(1, bw - 2), height: hv, class: 'bar-verified' }));
+      if (hr > 0) chart.append(svg('rect', { x, y: H - hv - hr, width: Math.max(1, bw - 2), height: hr, class: 'bar-refused' }));
+    });
+    const first = svg('text', { x: pad, y: H + 16, class: 'axis-label' });
+    first.textContent = dayText(points[0].start);
+    const last = svg('text', { x: W, y: H + 16, class: 'axis-label', 'text-anchor': 'end' });
+    last.textContent = dayText(points[points.length - 1].start);
+    chart.append(first, last);
+    $('usage-total').textContent = total === 0 ? 'No request in 30 days.' :
+      report.total.verified + ' let through and ' + refused(report.total) + ' refused in 30 days.';
+    $('usage-table-body').replaceChildren(...points.map((p) => el('tr', {},
+      el('th', { scope: 'row', textContent: dayText(p.start) }),
+      el('td', { textContent: String(p.verified) }),
+      el('td', { textContent: String(refused(p)) }))));
+  }
+
+  function keyLabel(id) {
+    const k = state.keys.get(id);
+    return k ? k.name : 'Key ' + id.slice(0, 8);
+  }
+
+  async function openUsage(k) {
+    $('usage-name').textContent = k ? k.name : 'your organization';
+    $('usage-error').textContent = '';
+    $('usage-total').textContent = '';
+    $('usage-svg').replaceChildren();
+    $('usage-svg').setAttribute('hidden', '');
+    $('usage-table-body').replaceChildren();
+    $('usage-org').hidden = !!k;
+    $('usage-dialog').showModal();
+    $('usage-close').focus();
+    try {
+      const report = await api('GET', (k ? 'api/keys/' + encodeURIComponent(k.id) + '/usage' : 'api/usage') + '?step=day');
+      usageChart(report);
+      if (!k) {
+        $('busiest-list').replaceChildren(...report.busiest.map((b) => el('li', { className: 'event', dataset: { testid: 'busiest' } },
+          el('span', { className: 'event-key', textContent: keyLabel(b.key_id) }),
+          el('span', { className: 'event-what', textContent: b.verified + ' let through, ' + b.refused + ' refused' }))));
+        if (report.busiest.length === 0) $('busiest-list').append(el('li', { className: 'muted', textContent: 'No key was used in 30 days.' }));
+        const unused = await api('GET', 'api/usage/unused?days=30');
+        $('unused-list').replaceChildren(...unused.keys.map((u) => el('li', { className: 'event', dataset: { testid: 'unused' } },
+          el('span', { className: 'event-key', textContent: u.name }),
+          el('code', { className: 'preview', textContent: u.preview }))));
+        if (unused.keys.length === 0) $('unused-list').append(el('li', { className: 'muted', textContent: 'Every key was used in the last 30 days.' }));
+        if (unused.truncated) $('unused-list').append(el('li', { className: 'muted', textContent: 'Only the first 10,000 keys were read.' }));
+      }
+    } catch (e) {
+      $('usage-error').textContent = e.message;
+    }
+  }
+
   let deleting = null;
 
   function openDelete(k) {
@@ -1022,6 +1115,11 @@
     $('show-activity').addEventListener('click', openActivity);
     $('activity-kind').addEventListener('change', reloadActivity);
     $('activity-actor').addEventListener('change', reloadActivity);
+    $('show-usage').addEventListener('click', () => openUsage(null));
+    $('usage-close').addEventListener('click', () => $('usage-dialog').close());
+    $('usage-dialog').addEventListener('close', () => {
+      if (!$('keys-view').hidden) $('show-usage').focus();
+    });
     for (const view of ['history', 'activity']) {
       $(view + '-more').addEventListener('click', () => moreEvents(view));
       $(view + '-close').addEventListener('click', () => $(view + '-dialog').close());
@@ -1086,6 +1184,7 @@
         case 'history': openHistory(k); break;
         case 'successor': showRelated(k.rolled_to); break;
         case 'predecessor': showRelated(k.rolled_from); break;
+        case 'usage': openUsage(k); break;
       }
     });
 
