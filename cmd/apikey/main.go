@@ -31,6 +31,7 @@
 //	roll <key> --grace D          replace a key with a new one; the old works for a grace
 //	prune [--dry-run]             delete keys that stopped working long ago
 //	events [--key K] [--json]     print the audit trail: who changed which key, when
+//	usage [--key K] [--json]      print metered uses per hour or day, by outcome
 //	scan [path...]                find leaked keys in files and git history
 //	gitleaks-rule                 print a gitleaks rule for keys of --prefix
 //	help [command]                print help, or a command's flags
@@ -53,6 +54,7 @@
 //	apikey --owner acme activate <key>
 //	apikey --owner acme roll <key> --grace 24h > new.key
 //	apikey --owner acme events --since 24h --json
+//	apikey --owner acme usage --since 30d --step day
 //	apikey --owner acme prune --dry-run --older-than 30d
 //	apikey --owner acme delete <key> --yes
 //	apikey scan --json .
