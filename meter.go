@@ -10,7 +10,7 @@ import (
 )
 
 // Usage metering counts the uses of keys per key, hour (UTC) and outcome,
-// in the shards of the recorder of last-used times (lastused.go), and
+// in the shards of the recorder of last-used times (usage_recorder.go), and
 // writes the counts with every last-used flush, as one UsageBatch. This
 // file holds what metering adds to the recorder and the verification path.
 

@@ -51,16 +51,6 @@ func defaultConfig() config {
 	}
 }
 
-// Group is a permission group that keys may hold, as registered with
-// [WithGroups].
-type Group struct {
-	// Name is what keys hold and routes require, such as "billing:read".
-	Name string `json:"name"`
-
-	// Description tells an administrator what the group allows.
-	Description string `json:"description"`
-}
-
 // WithPrefix sets the prefix of issued keys, such as "acme" or "acme_live": 1 to 16
 // characters of [a-z0-9_], not starting or ending with '_'. Verify accepts
 // only keys with this prefix. Default: [DefaultPrefix].
@@ -116,21 +106,6 @@ func WithVerifyHashers(hs ...Hasher) Option {
 			}
 		}
 		c.verifyHashers = append(c.verifyHashers, hs...)
-		return nil
-	}
-}
-
-// WithGroups registers the permission groups that keys may hold. Once set,
-// Issue and SetGroups refuse any other group with ErrUnknownGroup. Without
-// it, any well-formed group is accepted.
-func WithGroups(groups ...Group) Option {
-	return func(c *config) error {
-		for _, g := range groups {
-			if err := ValidateGroup(g.Name); err != nil {
-				return fmt.Errorf("apikey: WithGroups: %w", err)
-			}
-		}
-		c.groups = append(c.groups, groups...)
 		return nil
 	}
 }

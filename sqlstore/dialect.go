@@ -159,6 +159,35 @@ type behaviour struct {
 	// recordLastUsed; lastUsedInTx runs it in a transaction of its own.
 	lastUsedArgs func(ids []uuid.UUID, uses map[uuid.UUID]time.Time) []any
 	lastUsedInTx bool
+
+	// How ListSorted's queries, built at run time, are written:
+	// placeholder numbers the arguments; quote quotes an identifier;
+	// nameMatch is the name search's condition on its argument (a
+	// function call, never LIKE, so that "%" and "_" are literal);
+	// nameOrder is the first column of the name order, compared byte for
+	// byte; rowValues compares the cursor as a row value, else expanded
+	// (MariaDB uses an index only for the expanded one); joinHint keeps
+	// the membership table first in a join.
+	placeholder func(n int) string
+	quote       func(name string) string
+	nameMatch   func(arg string) string
+	nameOrder   string
+	rowValues   bool
+	joinHint    string
+
+	// limits and usage are the query texts of limits.go and usage.go.
+	limits *limitQueries
+	usage  *usageQueries
+
+	// spendArgs and spendRefillArgs are the arguments of limitQueries'
+	// spend and spendRefill; spend runs one and returns the new balance,
+	// or false if the balance did not pay or there is none.
+	spendArgs       func(cost int64, account string) []any
+	spendRefillArgs func(cost int64, account string, amount int64, periodStart any) []any
+	spend           func(ctx context.Context, db *sql.DB, query string, args []any) (left int64, spent bool, err error)
+
+	// usageHour encodes an hour of usage in upsert's JSON rows.
+	usageHour func(h time.Time) any
 }
 
 // b returns the dialect's behaviour; d is valid.
@@ -348,3 +377,15 @@ func chainHas(err error, f func(error) bool) bool {
 // lowerForSearch lowercases a name search as the dialect's lower() does the
 // names it is compared with.
 func (d Dialect) lowerForSearch(s string) string { return d.b().lowerForSearch(s) }
+
+// doubleQuote quotes an identifier as PostgreSQL and SQLite do.
+func doubleQuote(name string) string { return `"` + name + `"` }
+
+// backQuote quotes an identifier as MySQL does.
+func backQuote(name string) string { return "`" + name + "`" }
+
+// questionSpendRefillArgs are the arguments of spendRefill where every
+// placeholder is a "?" of its own (MySQL, SQLite).
+func questionSpendRefillArgs(cost int64, account string, amount int64, periodStart any) []any {
+	return []any{periodStart, amount, cost, periodStart, periodStart, account, periodStart, amount, cost}
+}

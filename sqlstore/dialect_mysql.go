@@ -54,7 +54,7 @@ var mysqlQueries = queryTemplates{
 		"WHERE k.last_used_at IS NULL OR k.last_used_at < v.ts",
 	list: func(owner, status, group, name, after bool) string {
 		return listQuery("`{{table}}`", "`{{table}}_groups`", question, owner, status, group, name, after, false,
-			func(arg string) string { return "LOCATE(" + arg + ", LOWER(k.name)) > 0" })
+			mysqlNameMatch)
 	},
 	lockChange:   "SELECT owner, name, groups_json, expires_at FROM `{{table}}` WHERE id = ? FOR UPDATE",
 	nextPosition: "UPDATE `{{table}}_event_position` SET pos = pos + ? WHERE id = 1",
@@ -102,5 +102,53 @@ var mysqlBehaviour = behaviour{
 	lastUsedArgs: func(ids []uuid.UUID, uses map[uuid.UUID]time.Time) []any { return jsonLastUsedArgs(ids, uses, true) },
 	// Under REPEATABLE READ, the join locks gaps where keys are missing,
 	// and rows it reads but does not change.
-	lastUsedInTx: true,
+	lastUsedInTx:    true,
+	placeholder:     question,
+	quote:           backQuote,
+	nameMatch:       mysqlNameMatch,
+	nameOrder:       "k.name",
+	rowValues:       false,
+	joinHint:        "STRAIGHT_JOIN ",
+	limits:          &mysqlLimitQueries,
+	usage:           &mysqlUsageQueries,
+	spendArgs:       func(cost int64, account string) []any { return []any{cost, account, cost} },
+	spendRefillArgs: questionSpendRefillArgs,
+	spend:           spendLastInsertID,
+	usageHour:       func(h time.Time) any { return h.Format(mysqlTimeLayout) },
+}
+
+// mysqlNameMatch is the name search of List and ListSorted.
+func mysqlNameMatch(arg string) string { return "LOCATE(" + arg + ", LOWER(k.name)) > 0" }
+
+// mysqlLimitQueries are the dialect's queries of limits.go. MySQL has no
+// RETURNING: LAST_INSERT_ID(expr) hands the new balance back in the result
+// of the same statement. SET assignments run left to right, so refilled_at
+// is assigned last and its CASE reads the old value.
+var mysqlLimitQueries = limitQueries{
+	setLimits:     "UPDATE `{{table}}` SET limits_json = ?, updated_at = ? WHERE id = ?",
+	readLimits:    "SELECT limits_json FROM `{{table}}` WHERE id = ?",
+	readCredits:   "SELECT remaining, refilled_at FROM `{{table}}_credits` WHERE account = ?",
+	lockCredits:   "SELECT remaining, refilled_at FROM `{{table}}_credits` WHERE account = ? FOR UPDATE",
+	upsertCredits: "INSERT INTO `{{table}}_credits` (account, remaining) VALUES (?, ?) ON DUPLICATE KEY UPDATE remaining = VALUES(remaining)",
+	spend:         "UPDATE `{{table}}_credits` SET remaining = LAST_INSERT_ID(remaining - ?) WHERE account = ? AND remaining >= ?",
+	spendRefill: "UPDATE `{{table}}_credits` SET " +
+		"remaining = LAST_INSERT_ID((CASE WHEN refilled_at IS NULL OR refilled_at < ? THEN ? ELSE remaining END) - ?), " +
+		"refilled_at = CASE WHEN refilled_at IS NULL OR refilled_at < ? THEN ? ELSE refilled_at END " +
+		"WHERE account = ? AND (CASE WHEN refilled_at IS NULL OR refilled_at < ? THEN ? ELSE remaining END) >= ?",
+}
+
+// mysqlUsageQueries are the dialect's queries of usage.go.
+var mysqlUsageQueries = usageQueries{
+	insertBatch: "INSERT IGNORE INTO `{{table}}_usage_batches` (id, applied_at) VALUES (?, ?)",
+	upsert: "INSERT INTO `{{table}}_usage` (key_id, hour, outcome, owner, count) " +
+		"SELECT r.k, r.h, r.o, r.w, r.n FROM JSON_TABLE(?, '$[*]' COLUMNS (" +
+		"k CHAR(36) CHARACTER SET ascii PATH '$.k', h DATETIME(6) PATH '$.h', o VARCHAR(32) CHARACTER SET ascii PATH '$.o', " +
+		"w VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.w', n BIGINT PATH '$.n')) AS r " +
+		"ON DUPLICATE KEY UPDATE count = count + VALUES(count)",
+	readKey:   "SELECT hour, outcome, owner, count FROM `{{table}}_usage` WHERE key_id = ? AND hour >= ? AND hour < ?",
+	readOwner: "SELECT hour, outcome, CAST(SUM(count) AS SIGNED) FROM `{{table}}_usage` WHERE owner = ? AND hour >= ? AND hour < ? GROUP BY hour, outcome",
+	busiest: "SELECT key_id, CAST(SUM(CASE WHEN outcome = 'verified' THEN count ELSE 0 END) AS SIGNED), CAST(SUM(count) AS SIGNED) AS total " +
+		"FROM `{{table}}_usage` WHERE owner = ? AND hour >= ? AND hour < ? GROUP BY key_id ORDER BY total DESC, key_id LIMIT ?",
+	pruneRows:    "DELETE FROM `{{table}}_usage` WHERE hour < ? LIMIT ?",
+	pruneBatches: "DELETE FROM `{{table}}_usage_batches` WHERE applied_at < ?",
 }

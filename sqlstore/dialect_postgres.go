@@ -50,7 +50,7 @@ var postgresQueries = queryTemplates{
 		`WHERE k.id = l.id AND (k.last_used_at IS NULL OR k.last_used_at < l.ts)`,
 	list: func(owner, status, group, name, after bool) string {
 		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, dollar, owner, status, group, name, after, true,
-			func(arg string) string { return "strpos(lower(k.name), " + arg + ") > 0" })
+			postgresNameMatch)
 	},
 	lockChange:   `SELECT owner, name, groups_json, expires_at FROM "{{table}}" WHERE id = $1 FOR UPDATE`,
 	nextPosition: `UPDATE "{{table}}_event_position" SET pos = pos + $1 WHERE id = 1 RETURNING pos`,
@@ -81,6 +81,19 @@ var postgresBehaviour = behaviour{
 	countWorkingArgs: func(owner string, now any) []any { return []any{owner, now} },
 	next:             returning,
 	lastUsedArgs:     postgresLastUsedArgs,
+	placeholder:      dollar,
+	quote:            doubleQuote,
+	nameMatch:        postgresNameMatch,
+	nameOrder:        `k.name COLLATE "C"`,
+	rowValues:        true,
+	limits:           &postgresLimitQueries,
+	usage:            &postgresUsageQueries,
+	spendArgs:        func(cost int64, account string) []any { return []any{cost, account} },
+	spendRefillArgs: func(cost int64, account string, amount int64, periodStart any) []any {
+		return []any{cost, periodStart, amount, account}
+	},
+	spend:     spendReturning,
+	usageHour: func(h time.Time) any { return h.Unix() },
 }
 
 // postgresLastUsedArgs encodes a batch as two array literals:
@@ -106,4 +119,36 @@ func postgresLastUsedArgs(ids []uuid.UUID, uses map[uuid.UUID]time.Time) []any {
 	}
 	b = append(b, '}')
 	return []any{idList, string(b)}
+}
+
+// postgresNameMatch is the name search of List and ListSorted.
+func postgresNameMatch(arg string) string { return "strpos(lower(k.name), " + arg + ") > 0" }
+
+// postgresLimitQueries are the dialect's queries of limits.go.
+var postgresLimitQueries = limitQueries{
+	setLimits:     `UPDATE "{{table}}" SET limits_json = $1, updated_at = $2 WHERE id = $3`,
+	readLimits:    `SELECT limits_json FROM "{{table}}" WHERE id = $1`,
+	readCredits:   `SELECT remaining, refilled_at FROM "{{table}}_credits" WHERE account = $1`,
+	lockCredits:   `SELECT remaining, refilled_at FROM "{{table}}_credits" WHERE account = $1 FOR UPDATE`,
+	upsertCredits: `INSERT INTO "{{table}}_credits" (account, remaining) VALUES ($1, $2) ON CONFLICT (account) DO UPDATE SET remaining = EXCLUDED.remaining`,
+	spend:         `UPDATE "{{table}}_credits" SET remaining = remaining - $1::bigint WHERE account = $2 AND remaining >= $1::bigint RETURNING remaining`,
+	spendRefill: `UPDATE "{{table}}_credits" SET ` +
+		`remaining = (CASE WHEN refilled_at IS NULL OR refilled_at < $2::timestamptz THEN $3::bigint ELSE remaining END) - $1::bigint, ` +
+		`refilled_at = CASE WHEN refilled_at IS NULL OR refilled_at < $2::timestamptz THEN $2::timestamptz ELSE refilled_at END ` +
+		`WHERE account = $4 AND (CASE WHEN refilled_at IS NULL OR refilled_at < $2::timestamptz THEN $3::bigint ELSE remaining END) >= $1::bigint ` +
+		`RETURNING remaining`,
+}
+
+// postgresUsageQueries are the dialect's queries of usage.go.
+var postgresUsageQueries = usageQueries{
+	insertBatch: `INSERT INTO "{{table}}_usage_batches" (id, applied_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+	upsert: `INSERT INTO "{{table}}_usage" (key_id, hour, outcome, owner, count) ` +
+		`SELECT r.k, to_timestamp(r.h), r.o, r.w, r.n FROM json_to_recordset($1::json) AS r(k uuid, h bigint, o text, w text, n bigint) ` +
+		`ON CONFLICT (key_id, hour, outcome) DO UPDATE SET count = "{{table}}_usage".count + EXCLUDED.count`,
+	readKey:   `SELECT hour, outcome, owner, count FROM "{{table}}_usage" WHERE key_id = $1 AND hour >= $2 AND hour < $3`,
+	readOwner: `SELECT hour, outcome, SUM(count)::bigint FROM "{{table}}_usage" WHERE owner = $1 AND hour >= $2 AND hour < $3 GROUP BY hour, outcome`,
+	busiest: `SELECT key_id, SUM(CASE WHEN outcome = 'verified' THEN count ELSE 0 END)::bigint, SUM(count)::bigint AS total ` +
+		`FROM "{{table}}_usage" WHERE owner = $1 AND hour >= $2 AND hour < $3 GROUP BY key_id ORDER BY total DESC, key_id LIMIT $4`,
+	pruneRows:    `DELETE FROM "{{table}}_usage" WHERE ctid IN (SELECT ctid FROM "{{table}}_usage" WHERE hour < $1 LIMIT $2)`,
+	pruneBatches: `DELETE FROM "{{table}}_usage_batches" WHERE applied_at < $1`,
 }

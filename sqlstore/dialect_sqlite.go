@@ -48,7 +48,7 @@ var sqliteQueries = queryTemplates{
 		`WHERE "{{table}}".id = v.id AND ("{{table}}".last_used_at IS NULL OR "{{table}}".last_used_at < v.ts)`,
 	list: func(owner, status, group, name, after bool) string {
 		return listQuery(`"{{table}}"`, `"{{table}}_groups"`, question, owner, status, group, name, after, true,
-			func(arg string) string { return "instr(lower(k.name), " + arg + ") > 0" })
+			sqliteNameMatch)
 	},
 	lockChange:   `UPDATE "{{table}}" SET groups_json = groups_json WHERE id = ? RETURNING owner, name, groups_json, expires_at`,
 	nextPosition: `UPDATE "{{table}}_event_position" SET pos = pos + ? WHERE id = 1 RETURNING pos`,
@@ -98,6 +98,17 @@ var sqliteBehaviour = behaviour{
 	countWorkingArgs: func(owner string, now any) []any { return []any{owner, now, now} },
 	next:             returning,
 	lastUsedArgs:     func(ids []uuid.UUID, uses map[uuid.UUID]time.Time) []any { return jsonLastUsedArgs(ids, uses, false) },
+	placeholder:      question,
+	quote:            doubleQuote,
+	nameMatch:        sqliteNameMatch,
+	nameOrder:        "k.name",
+	rowValues:        true,
+	limits:           &sqliteLimitQueries,
+	usage:            &sqliteUsageQueries,
+	spendArgs:        func(cost int64, account string) []any { return []any{cost, account, cost} },
+	spendRefillArgs:  questionSpendRefillArgs,
+	spend:            spendReturning,
+	usageHour:        func(h time.Time) any { return h.UnixMicro() },
 }
 
 // jsonLastUsedArgs encodes a batch as one JSON array:
@@ -125,4 +136,36 @@ func jsonLastUsedArgs(ids []uuid.UUID, uses map[uuid.UUID]time.Time, textTimes b
 	}
 	b = append(b, ']')
 	return []any{string(b)}
+}
+
+// sqliteNameMatch is the name search of List and ListSorted.
+func sqliteNameMatch(arg string) string { return "instr(lower(k.name), " + arg + ") > 0" }
+
+// sqliteLimitQueries are the dialect's queries of limits.go.
+var sqliteLimitQueries = limitQueries{
+	setLimits:     `UPDATE "{{table}}" SET limits_json = ?, updated_at = ? WHERE id = ?`,
+	readLimits:    `SELECT limits_json FROM "{{table}}" WHERE id = ?`,
+	readCredits:   `SELECT remaining, refilled_at FROM "{{table}}_credits" WHERE account = ?`,
+	lockCredits:   `SELECT remaining, refilled_at FROM "{{table}}_credits" WHERE account = ?`, // the transaction holds the write lock
+	upsertCredits: `INSERT INTO "{{table}}_credits" (account, remaining) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET remaining = excluded.remaining`,
+	spend:         `UPDATE "{{table}}_credits" SET remaining = remaining - ? WHERE account = ? AND remaining >= ? RETURNING remaining`,
+	spendRefill: `UPDATE "{{table}}_credits" SET ` +
+		`remaining = (CASE WHEN refilled_at IS NULL OR refilled_at < ? THEN ? ELSE remaining END) - ?, ` +
+		`refilled_at = CASE WHEN refilled_at IS NULL OR refilled_at < ? THEN ? ELSE refilled_at END ` +
+		`WHERE account = ? AND (CASE WHEN refilled_at IS NULL OR refilled_at < ? THEN ? ELSE remaining END) >= ? ` +
+		`RETURNING remaining`,
+}
+
+// sqliteUsageQueries are the dialect's queries of usage.go.
+var sqliteUsageQueries = usageQueries{
+	insertBatch: `INSERT OR IGNORE INTO "{{table}}_usage_batches" (id, applied_at) VALUES (?, ?)`,
+	upsert: `INSERT INTO "{{table}}_usage" (key_id, hour, outcome, owner, count) ` +
+		`SELECT json_extract(value, '$.k'), json_extract(value, '$.h'), json_extract(value, '$.o'), json_extract(value, '$.w'), json_extract(value, '$.n') ` +
+		`FROM json_each(?) WHERE true ON CONFLICT (key_id, hour, outcome) DO UPDATE SET count = count + excluded.count`,
+	readKey:   `SELECT hour, outcome, owner, count FROM "{{table}}_usage" WHERE key_id = ? AND hour >= ? AND hour < ?`,
+	readOwner: `SELECT hour, outcome, SUM(count) FROM "{{table}}_usage" WHERE owner = ? AND hour >= ? AND hour < ? GROUP BY hour, outcome`,
+	busiest: `SELECT key_id, SUM(CASE WHEN outcome = 'verified' THEN count ELSE 0 END), SUM(count) AS total ` +
+		`FROM "{{table}}_usage" WHERE owner = ? AND hour >= ? AND hour < ? GROUP BY key_id ORDER BY total DESC, key_id LIMIT ?`,
+	pruneRows:    `DELETE FROM "{{table}}_usage" WHERE rowid IN (SELECT rowid FROM "{{table}}_usage" WHERE hour < ? LIMIT ?)`,
+	pruneBatches: `DELETE FROM "{{table}}_usage_batches" WHERE applied_at < ?`,
 }

@@ -30,55 +30,10 @@ type limitQueries struct {
 	spend, spendRefill string
 }
 
+// limitQueries returns the dialect's limit queries (its dialect file's
+// table) with r applied.
 func (d Dialect) limitQueries(r *strings.Replacer) limitQueries {
-	var q limitQueries
-	switch d {
-	case Postgres:
-		q = limitQueries{
-			setLimits:     `UPDATE "{{table}}" SET limits_json = $1, updated_at = $2 WHERE id = $3`,
-			readLimits:    `SELECT limits_json FROM "{{table}}" WHERE id = $1`,
-			readCredits:   `SELECT remaining, refilled_at FROM "{{table}}_credits" WHERE account = $1`,
-			lockCredits:   `SELECT remaining, refilled_at FROM "{{table}}_credits" WHERE account = $1 FOR UPDATE`,
-			upsertCredits: `INSERT INTO "{{table}}_credits" (account, remaining) VALUES ($1, $2) ON CONFLICT (account) DO UPDATE SET remaining = EXCLUDED.remaining`,
-			spend:         `UPDATE "{{table}}_credits" SET remaining = remaining - $1::bigint WHERE account = $2 AND remaining >= $1::bigint RETURNING remaining`,
-			spendRefill: `UPDATE "{{table}}_credits" SET ` +
-				`remaining = (CASE WHEN refilled_at IS NULL OR refilled_at < $2::timestamptz THEN $3::bigint ELSE remaining END) - $1::bigint, ` +
-				`refilled_at = CASE WHEN refilled_at IS NULL OR refilled_at < $2::timestamptz THEN $2::timestamptz ELSE refilled_at END ` +
-				`WHERE account = $4 AND (CASE WHEN refilled_at IS NULL OR refilled_at < $2::timestamptz THEN $3::bigint ELSE remaining END) >= $1::bigint ` +
-				`RETURNING remaining`,
-		}
-	case MySQL:
-		// MySQL has no RETURNING: LAST_INSERT_ID(expr) hands the new
-		// balance back in the result of the same statement. SET
-		// assignments run left to right, so refilled_at is assigned last
-		// and its CASE reads the old value.
-		q = limitQueries{
-			setLimits:     "UPDATE `{{table}}` SET limits_json = ?, updated_at = ? WHERE id = ?",
-			readLimits:    "SELECT limits_json FROM `{{table}}` WHERE id = ?",
-			readCredits:   "SELECT remaining, refilled_at FROM `{{table}}_credits` WHERE account = ?",
-			lockCredits:   "SELECT remaining, refilled_at FROM `{{table}}_credits` WHERE account = ? FOR UPDATE",
-			upsertCredits: "INSERT INTO `{{table}}_credits` (account, remaining) VALUES (?, ?) ON DUPLICATE KEY UPDATE remaining = VALUES(remaining)",
-			spend:         "UPDATE `{{table}}_credits` SET remaining = LAST_INSERT_ID(remaining - ?) WHERE account = ? AND remaining >= ?",
-			spendRefill: "UPDATE `{{table}}_credits` SET " +
-				"remaining = LAST_INSERT_ID((CASE WHEN refilled_at IS NULL OR refilled_at < ? THEN ? ELSE remaining END) - ?), " +
-				"refilled_at = CASE WHEN refilled_at IS NULL OR refilled_at < ? THEN ? ELSE refilled_at END " +
-				"WHERE account = ? AND (CASE WHEN refilled_at IS NULL OR refilled_at < ? THEN ? ELSE remaining END) >= ?",
-		}
-	default:
-		q = limitQueries{
-			setLimits:     `UPDATE "{{table}}" SET limits_json = ?, updated_at = ? WHERE id = ?`,
-			readLimits:    `SELECT limits_json FROM "{{table}}" WHERE id = ?`,
-			readCredits:   `SELECT remaining, refilled_at FROM "{{table}}_credits" WHERE account = ?`,
-			lockCredits:   `SELECT remaining, refilled_at FROM "{{table}}_credits" WHERE account = ?`, // the transaction holds the write lock
-			upsertCredits: `INSERT INTO "{{table}}_credits" (account, remaining) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET remaining = excluded.remaining`,
-			spend:         `UPDATE "{{table}}_credits" SET remaining = remaining - ? WHERE account = ? AND remaining >= ? RETURNING remaining`,
-			spendRefill: `UPDATE "{{table}}_credits" SET ` +
-				`remaining = (CASE WHEN refilled_at IS NULL OR refilled_at < ? THEN ? ELSE remaining END) - ?, ` +
-				`refilled_at = CASE WHEN refilled_at IS NULL OR refilled_at < ? THEN ? ELSE refilled_at END ` +
-				`WHERE account = ? AND (CASE WHEN refilled_at IS NULL OR refilled_at < ? THEN ? ELSE remaining END) >= ? ` +
-				`RETURNING remaining`,
-		}
-	}
+	q := *d.b().limits
 	for _, p := range []*string{&q.setLimits, &q.readLimits, &q.readCredits, &q.lockCredits, &q.upsertCredits, &q.spend, &q.spendRefill} {
 		*p = r.Replace(*p)
 	}
@@ -195,58 +150,35 @@ func (s *Store) SpendCredits(ctx context.Context, account apikey.CreditAccount, 
 		return 0, false, fmt.Errorf("sqlstore: spend credits: negative cost %d", cost)
 	}
 	id := accountID(account)
+	b := s.dialect.b()
 	var query string
 	var args []any
-	switch {
-	case refill == nil && s.dialect == Postgres:
-		query, args = s.lq.spend, []any{cost, id}
-	case refill == nil:
-		query, args = s.lq.spend, []any{cost, id, cost}
-	case s.dialect == Postgres:
-		query, args = s.lq.spendRefill, []any{cost, s.dialect.timeArg(periodStart), refill.Amount, id}
-	default:
-		ps := s.dialect.timeArg(periodStart)
-		query, args = s.lq.spendRefill, []any{ps, refill.Amount, cost, ps, ps, id, ps, refill.Amount, cost}
-	}
-	var left int64
-	if s.dialect == MySQL {
-		res, err := s.db.ExecContext(ctx, query, args...)
-		if err != nil {
-			return 0, false, fmt.Errorf("sqlstore: spend credits: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return 0, false, fmt.Errorf("sqlstore: spend credits: %w", err)
-		}
-		if n == 1 {
-			if left, err = res.LastInsertId(); err != nil {
-				return 0, false, fmt.Errorf("sqlstore: spend credits: %w", err)
-			}
-			return left, true, nil
-		}
+	if refill == nil {
+		query, args = s.lq.spend, b.spendArgs(cost, id)
 	} else {
-		err := s.db.QueryRowContext(ctx, query, args...).Scan(&left)
-		if err == nil {
-			return left, true, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, false, fmt.Errorf("sqlstore: spend credits: %w", err)
-		}
+		query, args = s.lq.spendRefill, b.spendRefillArgs(cost, id, refill.Amount, s.dialect.timeArg(periodStart))
 	}
-	b, err := s.Credits(ctx, account)
+	left, spent, err := b.spend(ctx, s.db, query, args)
+	if err != nil {
+		return 0, false, fmt.Errorf("sqlstore: spend credits: %w", err)
+	}
+	if spent {
+		return left, true, nil
+	}
+	bal, err := s.Credits(ctx, account)
 	if errors.Is(err, apikey.ErrNotFound) {
 		return 0, false, nil
 	}
 	if err != nil {
 		return 0, false, err
 	}
-	return b.Remaining, false, nil
+	return bal.Remaining, false, nil
 }
 
 // Credits returns a balance, or an error wrapping [apikey.ErrNotFound].
 func (s *Store) Credits(ctx context.Context, account apikey.CreditAccount) (apikey.CreditBalance, error) {
 	var b apikey.CreditBalance
-	refilled := timeColumn{dst: &b.RefilledAt, wall: s.dialect == MySQL}
+	refilled := timeColumn{dst: &b.RefilledAt, wall: s.dialect.b().wallTimes}
 	err := s.db.QueryRowContext(ctx, s.lq.readCredits, accountID(account)).Scan(&b.Remaining, &refilled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return apikey.CreditBalance{}, fmt.Errorf("sqlstore: credits of %s: %w", accountID(account), apikey.ErrNotFound)
@@ -255,4 +187,40 @@ func (s *Store) Credits(ctx context.Context, account apikey.CreditAccount) (apik
 		return apikey.CreditBalance{}, fmt.Errorf("sqlstore: credits of %s: %w", accountID(account), err)
 	}
 	return b, nil
+}
+
+// spendReturning is behaviour.spend for a dialect with RETURNING: no row
+// means the balance did not pay (or there is none).
+func spendReturning(ctx context.Context, db *sql.DB, query string, args []any) (int64, bool, error) {
+	var left int64
+	err := db.QueryRowContext(ctx, query, args...).Scan(&left)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return left, true, nil
+}
+
+// spendLastInsertID is behaviour.spend for MySQL: the statement hands the
+// new balance back as LAST_INSERT_ID, and no row affected means the
+// balance did not pay (or there is none).
+func spendLastInsertID(ctx context.Context, db *sql.DB, query string, args []any) (int64, bool, error) {
+	res, err := db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, false, err
+	}
+	if n != 1 {
+		return 0, false, nil
+	}
+	left, err := res.LastInsertId()
+	if err != nil {
+		return 0, false, err
+	}
+	return left, true, nil
 }

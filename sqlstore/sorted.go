@@ -48,19 +48,11 @@ func comboOf(q apikey.ListQuery) sortedCombo {
 // condition on the active index: a key that stopped working but is not yet
 // pruned is read and skipped.
 func (d Dialect) sortedQueryText(c sortedCombo) string {
-	ph := question
-	if d == Postgres {
-		ph = dollar
-	}
+	b := d.b()
+	ph := b.placeholder
 	n := 0
 	next := func() string { n++; return ph(n) }
-	quote := func(s string) string {
-		if d == MySQL {
-			return "`" + s + "`"
-		}
-		return `"` + s + `"`
-	}
-	table, groups := quote("{{table}}"), quote("{{table}}_groups")
+	table, groups := b.quote("{{table}}"), b.quote("{{table}}_groups")
 	creation := c.sort == apikey.SortCreated || c.sort == apikey.SortCreatedDesc
 	// t is the table whose index pages: the group memberships for a
 	// creation order with a group filter, the keys otherwise.
@@ -85,14 +77,7 @@ func (d Dialect) sortedQueryText(c sortedCombo) string {
 	}
 	if c.name {
 		arg := next()
-		switch d {
-		case Postgres:
-			conds = append(conds, "strpos(lower(k.name), "+arg+") > 0")
-		case MySQL:
-			conds = append(conds, "LOCATE("+arg+", LOWER(k.name)) > 0")
-		default:
-			conds = append(conds, "instr(lower(k.name), "+arg+") > 0")
-		}
+		conds = append(conds, b.nameMatch(arg))
 	}
 	if c.hasPreview {
 		conds = append(conds, "k.preview = "+next())
@@ -114,10 +99,7 @@ func (d Dialect) sortedQueryText(c sortedCombo) string {
 	var first string // the first column of the order
 	switch c.sort {
 	case apikey.SortName:
-		first = "k.name"
-		if d == Postgres {
-			first = `k.name COLLATE "C"`
-		}
+		first = b.nameOrder
 	case apikey.SortExpiry:
 		first = "k.expires_at"
 	default:
@@ -128,19 +110,15 @@ func (d Dialect) sortedQueryText(c sortedCombo) string {
 		dir, cmp = " DESC", "<"
 	}
 	if c.after {
-		if d == MySQL {
-			conds = append(conds, "("+first+" "+cmp+" "+next()+" OR ("+first+" = "+next()+" AND "+id+" "+cmp+" "+next()+"))")
-		} else {
+		if b.rowValues {
 			conds = append(conds, "("+first+", "+id+") "+cmp+" ("+next()+", "+next()+")")
+		} else {
+			conds = append(conds, "("+first+" "+cmp+" "+next()+" OR ("+first+" = "+next()+" AND "+id+" "+cmp+" "+next()+"))")
 		}
 	}
 	q := "SELECT " + qualifiedColumns + " FROM " + table + " AS k"
 	if joinGroups {
-		straight := ""
-		if d == MySQL {
-			straight = "STRAIGHT_JOIN "
-		}
-		q = "SELECT " + straight + qualifiedColumns + " FROM " + groups + " AS g JOIN " + table + " AS k ON k.id = g.key_id"
+		q = "SELECT " + b.joinHint + qualifiedColumns + " FROM " + groups + " AS g JOIN " + table + " AS k ON k.id = g.key_id"
 	}
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")
@@ -225,11 +203,7 @@ func (s *Store) sortedSQL(q apikey.ListQuery) (query string, args []any) {
 				}
 			}
 		}
-		if s.dialect == MySQL {
-			args = append(args, first, first, id.String())
-		} else {
-			args = append(args, first, id.String())
-		}
+		args = append(args, s.dialect.b().cursorArgs(first, id.String())...)
 	}
 	return s.sortedQuery(c), append(args, max(q.Limit, 1))
 }

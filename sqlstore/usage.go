@@ -33,51 +33,10 @@ type usageQueries struct {
 	pruneRows, pruneBatches string
 }
 
-var usageTemplates = map[Dialect]usageQueries{
-	Postgres: {
-		insertBatch: `INSERT INTO "{{table}}_usage_batches" (id, applied_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-		upsert: `INSERT INTO "{{table}}_usage" (key_id, hour, outcome, owner, count) ` +
-			`SELECT r.k, to_timestamp(r.h), r.o, r.w, r.n FROM json_to_recordset($1::json) AS r(k uuid, h bigint, o text, w text, n bigint) ` +
-			`ON CONFLICT (key_id, hour, outcome) DO UPDATE SET count = "{{table}}_usage".count + EXCLUDED.count`,
-		readKey:   `SELECT hour, outcome, owner, count FROM "{{table}}_usage" WHERE key_id = $1 AND hour >= $2 AND hour < $3`,
-		readOwner: `SELECT hour, outcome, SUM(count)::bigint FROM "{{table}}_usage" WHERE owner = $1 AND hour >= $2 AND hour < $3 GROUP BY hour, outcome`,
-		busiest: `SELECT key_id, SUM(CASE WHEN outcome = 'verified' THEN count ELSE 0 END)::bigint, SUM(count)::bigint AS total ` +
-			`FROM "{{table}}_usage" WHERE owner = $1 AND hour >= $2 AND hour < $3 GROUP BY key_id ORDER BY total DESC, key_id LIMIT $4`,
-		pruneRows:    `DELETE FROM "{{table}}_usage" WHERE ctid IN (SELECT ctid FROM "{{table}}_usage" WHERE hour < $1 LIMIT $2)`,
-		pruneBatches: `DELETE FROM "{{table}}_usage_batches" WHERE applied_at < $1`,
-	},
-	MySQL: {
-		insertBatch: "INSERT IGNORE INTO `{{table}}_usage_batches` (id, applied_at) VALUES (?, ?)",
-		upsert: "INSERT INTO `{{table}}_usage` (key_id, hour, outcome, owner, count) " +
-			"SELECT r.k, r.h, r.o, r.w, r.n FROM JSON_TABLE(?, '$[*]' COLUMNS (" +
-			"k CHAR(36) CHARACTER SET ascii PATH '$.k', h DATETIME(6) PATH '$.h', o VARCHAR(32) CHARACTER SET ascii PATH '$.o', " +
-			"w VARCHAR(128) CHARACTER SET utf8mb4 PATH '$.w', n BIGINT PATH '$.n')) AS r " +
-			"ON DUPLICATE KEY UPDATE count = count + VALUES(count)",
-		readKey:   "SELECT hour, outcome, owner, count FROM `{{table}}_usage` WHERE key_id = ? AND hour >= ? AND hour < ?",
-		readOwner: "SELECT hour, outcome, CAST(SUM(count) AS SIGNED) FROM `{{table}}_usage` WHERE owner = ? AND hour >= ? AND hour < ? GROUP BY hour, outcome",
-		busiest: "SELECT key_id, CAST(SUM(CASE WHEN outcome = 'verified' THEN count ELSE 0 END) AS SIGNED), CAST(SUM(count) AS SIGNED) AS total " +
-			"FROM `{{table}}_usage` WHERE owner = ? AND hour >= ? AND hour < ? GROUP BY key_id ORDER BY total DESC, key_id LIMIT ?",
-		pruneRows:    "DELETE FROM `{{table}}_usage` WHERE hour < ? LIMIT ?",
-		pruneBatches: "DELETE FROM `{{table}}_usage_batches` WHERE applied_at < ?",
-	},
-	SQLite: {
-		insertBatch: `INSERT OR IGNORE INTO "{{table}}_usage_batches" (id, applied_at) VALUES (?, ?)`,
-		upsert: `INSERT INTO "{{table}}_usage" (key_id, hour, outcome, owner, count) ` +
-			`SELECT json_extract(value, '$.k'), json_extract(value, '$.h'), json_extract(value, '$.o'), json_extract(value, '$.w'), json_extract(value, '$.n') ` +
-			`FROM json_each(?) WHERE true ON CONFLICT (key_id, hour, outcome) DO UPDATE SET count = count + excluded.count`,
-		readKey:   `SELECT hour, outcome, owner, count FROM "{{table}}_usage" WHERE key_id = ? AND hour >= ? AND hour < ?`,
-		readOwner: `SELECT hour, outcome, SUM(count) FROM "{{table}}_usage" WHERE owner = ? AND hour >= ? AND hour < ? GROUP BY hour, outcome`,
-		busiest: `SELECT key_id, SUM(CASE WHEN outcome = 'verified' THEN count ELSE 0 END), SUM(count) AS total ` +
-			`FROM "{{table}}_usage" WHERE owner = ? AND hour >= ? AND hour < ? GROUP BY key_id ORDER BY total DESC, key_id LIMIT ?`,
-		pruneRows:    `DELETE FROM "{{table}}_usage" WHERE rowid IN (SELECT rowid FROM "{{table}}_usage" WHERE hour < ? LIMIT ?)`,
-		pruneBatches: `DELETE FROM "{{table}}_usage_batches" WHERE applied_at < ?`,
-	},
-}
-
 // newUsageQueries returns the dialect's usage queries for table.
 func newUsageQueries(d Dialect, table string) usageQueries {
 	r := strings.NewReplacer("{{table}}", table)
-	t := usageTemplates[d]
+	t := d.b().usage
 	return usageQueries{
 		insertBatch:  r.Replace(t.insertBatch),
 		upsert:       r.Replace(t.upsert),
@@ -139,15 +98,7 @@ func (s *Store) usageJSON(rows []apikey.UsageRow) (string, error) {
 	out := make([]usageJSONRow, len(rows))
 	for i, r := range rows {
 		h := r.Hour.UTC()
-		var hour any
-		switch s.dialect {
-		case Postgres:
-			hour = h.Unix()
-		case MySQL:
-			hour = h.Format(mysqlTimeLayout)
-		default:
-			hour = h.UnixMicro()
-		}
+		hour := s.dialect.b().usageHour(h)
 		out[i] = usageJSONRow{K: r.KeyID.String(), H: hour, O: string(r.Outcome), W: r.Owner, N: r.Count}
 	}
 	b, err := json.Marshal(out)
@@ -174,7 +125,7 @@ func (s *Store) ReadUsage(ctx context.Context, f apikey.UsageFilter) (rows []api
 	rows = []apikey.UsageRow{}
 	for r.Next() {
 		row := apikey.UsageRow{KeyID: f.KeyID, Owner: f.Owner}
-		hour := timeColumn{dst: &row.Hour, wall: s.dialect == MySQL}
+		hour := timeColumn{dst: &row.Hour, wall: s.dialect.b().wallTimes}
 		var outcome string
 		if f.KeyID != uuid.Nil {
 			err = r.Scan(&hour, &outcome, &row.Owner, &row.Count)
