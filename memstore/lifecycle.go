@@ -70,9 +70,7 @@ func (s *Store) Roll(_ context.Context, ch apikey.Change, oldID uuid.UUID, succe
 	e := apikey.NewEvent(ch, apikey.EventRolled, old)
 	e.New.Successor, e.New.GraceEndsAt = c.ID, &graceEndsAt
 	s.record(e)
-	e = apikey.NewEvent(ch, apikey.EventIssued, c)
-	e.New = apikey.IssuedValues(c)
-	s.record(e)
+	s.recordIssued(ch, c)
 	return nil
 }
 

@@ -97,9 +97,7 @@ func (s *Store) Create(_ context.Context, ch apikey.Change, k *apikey.Key, maxPe
 	s.byID[c.ID] = c
 	s.byLookupID[c.LookupID] = c
 	s.index(c)
-	e := apikey.NewEvent(ch, apikey.EventIssued, c)
-	e.New = apikey.IssuedValues(c)
-	s.record(e)
+	s.recordIssued(ch, c)
 	return nil
 }
 
