@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -15,14 +16,17 @@ var _ apikey.EventStore = (*Store)(nil)
 // eventLog is the audit trail: every event in the order of positions, and
 // the positions of each owner's and each key's events, in that order, so
 // that an owner's or a key's page is found by binary search in its own
-// list, at 8 bytes per event and list.
+// list, at 8 bytes per event and list. A key's list is held only once it
+// has two events: most keys have one (EventIssued), whose position keyFirst
+// holds without a slice.
 type eventLog struct {
 	all      []storedEvent
 	byOwner  map[string][]int64
-	byKey    map[uuid.UUID][]int64
-	position int64            // the last position given
-	ownerSeq map[string]int64 // the last OwnerSeq given, by owner
-	last     *eventOrigin     // the origin of the latest event, shared by the next if equal
+	keyFirst map[uuid.UUID]int64   // a key with one event: its position
+	byKey    map[uuid.UUID][]int64 // a key with two events or more: their positions
+	position int64                 // the last position given
+	ownerSeq map[string]int64      // the last OwnerSeq given, by owner
+	last     *eventOrigin          // the origin of the latest event, shared by the next if equal
 }
 
 // storedEvent is an [apikey.Event] as the log holds it: 104 bytes where
@@ -93,7 +97,7 @@ func (s *Store) recordIssued(ch apikey.Change, k *apikey.Key) {
 func (s *Store) recordStored(e apikey.Event, se storedEvent) {
 	l := &s.events
 	if l.byOwner == nil {
-		l.byOwner, l.byKey, l.ownerSeq = map[string][]int64{}, map[uuid.UUID][]int64{}, map[string]int64{}
+		l.byOwner, l.keyFirst, l.byKey, l.ownerSeq = map[string][]int64{}, map[uuid.UUID]int64{}, map[uuid.UUID][]int64{}, map[string]int64{}
 	}
 	o := eventOrigin{e.ActorID, e.ActorName, e.ActorPreview, e.Reason, e.Kind}
 	if l.last == nil || *l.last != o {
@@ -105,7 +109,14 @@ func (s *Store) recordStored(e apikey.Event, se storedEvent) {
 	se.position, se.ownerSeq, se.at, se.owner, se.keyID, se.origin = l.position, seq, e.At, e.Owner, e.KeyID, l.last
 	l.all = append(l.all, se)
 	l.byOwner[e.Owner] = append(l.byOwner[e.Owner], se.position)
-	l.byKey[e.KeyID] = append(l.byKey[e.KeyID], se.position)
+	if positions, ok := l.byKey[e.KeyID]; ok {
+		l.byKey[e.KeyID] = append(positions, se.position)
+	} else if first, ok := l.keyFirst[e.KeyID]; ok {
+		l.byKey[e.KeyID] = []int64{first, se.position}
+		delete(l.keyFirst, e.KeyID)
+	} else {
+		l.keyFirst[e.KeyID] = se.position
+	}
 }
 
 // eventView is the events Events reads: all of them, or those at the
@@ -144,6 +155,9 @@ func (s *Store) Events(_ context.Context, q apikey.EventQuery) ([]apikey.Event, 
 	switch {
 	case q.KeyID != uuid.Nil:
 		v.positions = s.events.byKey[q.KeyID]
+		if first, ok := s.events.keyFirst[q.KeyID]; ok {
+			v.positions = []int64{first}
+		}
 	case q.Owner != "":
 		v.positions = s.events.byOwner[q.Owner]
 	}
@@ -239,12 +253,32 @@ func (s *Store) PruneEvents(_ context.Context, before time.Time, limit int) (int
 			l.byOwner[owner] = shrink(events)
 		}
 	}
+	for id, first := range l.keyFirst {
+		if gone(first) {
+			delete(l.keyFirst, id)
+		}
+	}
 	for id, events := range l.byKey {
-		if events = slices.DeleteFunc(events, gone); len(events) == 0 {
+		switch events = slices.DeleteFunc(events, gone); len(events) {
+		case 0:
 			delete(l.byKey, id)
-		} else {
+		case 1:
+			delete(l.byKey, id)
+			l.keyFirst[id] = events[0]
+		default:
 			l.byKey[id] = shrink(events)
 		}
+	}
+	// A map keeps its table when its entries are deleted: rebuild those
+	// that lost most of them.
+	if n > len(l.keyFirst) {
+		l.keyFirst = maps.Collect(maps.All(l.keyFirst))
+	}
+	if n > len(l.byKey) {
+		l.byKey = maps.Collect(maps.All(l.byKey))
+	}
+	if n > len(l.byOwner) {
+		l.byOwner = maps.Collect(maps.All(l.byOwner))
 	}
 	// Give the memory back: an array keeps its capacity otherwise, and a
 	// store that prunes old events would hold its peak forever.
