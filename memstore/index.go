@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"iter"
 	"slices"
 
 	"github.com/apikit/apikey"
@@ -16,29 +17,34 @@ type indexKey struct {
 	status       apikey.Status
 }
 
-// indexKeys returns the lists k belongs to: 2 owners × (1 + its distinct
-// groups) × 2 statuses.
-func indexKeys(k *apikey.Key) []indexKey {
-	status := apikey.StatusInactive
-	if k.Active {
-		status = apikey.StatusActive
-	}
-	groups := append([]string{""}, k.Groups...)
-	slices.Sort(groups)
-	groups = slices.Compact(groups)
-	out := make([]indexKey, 0, 4*len(groups))
-	for _, owner := range []string{"", k.Owner} {
-		for _, g := range groups {
-			out = append(out, indexKey{owner, g, apikey.StatusAny}, indexKey{owner, g, status})
+// indexKeys yields the lists k belongs to: 2 owners × (1 + its distinct
+// groups) × 2 statuses, without allocating (Create calls it for every key).
+func indexKeys(k *apikey.Key) iter.Seq[indexKey] {
+	return func(yield func(indexKey) bool) {
+		status := apikey.StatusInactive
+		if k.Active {
+			status = apikey.StatusActive
+		}
+		for _, owner := range [2]string{"", k.Owner} {
+			for i := -1; i < len(k.Groups); i++ {
+				g := ""
+				if i >= 0 {
+					if g = k.Groups[i]; g == "" || slices.Contains(k.Groups[:i], g) {
+						continue // "" and repeated groups are one list
+					}
+				}
+				if !yield(indexKey{owner, g, apikey.StatusAny}) || !yield(indexKey{owner, g, status}) {
+					return
+				}
+			}
 		}
 	}
-	return out
 }
 
 // index adds k to every list it belongs to. The caller holds s.mu for
 // writing.
 func (s *Store) index(k *apikey.Key) {
-	for _, ik := range indexKeys(k) {
+	for ik := range indexKeys(k) {
 		s.lists[ik] = insertOrdered(s.lists[ik], k)
 	}
 }
@@ -47,7 +53,7 @@ func (s *Store) index(k *apikey.Key) {
 // now: call it before changing its status or groups, and index after. The
 // caller holds s.mu for writing.
 func (s *Store) unindex(k *apikey.Key) {
-	for _, ik := range indexKeys(k) {
+	for ik := range indexKeys(k) {
 		if rest := removeOrdered(s.lists[ik], k); len(rest) > 0 {
 			s.lists[ik] = rest
 		} else {

@@ -333,7 +333,7 @@ func (s *Store) replace(c *apikey.Key) {
 	s.byID[c.ID] = c
 	s.byLookupID[c.LookupID] = c
 	at := apikey.Cursor{CreatedAt: c.CreatedAt, ID: c.ID}
-	for _, ik := range indexKeys(c) {
+	for ik := range indexKeys(c) {
 		if keys := s.lists[ik]; keys != nil {
 			if i, found := position(keys, at); found {
 				keys[i] = c
