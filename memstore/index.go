@@ -45,7 +45,12 @@ func indexKeys(k *apikey.Key) iter.Seq[indexKey] {
 // writing.
 func (s *Store) index(k *apikey.Key) {
 	for ik := range indexKeys(k) {
-		s.lists[ik] = insertOrdered(s.lists[ik], k)
+		p := s.lists[ik]
+		if p == nil {
+			p = new([]*apikey.Key)
+			s.lists[ik] = p
+		}
+		*p = insertOrdered(*p, k) // one hash of ik, not two
 	}
 }
 
@@ -54,8 +59,12 @@ func (s *Store) index(k *apikey.Key) {
 // caller holds s.mu for writing.
 func (s *Store) unindex(k *apikey.Key) {
 	for ik := range indexKeys(k) {
-		if rest := removeOrdered(s.lists[ik], k); len(rest) > 0 {
-			s.lists[ik] = rest
+		p := s.lists[ik]
+		if p == nil {
+			continue
+		}
+		if rest := removeOrdered(*p, k); len(rest) > 0 {
+			*p = rest
 		} else {
 			delete(s.lists, ik)
 		}
@@ -68,5 +77,13 @@ func (s *Store) list(q apikey.ListQuery) []*apikey.Key {
 	if status != apikey.StatusActive && status != apikey.StatusInactive {
 		status = apikey.StatusAny
 	}
-	return s.lists[indexKey{q.Owner, q.Group, status}]
+	return s.keysOf(indexKey{q.Owner, q.Group, status})
+}
+
+// keysOf returns the list ik names, nil if it is empty. The caller holds s.mu.
+func (s *Store) keysOf(ik indexKey) []*apikey.Key {
+	if p := s.lists[ik]; p != nil {
+		return *p
+	}
+	return nil
 }
