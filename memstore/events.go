@@ -270,7 +270,9 @@ func (s *Store) PruneEvents(_ context.Context, before time.Time, limit int) (int
 		}
 	}
 	// A map keeps its table when its entries are deleted: rebuild those
-	// that lost most of them.
+	// that this call may have emptied by more than half (it deleted more
+	// events than they have entries left). Pruning in small batches
+	// rebuilds only once a batch outnumbers what is left.
 	if n > len(l.keyFirst) {
 		l.keyFirst = maps.Collect(maps.All(l.keyFirst))
 	}
