@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"iter"
 	"slices"
 
 	"github.com/apikit/apikey"
@@ -16,30 +17,40 @@ type indexKey struct {
 	status       apikey.Status
 }
 
-// indexKeys returns the lists k belongs to: 2 owners × (1 + its distinct
-// groups) × 2 statuses.
-func indexKeys(k *apikey.Key) []indexKey {
-	status := apikey.StatusInactive
-	if k.Active {
-		status = apikey.StatusActive
-	}
-	groups := append([]string{""}, k.Groups...)
-	slices.Sort(groups)
-	groups = slices.Compact(groups)
-	out := make([]indexKey, 0, 4*len(groups))
-	for _, owner := range []string{"", k.Owner} {
-		for _, g := range groups {
-			out = append(out, indexKey{owner, g, apikey.StatusAny}, indexKey{owner, g, status})
+// indexKeys yields the lists k belongs to: 2 owners × (1 + its distinct
+// groups) × 2 statuses, without allocating (Create calls it for every key).
+func indexKeys(k *apikey.Key) iter.Seq[indexKey] {
+	return func(yield func(indexKey) bool) {
+		status := apikey.StatusInactive
+		if k.Active {
+			status = apikey.StatusActive
+		}
+		for _, owner := range [2]string{"", k.Owner} {
+			for i := -1; i < len(k.Groups); i++ {
+				g := ""
+				if i >= 0 {
+					if g = k.Groups[i]; g == "" || slices.Contains(k.Groups[:i], g) {
+						continue // "" and repeated groups are one list
+					}
+				}
+				if !yield(indexKey{owner, g, apikey.StatusAny}) || !yield(indexKey{owner, g, status}) {
+					return
+				}
+			}
 		}
 	}
-	return out
 }
 
 // index adds k to every list it belongs to. The caller holds s.mu for
 // writing.
 func (s *Store) index(k *apikey.Key) {
-	for _, ik := range indexKeys(k) {
-		s.lists[ik] = insertOrdered(s.lists[ik], k)
+	for ik := range indexKeys(k) {
+		p := s.lists[ik]
+		if p == nil {
+			p = new([]*apikey.Key)
+			s.lists[ik] = p
+		}
+		*p = insertOrdered(*p, k) // one hash of ik, not two
 	}
 }
 
@@ -47,9 +58,13 @@ func (s *Store) index(k *apikey.Key) {
 // now: call it before changing its status or groups, and index after. The
 // caller holds s.mu for writing.
 func (s *Store) unindex(k *apikey.Key) {
-	for _, ik := range indexKeys(k) {
-		if rest := removeOrdered(s.lists[ik], k); len(rest) > 0 {
-			s.lists[ik] = rest
+	for ik := range indexKeys(k) {
+		p := s.lists[ik]
+		if p == nil {
+			continue
+		}
+		if rest := removeOrdered(*p, k); len(rest) > 0 {
+			*p = rest
 		} else {
 			delete(s.lists, ik)
 		}
@@ -62,5 +77,13 @@ func (s *Store) list(q apikey.ListQuery) []*apikey.Key {
 	if status != apikey.StatusActive && status != apikey.StatusInactive {
 		status = apikey.StatusAny
 	}
-	return s.lists[indexKey{q.Owner, q.Group, status}]
+	return s.keysOf(indexKey{q.Owner, q.Group, status})
+}
+
+// keysOf returns the list ik names, nil if it is empty. The caller holds s.mu.
+func (s *Store) keysOf(ik indexKey) []*apikey.Key {
+	if p := s.lists[ik]; p != nil {
+		return *p
+	}
+	return nil
 }

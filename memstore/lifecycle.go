@@ -39,7 +39,7 @@ func (s *Store) Roll(_ context.Context, ch apikey.Change, oldID uuid.UUID, succe
 	}
 	if guard != nil && guard.MaxKeys > 0 {
 		working := 0
-		for _, k := range s.lists[indexKey{owner: old.Owner}] {
+		for _, k := range s.keysOf(indexKey{owner: old.Owner}) {
 			if k.Active && !k.Expired(rolledAt) && (k.RolledTo == uuid.Nil || k.GraceEndsAt != nil && k.GraceEndsAt.After(rolledAt)) {
 				working++
 			}
@@ -70,9 +70,7 @@ func (s *Store) Roll(_ context.Context, ch apikey.Change, oldID uuid.UUID, succe
 	e := apikey.NewEvent(ch, apikey.EventRolled, old)
 	e.New.Successor, e.New.GraceEndsAt = c.ID, &graceEndsAt
 	s.record(e)
-	e = apikey.NewEvent(ch, apikey.EventIssued, c)
-	e.New = apikey.IssuedValues(c)
-	s.record(e)
+	s.recordIssued(ch, c)
 	return nil
 }
 
@@ -104,7 +102,7 @@ func (s *Store) Prune(_ context.Context, ch apikey.Change, q apikey.PruneQuery) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var found []*apikey.Key
-	for _, k := range s.lists[indexKey{owner: q.Owner}] {
+	for _, k := range s.keysOf(indexKey{owner: q.Owner}) {
 		if bytes.Compare(k.ID[:], q.After[:]) > 0 && endedBefore(k, q.EndedBefore) {
 			found = append(found, k)
 		}

@@ -2,7 +2,10 @@ package memstore_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -40,4 +43,35 @@ func TestPruneEventsReturnsMemory(t *testing.T) {
 		withEvents, pruned, (int64(withEvents)-int64(pruned))/50_000)
 	require.Less(t, pruned, withEvents-50_000*100, "pruning 50,000 events frees at least 100 B each")
 	runtime.KeepAlive(s)
+}
+
+// BenchmarkHeapPerKey reports the heap one key takes with its issued event
+// (a key without limits or usage counts, shaped like benchKey with an owner
+// among 1,000), indexes included, at 1,000,000 keys (APIKEY_BENCH_KEYS
+// changes that), and what is left after PruneEvents removes the events.
+func BenchmarkHeapPerKey(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("APIKEY_BENCH_KEYS")); err == nil && v > 0 {
+		n = v
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		before := heapInUse()
+		s := memstore.New()
+		for i := range n {
+			k := benchKey(i)
+			k.Owner = fmt.Sprintf("org-%d", i%1000)
+			if err := s.Create(ctx, creation(k), k, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		withEvents := heapInUse()
+		if _, err := s.PruneEvents(ctx, time.Now().Add(24*time.Hour*365*100), n); err != nil {
+			b.Fatal(err)
+		}
+		pruned := heapInUse()
+		b.ReportMetric(float64(withEvents-before)/float64(n), "heap-B/key")
+		b.ReportMetric(float64(pruned-before)/float64(n), "pruned-heap-B/key")
+		runtime.KeepAlive(s)
+	}
 }

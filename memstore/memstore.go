@@ -40,8 +40,9 @@ type Store struct {
 	// lists holds the keys sorted by (CreatedAt, ID), the order of List,
 	// once per combination of List's owner, group and status filters (see
 	// indexKey). New keys are usually the latest, so insertion is usually
-	// an append.
-	lists map[indexKey][]*apikey.Key
+	// an append. A list is held by pointer, so that adding a key to it
+	// hashes its indexKey once.
+	lists map[indexKey]*[]*apikey.Key
 
 	// events is the audit trail (see events.go).
 	events eventLog
@@ -66,7 +67,7 @@ func New() *Store {
 	return &Store{
 		byID:       make(map[uuid.UUID]*apikey.Key),
 		byLookupID: make(map[string]*apikey.Key),
-		lists:      make(map[indexKey][]*apikey.Key),
+		lists:      make(map[indexKey]*[]*apikey.Key),
 		credits:    credits{balances: make(map[apikey.CreditAccount]*apikey.CreditBalance)},
 	}
 }
@@ -91,15 +92,13 @@ func (s *Store) Create(_ context.Context, ch apikey.Change, k *apikey.Key, maxPe
 	if _, ok := s.byLookupID[c.LookupID]; ok {
 		return fmt.Errorf("memstore: create key %s: lookup ID in use: %w", c.ID, apikey.ErrDuplicate)
 	}
-	if maxPerOwner > 0 && len(s.lists[indexKey{owner: c.Owner}]) >= maxPerOwner {
+	if maxPerOwner > 0 && len(s.keysOf(indexKey{owner: c.Owner})) >= maxPerOwner {
 		return fmt.Errorf("memstore: create key %s: %w", c.ID, apikey.ErrQuotaExceeded)
 	}
 	s.byID[c.ID] = c
 	s.byLookupID[c.LookupID] = c
 	s.index(c)
-	e := apikey.NewEvent(ch, apikey.EventIssued, c)
-	e.New = apikey.IssuedValues(c)
-	s.record(e)
+	s.recordIssued(ch, c)
 	return nil
 }
 
@@ -335,8 +334,8 @@ func (s *Store) replace(c *apikey.Key) {
 	s.byID[c.ID] = c
 	s.byLookupID[c.LookupID] = c
 	at := apikey.Cursor{CreatedAt: c.CreatedAt, ID: c.ID}
-	for _, ik := range indexKeys(c) {
-		if keys := s.lists[ik]; keys != nil {
+	for ik := range indexKeys(c) {
+		if keys := s.keysOf(ik); keys != nil {
 			if i, found := position(keys, at); found {
 				keys[i] = c
 			}
