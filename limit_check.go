@@ -296,13 +296,21 @@ func (m *Manager) ChangeCredits(ctx context.Context, account CreditAccount, set 
 }
 
 // Credits returns a credit balance, ErrNotFound if it has never been set,
-// or errors.ErrUnsupported if the Store is no [LimitStore].
+// or errors.ErrUnsupported if the Store is no [LimitStore]. A balance of
+// another owner than the acting administrator's (the owner's or one of its
+// keys') is ErrNotFound, as one never set.
 func (m *Manager) Credits(ctx context.Context, account CreditAccount) (CreditBalance, error) {
 	ls, err := m.limitStore("read credits")
 	if err != nil {
 		return CreditBalance{}, err
 	}
+	if scope := ownerScope(ctx); scope != "" && account.Owner != scope {
+		return CreditBalance{}, fmt.Errorf("apikey: read credits: %w", ErrNotFound)
+	}
 	b, err := ls.Credits(ctx, account)
+	if errors.Is(err, ErrNotFound) {
+		return CreditBalance{}, fmt.Errorf("apikey: read credits: %w", ErrNotFound)
+	}
 	if err != nil {
 		return CreditBalance{}, m.storeError("read credits", err)
 	}
