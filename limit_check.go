@@ -217,11 +217,14 @@ func (m *Manager) limitStore(op string) (LimitStore, error) {
 }
 
 // checkIssueLimits validates the limits of a key being issued.
-func (m *Manager) checkIssueLimits(l *Limits) error {
+func (m *Manager) checkIssueLimits(ctx context.Context, l *Limits) error {
 	if l == nil {
 		return nil
 	}
 	if err := ValidateLimits(l); err != nil {
+		return err
+	}
+	if err := m.checkLimitsEscalation(ctx, l); err != nil {
 		return err
 	}
 	_, err := m.limitStore("issue with limits")
@@ -229,7 +232,9 @@ func (m *Manager) checkIssueLimits(l *Limits) error {
 }
 
 // SetLimits sets (or, with nil, removes) the limits of a key: the owner's
-// defaults then apply alone. The error wraps ErrInvalidLimits, ErrNotFound,
+// defaults then apply alone. An administrator limited to one owner may
+// tighten the owner's defaults (see [WithOwnerLimits]) but not loosen them:
+// ErrEscalation. The error wraps ErrInvalidLimits, ErrNotFound,
 // ErrEscalation, ErrConflict, ErrStoreFailure, or errors.ErrUnsupported if
 // the Store is no [LimitStore]. Like every change, it is audited
 // (EventLimitsChanged).
@@ -244,6 +249,9 @@ func (m *Manager) SetLimits(ctx context.Context, id uuid.UUID, limits *Limits) e
 	if limits.IsZero() {
 		limits = nil
 	}
+	if err := m.checkLimitsEscalation(ctx, limits); err != nil {
+		return err
+	}
 	limits = limits.Clone()
 	return m.update(ctx, id, "set limits", func(ch Change, guard *Guard) error {
 		return ls.SetLimits(ctx, ch, id, limits, guard)
@@ -254,7 +262,9 @@ func (m *Manager) SetLimits(ctx context.Context, id uuid.UUID, limits *Limits) e
 // a credit balance, never below zero, and returns the balance after. For a
 // key's balance the administrator in ctx must be allowed to change the key
 // (as for [Manager.SetGroups]); for an owner's balance, to act for the
-// owner. It is an audited change (EventCreditsChanged). Amounts are bounded
+// owner; and under an owner's plan with a credit policy (see
+// [WithOwnerLimits]) only trusted code or an operator changes credits. It
+// is an audited change (EventCreditsChanged). Amounts are bounded
 // by [MaxCredits]. The error wraps ErrInvalidLimits, ErrNotFound,
 // ErrEscalation, ErrStoreFailure, or errors.ErrUnsupported if the Store is
 // no [LimitStore].
@@ -265,6 +275,9 @@ func (m *Manager) ChangeCredits(ctx context.Context, account CreditAccount, set 
 	}
 	if set != nil && (*set < 0 || *set > MaxCredits) || add < -MaxCredits || add > MaxCredits {
 		return 0, &ValidationError{Field: "Credits", Reason: fmt.Sprintf("amounts must be within %d", int64(MaxCredits)), Err: ErrInvalidLimits}
+	}
+	if err := m.checkCreditsEscalation(ctx); err != nil {
+		return 0, err
 	}
 	c := CreditChange{Account: account, Set: set, Add: add}
 	if account.KeyID == uuid.Nil {
