@@ -88,7 +88,7 @@ func isBidiControl(r rune) bool {
 }
 
 // ValidateGroup checks one group name: 1 to 128 bytes of
-// [A-Za-z0-9_:.-]. Groups are matched exactly, byte for byte, so the narrow
+// [A-Za-z0-9_:.-], without a full API key in it. Groups are matched exactly, byte for byte, so the narrow
 // alphabet leaves no room for case or Unicode look-alikes. The error is a
 // [*ValidationError] for the field "Groups" that wraps ErrInvalidGroup.
 func ValidateGroup(group string) error {
@@ -101,6 +101,9 @@ func ValidateGroup(group string) error {
 			c == '_' || c == ':' || c == '.' || c == '-') {
 			return invalidGroup(fmt.Sprintf("%q may contain only A-Z, a-z, 0-9, '_', ':', '.' and '-'", group))
 		}
+	}
+	if holdsKey(group) {
+		return invalidGroup(keyInTextReason)
 	}
 	return nil
 }
