@@ -19,11 +19,11 @@ func TestFullKeyRefusedAsGroupOrOwner(t *testing.T) {
 	k, plaintext := issue(t, m, "leaky", "g")
 
 	_, _, err := m.Issue(ctx, apikey.IssueRequest{Name: "n", Groups: []string{plaintext}, CreatedBy: "ops"})
-	assert.ErrorIs(t, err, apikey.ErrInvalidGroup, "a key as a group")
+	require.ErrorIs(t, err, apikey.ErrInvalidGroup, "a key as a group")
 	assert.NotContains(t, err.Error(), plaintext, "the error never quotes the key")
 	assert.ErrorIs(t, m.SetGroups(ctx, k.ID, []string{"g", plaintext}), apikey.ErrInvalidGroup)
 	_, _, err = m.Issue(ctx, apikey.IssueRequest{Name: "n", Groups: []string{"g"}, CreatedBy: "ops", Owner: plaintext})
-	assert.ErrorIs(t, err, apikey.ErrInvalidOwner, "a key as an owner")
+	require.ErrorIs(t, err, apikey.ErrInvalidOwner, "a key as an owner")
 	assert.NotContains(t, err.Error(), plaintext)
 
 	_, err = m.List(ctx, apikey.ListOptions{Owner: plaintext})
