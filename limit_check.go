@@ -36,8 +36,19 @@ func newLimitEngine(m *Manager, c limitConfig) *limitEngine {
 // (see [WithOwnerLimits]) with the key's own limits over them. A key's rate
 // limit replaces the owner's of the same name and adds to the others; a
 // key's credit policy replaces the owner's. It returns an error wrapping
-// ErrInvalidLimits if the owner's defaults are invalid.
+// ErrInvalidLimits if the owner's defaults are invalid. The limits are the
+// caller's own copy: k may be a shared record (see [Manager.Verify]).
 func (m *Manager) EffectiveLimits(k *Key) (Limits, error) {
+	l, err := m.effectiveLimits(k)
+	if err != nil {
+		return Limits{}, err
+	}
+	return *l.Clone(), nil
+}
+
+// effectiveLimits is EffectiveLimits without the copy, for CheckLimits:
+// what it returns may share k's Rates and Credits, and is only read.
+func (m *Manager) effectiveLimits(k *Key) (Limits, error) {
 	var l Limits
 	if f := m.limits.ownerLimits; f != nil {
 		l = f(k.Owner)
@@ -96,7 +107,7 @@ func (m *Manager) CheckLimits(ctx context.Context, k *Key, cost int64) ([]LimitS
 		return nil, fmt.Errorf("apikey: CheckLimits: cost %d is not 1 to %d", cost, MaxCost)
 	}
 	e := m.limits
-	l, err := m.EffectiveLimits(k)
+	l, err := m.effectiveLimits(k)
 	if err != nil {
 		e.failures.Add(1)
 		return nil, fmt.Errorf("%w: %w", ErrLimiterUnavailable, err)
