@@ -88,7 +88,7 @@ func isBidiControl(r rune) bool {
 }
 
 // ValidateGroup checks one group name: 1 to 128 bytes of
-// [A-Za-z0-9_:.-], without a full API key in it. Groups are matched exactly, byte for byte, so the narrow
+// [A-Za-z0-9_:.-]. Groups are matched exactly, byte for byte, so the narrow
 // alphabet leaves no room for case or Unicode look-alikes. The error is a
 // [*ValidationError] for the field "Groups" that wraps ErrInvalidGroup.
 func ValidateGroup(group string) error {
@@ -99,17 +99,18 @@ func ValidateGroup(group string) error {
 		c := group[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 			c == '_' || c == ':' || c == '.' || c == '-') {
+			if holdsKey(group) { // never quoted
+				return invalidGroup(keyInTextReason)
+			}
 			return invalidGroup(fmt.Sprintf("%q may contain only A-Z, a-z, 0-9, '_', ':', '.' and '-'", group))
 		}
-	}
-	if holdsKey(group) {
-		return invalidGroup(keyInTextReason)
 	}
 	return nil
 }
 
 // normalizeGroups validates groups and returns them sorted without
-// duplicates, in a new slice. At least one group is required.
+// duplicates, in a new slice. At least one group is required, and none
+// may hold a full API key (it would be stored and shown with the key).
 func normalizeGroups(groups []string) ([]string, error) {
 	if len(groups) == 0 {
 		return nil, invalidGroup("at least one group is required")
@@ -117,6 +118,9 @@ func normalizeGroups(groups []string) ([]string, error) {
 	for _, g := range groups {
 		if err := ValidateGroup(g); err != nil {
 			return nil, err
+		}
+		if holdsKey(g) { // stored, printed and listed with the key
+			return nil, invalidGroup(keyInTextReason)
 		}
 	}
 	out := slices.Clone(groups)
