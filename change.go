@@ -71,9 +71,11 @@ func (m *Manager) change(ctx context.Context) Change {
 	}
 	c.Reason = given.Reason
 	if a, ok := ActorFromContext(ctx); ok {
-		// As given: the application names its actors (the admin API, its
-		// key, whose name ValidateName checked).
-		c.ActorID, c.ActorName, c.ActorPreview = a.ID, a.Name, a.Preview
+		// As given (the application names its actors; the admin API's
+		// names passed ValidateName), but never with a full key in them:
+		// events are read by more people than keys are. RedactKeys
+		// allocates nothing when there is no key.
+		c.ActorID, c.ActorName, c.ActorPreview = RedactKeys(a.ID), RedactKeys(a.Name), RedactKeys(a.Preview)
 	}
 	c.At = m.now()
 	return c

@@ -85,7 +85,7 @@ func (m *Manager) Issue(ctx context.Context, req IssueRequest) (*Key, string, er
 	if err := ValidateMetadata(req.Metadata); err != nil {
 		return nil, "", err
 	}
-	if err := m.checkIssueLimits(req.Limits); err != nil {
+	if err := m.checkIssueLimits(ctx, req.Limits); err != nil {
 		return nil, "", err
 	}
 	if err := ValidateName(createdBy); err != nil {

@@ -46,8 +46,10 @@ func (m *Manager) lifecycle(op string) (LifecycleStore, error) {
 
 // Roll replaces a key with a successor and returns the successor's record
 // and its plaintext, once, as Issue does. The successor has the old key's
-// owner, name, groups and metadata, and its expiry (see
+// owner, name, groups, metadata and limits, and its expiry (see
 // [RollRequest.ExpiresAt]); the two are linked by RolledFrom and RolledTo.
+// A key's own credit balance and rate counters stay the old key's: the
+// successor starts with fresh counters and no balance of its own.
 // The old key keeps working for req.Grace, then is refused as expired
 // (ErrExpired); a grace of zero stops it at once. Requests authenticated by
 // it in the meantime carry Deprecation and Sunset headers (see
@@ -115,6 +117,7 @@ func (m *Manager) Roll(ctx context.Context, id uuid.UUID, req RollRequest) (*Key
 		successor.CreatedBy = createdBy
 		successor.ExpiresAt = expiresAt
 		successor.Metadata = maps.Clone(old.Metadata)
+		successor.Limits = old.Limits.Clone() // a roll is no way to shed a limit
 		successor.RolledFrom = old.ID
 
 		m.invalidate(id)

@@ -36,8 +36,19 @@ func newLimitEngine(m *Manager, c limitConfig) *limitEngine {
 // (see [WithOwnerLimits]) with the key's own limits over them. A key's rate
 // limit replaces the owner's of the same name and adds to the others; a
 // key's credit policy replaces the owner's. It returns an error wrapping
-// ErrInvalidLimits if the owner's defaults are invalid.
+// ErrInvalidLimits if the owner's defaults are invalid. The limits are the
+// caller's own copy: k may be a shared record (see [Manager.Verify]).
 func (m *Manager) EffectiveLimits(k *Key) (Limits, error) {
+	l, err := m.effectiveLimits(k)
+	if err != nil {
+		return Limits{}, err
+	}
+	return *l.Clone(), nil
+}
+
+// effectiveLimits is EffectiveLimits without the copy, for CheckLimits:
+// what it returns may share k's Rates and Credits, and is only read.
+func (m *Manager) effectiveLimits(k *Key) (Limits, error) {
 	var l Limits
 	if f := m.limits.ownerLimits; f != nil {
 		l = f(k.Owner)
@@ -96,7 +107,7 @@ func (m *Manager) CheckLimits(ctx context.Context, k *Key, cost int64) ([]LimitS
 		return nil, fmt.Errorf("apikey: CheckLimits: cost %d is not 1 to %d", cost, MaxCost)
 	}
 	e := m.limits
-	l, err := m.EffectiveLimits(k)
+	l, err := m.effectiveLimits(k)
 	if err != nil {
 		e.failures.Add(1)
 		return nil, fmt.Errorf("%w: %w", ErrLimiterUnavailable, err)
@@ -217,11 +228,14 @@ func (m *Manager) limitStore(op string) (LimitStore, error) {
 }
 
 // checkIssueLimits validates the limits of a key being issued.
-func (m *Manager) checkIssueLimits(l *Limits) error {
+func (m *Manager) checkIssueLimits(ctx context.Context, l *Limits) error {
 	if l == nil {
 		return nil
 	}
 	if err := ValidateLimits(l); err != nil {
+		return err
+	}
+	if err := m.checkLimitsEscalation(ctx, l); err != nil {
 		return err
 	}
 	_, err := m.limitStore("issue with limits")
@@ -229,7 +243,9 @@ func (m *Manager) checkIssueLimits(l *Limits) error {
 }
 
 // SetLimits sets (or, with nil, removes) the limits of a key: the owner's
-// defaults then apply alone. The error wraps ErrInvalidLimits, ErrNotFound,
+// defaults then apply alone. An administrator limited to one owner may
+// tighten the owner's defaults (see [WithOwnerLimits]) but not loosen them:
+// ErrEscalation. The error wraps ErrInvalidLimits, ErrNotFound,
 // ErrEscalation, ErrConflict, ErrStoreFailure, or errors.ErrUnsupported if
 // the Store is no [LimitStore]. Like every change, it is audited
 // (EventLimitsChanged).
@@ -244,6 +260,9 @@ func (m *Manager) SetLimits(ctx context.Context, id uuid.UUID, limits *Limits) e
 	if limits.IsZero() {
 		limits = nil
 	}
+	if err := m.checkLimitsEscalation(ctx, limits); err != nil {
+		return err
+	}
 	limits = limits.Clone()
 	return m.update(ctx, id, "set limits", func(ch Change, guard *Guard) error {
 		return ls.SetLimits(ctx, ch, id, limits, guard)
@@ -254,7 +273,9 @@ func (m *Manager) SetLimits(ctx context.Context, id uuid.UUID, limits *Limits) e
 // a credit balance, never below zero, and returns the balance after. For a
 // key's balance the administrator in ctx must be allowed to change the key
 // (as for [Manager.SetGroups]); for an owner's balance, to act for the
-// owner. It is an audited change (EventCreditsChanged). Amounts are bounded
+// owner; and under an owner's plan with a credit policy (see
+// [WithOwnerLimits]) only trusted code or an operator changes credits. It
+// is an audited change (EventCreditsChanged). Amounts are bounded
 // by [MaxCredits]. The error wraps ErrInvalidLimits, ErrNotFound,
 // ErrEscalation, ErrStoreFailure, or errors.ErrUnsupported if the Store is
 // no [LimitStore].
@@ -265,6 +286,9 @@ func (m *Manager) ChangeCredits(ctx context.Context, account CreditAccount, set 
 	}
 	if set != nil && (*set < 0 || *set > MaxCredits) || add < -MaxCredits || add > MaxCredits {
 		return 0, &ValidationError{Field: "Credits", Reason: fmt.Sprintf("amounts must be within %d", int64(MaxCredits)), Err: ErrInvalidLimits}
+	}
+	if err := m.checkCreditsEscalation(ctx); err != nil {
+		return 0, err
 	}
 	c := CreditChange{Account: account, Set: set, Add: add}
 	if account.KeyID == uuid.Nil {
@@ -296,13 +320,21 @@ func (m *Manager) ChangeCredits(ctx context.Context, account CreditAccount, set 
 }
 
 // Credits returns a credit balance, ErrNotFound if it has never been set,
-// or errors.ErrUnsupported if the Store is no [LimitStore].
+// or errors.ErrUnsupported if the Store is no [LimitStore]. A balance of
+// another owner than the acting administrator's (the owner's or one of its
+// keys') is ErrNotFound, as one never set.
 func (m *Manager) Credits(ctx context.Context, account CreditAccount) (CreditBalance, error) {
 	ls, err := m.limitStore("read credits")
 	if err != nil {
 		return CreditBalance{}, err
 	}
+	if scope := ownerScope(ctx); scope != "" && account.Owner != scope {
+		return CreditBalance{}, fmt.Errorf("apikey: read credits: %w", ErrNotFound)
+	}
 	b, err := ls.Credits(ctx, account)
+	if errors.Is(err, ErrNotFound) {
+		return CreditBalance{}, fmt.Errorf("apikey: read credits: %w", ErrNotFound)
+	}
 	if err != nil {
 		return CreditBalance{}, m.storeError("read credits", err)
 	}

@@ -25,7 +25,8 @@ const maxMetadataEntries, maxMetadataKey = 16, 64
 
 // ValidateOwner checks an owner: 1 to MaxOwnerLength bytes of
 // [A-Za-z0-9_.:@-], so that an organization ID, a UUID or an e-mail address
-// fits, and nothing that could display as another owner does. The error
+// fits, and nothing that could display as another owner does, nor a full
+// API key (owners are shown and logged wherever keys are). The error
 // is a [*ValidationError] wrapping ErrInvalidOwner.
 func ValidateOwner(owner string) error {
 	if len(owner) == 0 || len(owner) > MaxOwnerLength {
@@ -35,6 +36,9 @@ func ValidateOwner(owner string) error {
 		if c := owner[i]; !isWordByte(c) && c != ':' && c != '@' {
 			return ownerError("may contain only A-Z, a-z, 0-9, '_', '.', ':', '@' and '-'")
 		}
+	}
+	if holdsKey(owner) {
+		return ownerError(keyInTextReason)
 	}
 	return nil
 }

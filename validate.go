@@ -99,6 +99,9 @@ func ValidateGroup(group string) error {
 		c := group[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 			c == '_' || c == ':' || c == '.' || c == '-') {
+			if holdsKey(group) { // never quoted
+				return invalidGroup(keyInTextReason)
+			}
 			return invalidGroup(fmt.Sprintf("%q may contain only A-Z, a-z, 0-9, '_', ':', '.' and '-'", group))
 		}
 	}
@@ -106,7 +109,8 @@ func ValidateGroup(group string) error {
 }
 
 // normalizeGroups validates groups and returns them sorted without
-// duplicates, in a new slice. At least one group is required.
+// duplicates, in a new slice. At least one group is required, and none
+// may hold a full API key (it would be stored and shown with the key).
 func normalizeGroups(groups []string) ([]string, error) {
 	if len(groups) == 0 {
 		return nil, invalidGroup("at least one group is required")
@@ -114,6 +118,9 @@ func normalizeGroups(groups []string) ([]string, error) {
 	for _, g := range groups {
 		if err := ValidateGroup(g); err != nil {
 			return nil, err
+		}
+		if holdsKey(g) { // stored, printed and listed with the key
+			return nil, invalidGroup(keyInTextReason)
 		}
 	}
 	out := slices.Clone(groups)
