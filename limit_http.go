@@ -90,7 +90,8 @@ func (a *Authenticator) enforceLimits(w http.ResponseWriter, r *http.Request, k 
 	if k.Limits == nil && a.m.limits.ownerLimits == nil {
 		return true
 	}
-	status, err := a.m.CheckLimits(r.Context(), k, cost)
+	var buf [4]LimitStatus
+	status, err := a.m.checkLimits(r.Context(), k, cost, buf[:0])
 	if err == nil {
 		SetRateLimitHeaders(w.Header(), status)
 		return true
@@ -119,7 +120,8 @@ func (a *Authenticator) CheckLimits(r *http.Request, k *Key, cost int64) (http.H
 	if k == nil || k.Limits == nil && a.m.limits.ownerLimits == nil {
 		return h, nil
 	}
-	status, err := a.m.CheckLimits(r.Context(), k, cost)
+	var buf [4]LimitStatus
+	status, err := a.m.checkLimits(r.Context(), k, cost, buf[:0])
 	if err == nil {
 		SetRateLimitHeaders(h, status)
 		return h, nil
