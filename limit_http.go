@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/apikit/apikey/internal/problem"
 )
@@ -151,27 +150,44 @@ func SetRateLimitHeaders(h http.Header, status []LimitStatus) {
 	if len(status) == 0 {
 		return
 	}
-	var policy, state strings.Builder
+	// Both fields in one buffer, turned into one string: two allocations
+	// in all (the string and the fields' values), whatever the number of
+	// limits.
+	var stack [192]byte
+	b := stack[:0]
 	for i, s := range status {
 		if i > 0 {
-			policy.WriteString(", ")
-			state.WriteString(", ")
+			b = append(b, ", "...)
 		}
-		name := strconv.Quote(s.Limit.Name) // names are letters, digits, '_', '-', '.': no escapes
-		policy.WriteString(name)
-		policy.WriteString(";q=")
-		policy.WriteString(strconv.FormatInt(s.Limit.Limit, 10))
-		policy.WriteString(";w=")
-		policy.WriteString(strconv.FormatInt(max(retrySeconds(s.Limit.Period), 1), 10))
-		state.WriteString(name)
-		state.WriteString(";r=")
-		state.WriteString(strconv.FormatInt(max(s.Remaining, 0), 10))
-		state.WriteString(";t=")
-		state.WriteString(strconv.FormatInt(retrySeconds(s.Reset), 10))
+		b = strconv.AppendQuote(b, s.Limit.Name) // names are letters, digits, '_', '-', '.': no escapes
+		b = append(b, ";q="...)
+		b = strconv.AppendInt(b, s.Limit.Limit, 10)
+		b = append(b, ";w="...)
+		b = strconv.AppendInt(b, max(retrySeconds(s.Limit.Period), 1), 10)
 	}
-	h.Set("RateLimit-Policy", policy.String())
-	h.Set("RateLimit", state.String())
+	split := len(b)
+	for i, s := range status {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = strconv.AppendQuote(b, s.Limit.Name)
+		b = append(b, ";r="...)
+		b = strconv.AppendInt(b, max(s.Remaining, 0), 10)
+		b = append(b, ";t="...)
+		b = strconv.AppendInt(b, retrySeconds(s.Reset), 10)
+	}
+	both := string(b)
+	values := []string{both[:split], both[split:]}
+	h[rateLimitPolicyHeader] = values[0:1:1] // the canonical keys: no canonicalization per request
+	h[rateLimitHeader] = values[1:2:2]
 }
+
+// The canonical forms (textproto.CanonicalMIMEHeaderKey) of the names of
+// the RateLimit header fields.
+const (
+	rateLimitPolicyHeader = "Ratelimit-Policy"
+	rateLimitHeader       = "Ratelimit"
+)
 
 func setLimitErrorHeaders(h http.Header, e *LimitError) {
 	SetRateLimitHeaders(h, e.Status)
