@@ -159,7 +159,7 @@ func SetRateLimitHeaders(h http.Header, status []LimitStatus) {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = strconv.AppendQuote(b, s.Limit.Name) // names are letters, digits, '_', '-', '.': no escapes
+		b = appendLimitName(b, s.Limit.Name)
 		b = append(b, ";q="...)
 		b = strconv.AppendInt(b, s.Limit.Limit, 10)
 		b = append(b, ";w="...)
@@ -170,7 +170,7 @@ func SetRateLimitHeaders(h http.Header, status []LimitStatus) {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = strconv.AppendQuote(b, s.Limit.Name)
+		b = appendLimitName(b, s.Limit.Name)
 		b = append(b, ";r="...)
 		b = strconv.AppendInt(b, max(s.Remaining, 0), 10)
 		b = append(b, ";t="...)
@@ -180,6 +180,18 @@ func SetRateLimitHeaders(h http.Header, status []LimitStatus) {
 	values := []string{both[:split], both[split:]}
 	h[rateLimitPolicyHeader] = values[0:1:1] // the canonical keys: no canonicalization per request
 	h[rateLimitHeader] = values[1:2:2]
+}
+
+// appendLimitName appends a limit's name as a structured-field string.
+// Valid names are letters, digits, '_', '-' and '.' (ValidateLimits), which
+// need no escape; a name a custom Limiter made up otherwise is quoted.
+func appendLimitName(b []byte, name string) []byte {
+	if !validLimitName(name) {
+		return strconv.AppendQuote(b, name)
+	}
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"')
 }
 
 // The canonical forms (textproto.CanonicalMIMEHeaderKey) of the names of
