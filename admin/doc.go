@@ -86,7 +86,8 @@
 // An event is shown as {"at", "owner", "key_id", "actor_id", "actor_name",
 // "actor_preview", "reason", "kind", "old", "new"}: who changed which key,
 // when and how ("kind" is one of issued, renamed, groups_changed,
-// activated, deactivated, rolled, expiry_changed, deleted, pruned), with
+// activated, deactivated, rolled, expiry_changed, limits_changed,
+// credits_changed, deleted, pruned), with
 // the values the change touched before ("old") and after ("new"): "name",
 // "groups", "expires_at", "successor", "predecessor", "grace_ends_at".
 // A change made through this API names the acting administrator's key:
