@@ -97,6 +97,15 @@ func (m *Manager) effectiveLimits(k *Key) (Limits, error) {
 // A key without limits costs nothing: no lock, no allocation. cost must be
 // 1 to [MaxCost]. Each refusal and failure counts in [Stats].
 func (m *Manager) CheckLimits(ctx context.Context, k *Key, cost int64) ([]LimitStatus, error) {
+	return m.checkLimits(ctx, k, cost, nil)
+}
+
+// checkLimits is CheckLimits writing the in-process limiter's states into
+// buf when it has room: the middleware passes a buffer on its stack, read
+// for the headers and dropped, so that an allowed request allocates
+// nothing. A refusal's states are copied into its LimitError, which may
+// outlive buf.
+func (m *Manager) checkLimits(ctx context.Context, k *Key, cost int64, buf []LimitStatus) ([]LimitStatus, error) {
 	if k == nil {
 		return nil, errors.New("apikey: CheckLimits: nil key")
 	}
@@ -115,8 +124,8 @@ func (m *Manager) CheckLimits(ctx context.Context, k *Key, cost int64) ([]LimitS
 	if l.IsZero() {
 		return nil, nil
 	}
-	var buf [4]RateCounter
-	counters := buf[:0]
+	var counterBuf [4]RateCounter
+	counters := counterBuf[:0]
 	for _, r := range l.Rates {
 		c := RateCounter{Limit: r}
 		if r.Scope == ScopeOwner {
@@ -131,7 +140,7 @@ func (m *Manager) CheckLimits(ctx context.Context, k *Key, cost int64) ([]LimitS
 	if len(counters) > 0 {
 		limiter = e.limiter
 		if local, ok := limiter.(*memoryLimiter); ok {
-			res, err = local.Take(ctx, cost, counters) // a direct call: counters stay on the stack
+			res = local.take(cost, counters, statusBuffer(buf, len(counters))) // a direct call: counters stay on the stack
 		} else {
 			res, err = limiter.Take(ctx, cost, slices.Clone(counters)) // not to let buf escape on the local path
 		}
@@ -144,16 +153,13 @@ func (m *Manager) CheckLimits(ctx context.Context, k *Key, cost int64) ([]LimitS
 			e.fallbacks.Add(1)
 			m.logger.LogAttrs(ctx, slog.LevelWarn, "apikey: the limiter failed: counting in process", slog.Any("error", err))
 			limiter = e.local
-			if res, err = e.local.Take(ctx, cost, counters); err != nil {
-				e.failures.Add(1)
-				return nil, fmt.Errorf("%w: %w", ErrLimiterUnavailable, err)
-			}
+			res = e.local.take(cost, counters, statusBuffer(buf, len(counters)))
 		}
 		if !res.Allowed {
 			e.rateLimited.Add(1)
 			m.meter(k, UsageRateLimited, m.now())
 			r := counters[res.Refused].Limit
-			return res.Status, &LimitError{Limit: r.Name, Scope: r.Scope, RetryAfter: res.RetryAfter, Status: res.Status, Err: ErrRateLimited}
+			return res.Status, &LimitError{Limit: r.Name, Scope: r.Scope, RetryAfter: res.RetryAfter, Status: slices.Clone(res.Status), Err: ErrRateLimited}
 		}
 	}
 	if l.Credits == nil {
@@ -187,7 +193,7 @@ func (m *Manager) CheckLimits(ctx context.Context, k *Key, cost int64) ([]LimitS
 	}
 	e.noCredits.Add(1)
 	m.meter(k, UsageCreditsExhausted, m.now())
-	return res.Status, &LimitError{Limit: "credits", Scope: l.Credits.Scope, RetryAfter: retry, Status: res.Status, Err: ErrNoCredits}
+	return res.Status, &LimitError{Limit: "credits", Scope: l.Credits.Scope, RetryAfter: retry, Status: slices.Clone(res.Status), Err: ErrNoCredits}
 }
 
 // spendCredits spends cost from the balance k's policy names, on the
@@ -339,4 +345,12 @@ func (m *Manager) Credits(ctx context.Context, account CreditAccount) (CreditBal
 		return CreditBalance{}, m.storeError("read credits", err)
 	}
 	return b, nil
+}
+
+// statusBuffer returns buf with room for n states, or a new slice.
+func statusBuffer(buf []LimitStatus, n int) []LimitStatus {
+	if cap(buf) >= n {
+		return buf[:n]
+	}
+	return make([]LimitStatus, n)
 }

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/apikit/apikey/internal/problem"
 )
@@ -90,7 +89,8 @@ func (a *Authenticator) enforceLimits(w http.ResponseWriter, r *http.Request, k 
 	if k.Limits == nil && a.m.limits.ownerLimits == nil {
 		return true
 	}
-	status, err := a.m.CheckLimits(r.Context(), k, cost)
+	var buf [4]LimitStatus
+	status, err := a.m.checkLimits(r.Context(), k, cost, buf[:0])
 	if err == nil {
 		SetRateLimitHeaders(w.Header(), status)
 		return true
@@ -119,7 +119,8 @@ func (a *Authenticator) CheckLimits(r *http.Request, k *Key, cost int64) (http.H
 	if k == nil || k.Limits == nil && a.m.limits.ownerLimits == nil {
 		return h, nil
 	}
-	status, err := a.m.CheckLimits(r.Context(), k, cost)
+	var buf [4]LimitStatus
+	status, err := a.m.checkLimits(r.Context(), k, cost, buf[:0])
 	if err == nil {
 		SetRateLimitHeaders(h, status)
 		return h, nil
@@ -149,27 +150,56 @@ func SetRateLimitHeaders(h http.Header, status []LimitStatus) {
 	if len(status) == 0 {
 		return
 	}
-	var policy, state strings.Builder
+	// Both fields in one buffer, turned into one string: two allocations
+	// in all (the string and the fields' values), whatever the number of
+	// limits.
+	var stack [192]byte
+	b := stack[:0]
 	for i, s := range status {
 		if i > 0 {
-			policy.WriteString(", ")
-			state.WriteString(", ")
+			b = append(b, ", "...)
 		}
-		name := strconv.Quote(s.Limit.Name) // names are letters, digits, '_', '-', '.': no escapes
-		policy.WriteString(name)
-		policy.WriteString(";q=")
-		policy.WriteString(strconv.FormatInt(s.Limit.Limit, 10))
-		policy.WriteString(";w=")
-		policy.WriteString(strconv.FormatInt(max(retrySeconds(s.Limit.Period), 1), 10))
-		state.WriteString(name)
-		state.WriteString(";r=")
-		state.WriteString(strconv.FormatInt(max(s.Remaining, 0), 10))
-		state.WriteString(";t=")
-		state.WriteString(strconv.FormatInt(retrySeconds(s.Reset), 10))
+		b = appendLimitName(b, s.Limit.Name)
+		b = append(b, ";q="...)
+		b = strconv.AppendInt(b, s.Limit.Limit, 10)
+		b = append(b, ";w="...)
+		b = strconv.AppendInt(b, max(retrySeconds(s.Limit.Period), 1), 10)
 	}
-	h.Set("RateLimit-Policy", policy.String())
-	h.Set("RateLimit", state.String())
+	split := len(b)
+	for i, s := range status {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = appendLimitName(b, s.Limit.Name)
+		b = append(b, ";r="...)
+		b = strconv.AppendInt(b, max(s.Remaining, 0), 10)
+		b = append(b, ";t="...)
+		b = strconv.AppendInt(b, retrySeconds(s.Reset), 10)
+	}
+	both := string(b)
+	values := []string{both[:split], both[split:]}
+	h[rateLimitPolicyHeader] = values[0:1:1] // the canonical keys: no canonicalization per request
+	h[rateLimitHeader] = values[1:2:2]
 }
+
+// appendLimitName appends a limit's name as a structured-field string.
+// Valid names are letters, digits, '_', '-' and '.' (ValidateLimits), which
+// need no escape; a name a custom Limiter made up otherwise is quoted.
+func appendLimitName(b []byte, name string) []byte {
+	if !validLimitName(name) {
+		return strconv.AppendQuote(b, name)
+	}
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"')
+}
+
+// The canonical forms (textproto.CanonicalMIMEHeaderKey) of the names of
+// the RateLimit header fields.
+const (
+	rateLimitPolicyHeader = "Ratelimit-Policy"
+	rateLimitHeader       = "Ratelimit"
+)
 
 func setLimitErrorHeaders(h http.Header, e *LimitError) {
 	SetRateLimitHeaders(h, e.Status)

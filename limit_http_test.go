@@ -200,3 +200,18 @@ func TestCheckLimitsRequestLevel(t *testing.T) {
 	apikey.WriteError(w, r, err)
 	assert.Equal(t, http.StatusTooManyRequests, w.Code)
 }
+
+// The header names SetRateLimitHeaders writes are canonical, so Get and
+// Values find them, and each field holds exactly one value.
+func TestRateLimitHeadersCanonical(t *testing.T) {
+	h := http.Header{}
+	apikey.SetRateLimitHeaders(h, []apikey.LimitStatus{
+		{Limit: apikey.RateLimit{Name: "requests", Limit: 100, Period: time.Minute}, Remaining: 97, Reset: 1500 * time.Millisecond},
+		{Limit: apikey.RateLimit{Name: "writes", Limit: 10, Period: time.Second}, Remaining: -1, Reset: 0},
+	})
+	assert.Equal(t, []string{`"requests";q=100;w=60, "writes";q=10;w=1`}, h.Values("RateLimit-Policy"))
+	assert.Equal(t, []string{`"requests";r=97;t=2, "writes";r=0;t=0`}, h.Values("RateLimit"))
+	assert.Len(t, h, 2)
+	h.Add("RateLimit", "other")
+	assert.Equal(t, []string{`"requests";q=100;w=60, "writes";q=10;w=1`}, h.Values("RateLimit-Policy"), "an Add to one field leaves the other alone")
+}

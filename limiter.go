@@ -124,7 +124,7 @@ type counterID struct {
 
 type limiterShard struct {
 	mu  sync.Mutex
-	tat map[counterID]int64
+	tat map[counterID]*int64 // a counter's theoretical arrival time, in Unix ns
 	ops int
 	_   [40]byte // keep shards on separate cache lines
 }
@@ -132,7 +132,7 @@ type limiterShard struct {
 func newMemoryLimiter(clock func() time.Time) *memoryLimiter {
 	l := &memoryLimiter{clock: clock}
 	for i := range l.shards {
-		l.shards[i].tat = make(map[counterID]int64)
+		l.shards[i].tat = make(map[counterID]*int64)
 	}
 	return l
 }
@@ -198,44 +198,71 @@ func slotsOf(counters []RateCounter, buf []slot) []slot {
 
 // Take implements Limiter.
 func (l *memoryLimiter) Take(_ context.Context, cost int64, counters []RateCounter) (LimitResult, error) {
-	res := LimitResult{Refused: -1, Status: make([]LimitStatus, len(counters))}
+	return l.take(cost, counters, make([]LimitStatus, len(counters))), nil
+}
+
+// take is Take writing the states into status (one per counter): the
+// Manager's own path passes a buffer on its stack. Each counter is found
+// in its map once: its time is kept behind a pointer, updated in place.
+// No defer: nothing between the locks and the unlocks can panic.
+func (l *memoryLimiter) take(cost int64, counters []RateCounter, status []LimitStatus) LimitResult {
+	res := LimitResult{Refused: -1, Status: status[:len(counters)]}
 	var slotBuf [4]slot
 	var tatBuf [4]int64
+	var ptrBuf [4]*int64
 	var shardBuf [4]int
 	slots := slotsOf(counters, slotBuf[:0])
-	tats := tatBuf[:0]
+	tats, ptrs := tatBuf[:0], ptrBuf[:0]
 	shards := l.lockAll(slots, shardBuf[:0])
-	defer l.unlockAll(shards)
 	now := l.clock().UnixNano()
 	for i, c := range counters {
-		tat, ok, retry, st := gcra(c.Limit, l.shards[slots[i].shard].tat[slots[i].id], now, cost)
+		p := l.shards[slots[i].shard].tat[slots[i].id]
+		var old int64
+		if p != nil {
+			old = *p
+		}
+		tat, ok, retry, st := gcra(c.Limit, old, now, cost)
 		res.Status[i] = st
-		tats = append(tats, tat)
+		tats, ptrs = append(tats, tat), append(ptrs, p)
 		if !ok && res.Refused < 0 {
 			res.Refused, res.RetryAfter = i, retry
 		}
 	}
 	if res.Refused >= 0 {
 		for i, c := range counters { // nothing charged: report the state as it is
-			_, _, _, res.Status[i] = gcra(c.Limit, l.shards[slots[i].shard].tat[slots[i].id], now, 0)
+			var old int64
+			if ptrs[i] != nil {
+				old = *ptrs[i]
+			}
+			_, _, _, res.Status[i] = gcra(c.Limit, old, now, 0)
 		}
-		return res, nil
+		l.unlockAll(shards)
+		return res
 	}
 	res.Allowed = true
 	for i := range counters {
 		sh := &l.shards[slots[i].shard]
-		sh.tat[slots[i].id] = tats[i]
+		if p := ptrs[i]; p != nil {
+			*p = tats[i]
+		} else {
+			t := tats[i]
+			sh.tat[slots[i].id] = &t
+		}
+	}
+	for i := range counters { // after every write: a sweep must not drop a counter still to be written
+		sh := &l.shards[slots[i].shard]
 		sh.ops++
 		if sh.ops >= sweepEvery {
 			sh.ops = 0
 			for id, t := range sh.tat {
-				if t <= now {
+				if *t <= now {
 					delete(sh.tat, id)
 				}
 			}
 		}
 	}
-	return res, nil
+	l.unlockAll(shards)
+	return res
 }
 
 // Give implements Limiter.
@@ -244,20 +271,18 @@ func (l *memoryLimiter) Give(_ context.Context, cost int64, counters []RateCount
 	var shardBuf [4]int
 	slots := slotsOf(counters, slotBuf[:0])
 	shards := l.lockAll(slots, shardBuf[:0])
-	defer l.unlockAll(shards)
 	now := l.clock().UnixNano()
 	for i, c := range counters {
 		sh := &l.shards[slots[i].shard]
-		tat, ok := sh.tat[slots[i].id]
-		if !ok {
+		p := sh.tat[slots[i].id]
+		if p == nil {
 			continue
 		}
-		tat -= cost * int64(c.Limit.interval())
-		if tat <= now {
+		*p -= cost * int64(c.Limit.interval())
+		if *p <= now {
 			delete(sh.tat, slots[i].id)
-			continue
 		}
-		sh.tat[slots[i].id] = tat
 	}
+	l.unlockAll(shards)
 	return nil
 }

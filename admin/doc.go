@@ -40,11 +40,13 @@
 //
 //	GET    /                          the page (index.html)
 //	GET    /assets/{file}             its script, style sheet and icon
-//	GET    /api/me                    the acting administrator: {"name", "groups"}
+//	GET    /api/me                    the acting administrator: {"name", "groups", "owner", "expiry_policy",
+//	                                  "owner_limits": the organization's default limits (LIMITS) or null}
 //	GET    /api/groups                the registered groups: {"groups": [{"name", "description", "grantable"}]}
 //	GET    /api/keys                  a page of keys: {"keys": [...], "next_cursor"}
 //	                                  query: status=active|inactive, group=NAME, name=PART, cursor=NEXT_CURSOR, limit=1..500
-//	POST   /api/keys                  {"name", "groups", "expires_at"?} → 201 {"key", "plaintext"}
+//	POST   /api/keys                  {"name", "groups", "expires_at"?, "limits"?: LIMITS, "credits"?: N}
+//	                                  → 201 {"key", "plaintext"} (credits: the first balance; needs a credit policy)
 //	GET    /api/keys/{id}             one key
 //	PUT    /api/keys/{id}/name        {"name"} → the key
 //	PUT    /api/keys/{id}/groups      {"groups", "force"?} → the key
@@ -52,6 +54,12 @@
 //	POST   /api/keys/{id}/deactivate  no body, {}, or {"force": true} → the key
 //	POST   /api/keys/{id}/roll        {"grace": "24h" or seconds, "expires_at"?} → 201 {"key", "plaintext", "rolled"}
 //	PUT    /api/keys/{id}/expiry      {"expires_at": time or null} → the key
+//	GET    /api/keys/{id}/limits      {"limits": the key's own LIMITS or null, "effective": with the owner's
+//	                                  defaults, or null, "credits": {"remaining", "refilled_at"} or null}
+//	PUT    /api/keys/{id}/limits      LIMITS ({} removes the key's own) → as GET; audited (limits_changed)
+//	POST   /api/keys/{id}/credits     {"set": N} or {"add": N} (negative subtracts, never below 0) → {"remaining"};
+//	                                  the balance the key spends (its owner's for owner-scoped credits);
+//	                                  audited (credits_changed)
 //	DELETE /api/keys/{id}             {"confirm": "<the key's current name>", "force"?} → 204
 //	GET    /api/keys/{id}/events      the key's history, newest first: {"events": [...], "next_cursor"}
 //	                                  query: order=newest|oldest, cursor=NEXT_CURSOR, kind=KIND,
@@ -69,10 +77,17 @@
 //	                                  {"keys": [...], "days", "truncated"}; it reads the organization's keys,
 //	                                  at most 10,000 (truncated beyond): bounded by its key count
 //
+// LIMITS is {"rates": [{"name", "limit", "period": Go duration ("1m"),
+// "burst"?, "scope": "key"|"owner"}], "credits": null or {"scope"?,
+// "refill"?: {"amount", "interval": "daily"|"monthly", "day"?}}}, as
+// apikey.Limits; every key's JSON carries its own as "limits" (null for
+// none). The balance is not in the list (it is a Store read per key).
+//
 // An event is shown as {"at", "owner", "key_id", "actor_id", "actor_name",
 // "actor_preview", "reason", "kind", "old", "new"}: who changed which key,
 // when and how ("kind" is one of issued, renamed, groups_changed,
-// activated, deactivated, rolled, expiry_changed, deleted, pruned), with
+// activated, deactivated, rolled, expiry_changed, limits_changed,
+// credits_changed, deleted, pruned), with
 // the values the change touched before ("old") and after ("new"): "name",
 // "groups", "expires_at", "successor", "predecessor", "grace_ends_at".
 // A change made through this API names the acting administrator's key:
@@ -136,8 +151,10 @@
 //	409 confirmation_mismatch, last_administrator, conflict, quota_exceeded, already_rolled, inactive
 //	413 body_too_large
 //	415 unsupported_media_type
-//	422 invalid_utf8, invalid_name, invalid_group, unknown_group, invalid_expiry, expiry_policy, invalid_grace
+//	422 invalid_utf8, invalid_name, invalid_group, unknown_group, invalid_expiry, expiry_policy, invalid_grace,
+//	    invalid_limits, invalid_credits
 //	501 unsupported                  (roll, expiry or prune on a Store that is not an apikey.LifecycleStore;
+//	                                 limits or credits on one that is not an apikey.LimitStore;
 //	                                 events on a Store that is not an apikey.EventStore)
 //	503 unavailable                  (the Store failed; no details; Retry-After: 5)
 //	500 internal                     (no details)

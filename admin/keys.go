@@ -47,6 +47,10 @@ type keyResponse struct {
 	Self bool `json:"self"`
 
 	Metadata map[string]string `json:"metadata,omitempty"`
+
+	// Limits are the key's own rate limits and credit policy, null for
+	// none (its balance: GET /api/keys/{id}/limits).
+	Limits *limitsJSON `json:"limits"`
 }
 
 // signedIn returns the ID of the key that authenticated r, or uuid.Nil if
@@ -94,6 +98,7 @@ func newKeyResponse(k *apikey.Key, a apikey.Actor, self uuid.UUID, state apikey.
 		CanManage:   len(missing(k.Groups, a.Groups)) == 0,
 		Self:        self != uuid.Nil && k.ID == self,
 		Metadata:    k.Metadata,
+		Limits:      newLimitsJSON(k.Limits),
 	}
 }
 
@@ -147,7 +152,11 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request, a apikey.Actor) {
 
 		// ExpiryPolicy bounds the expiry of the organization's keys.
 		ExpiryPolicy policyResponse `json:"expiry_policy"`
-	}{a.Name, groups, owner, a.AllOwners, h.m.LastUsedFlushInterval().Seconds(), h.policy(owner)})
+
+		// OwnerLimits are the organization's default limits, which apply
+		// to every key it holds; null for none.
+		OwnerLimits *limitsJSON `json:"owner_limits"`
+	}{a.Name, groups, owner, a.AllOwners, h.m.LastUsedFlushInterval().Seconds(), h.policy(owner), h.ownerLimits(owner)})
 }
 
 // groupResponse is a permission group as the API shows it.
@@ -299,6 +308,8 @@ type createRequest struct {
 	Groups    []string          `json:"groups"`
 	ExpiresAt *time.Time        `json:"expires_at"`
 	Metadata  map[string]string `json:"metadata"`
+	Limits    *limitsJSON       `json:"limits"`
+	Credits   *int64            `json:"credits"`
 }
 
 // createKey issues a key, and answers its record and its plaintext: the one
@@ -320,10 +331,26 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, a apikey.Act
 		}
 		issue.ExpiresAt = *req.ExpiresAt
 	}
+	l, err := req.Limits.limits()
+	if err != nil {
+		writeProblem(w, http.StatusUnprocessableEntity, "invalid_limits", "The limits are not valid"+colon(err.Error()))
+		return
+	}
+	issue.Limits = l
+	if req.Credits != nil && (l == nil || l.Credits == nil) {
+		writeProblem(w, http.StatusUnprocessableEntity, "invalid_credits", "A key gets credits only with a credit policy (\"limits\": {\"credits\": {}}).")
+		return
+	}
 	k, plaintext, err := h.m.Issue(r.Context(), issue)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
+	}
+	if req.Credits != nil {
+		if _, err := h.m.ChangeCredits(r.Context(), creditAccount(k, *l), req.Credits, 0); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
 	}
 	w.Header().Set("Location", "keys/"+k.ID.String())
 	writeJSON(w, http.StatusCreated, struct {

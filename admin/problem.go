@@ -113,6 +113,8 @@ func (h *Handler) writeValidation(w http.ResponseWriter, e *apikey.ValidationErr
 		code, detail = "invalid_owner", "The organization is not valid"+colon(e.Reason)
 	case errors.Is(e, apikey.ErrExpiryPolicy):
 		code, detail = "expiry_policy", "The expiry time breaks your organization's expiry policy"+colon(e.Reason)
+	case errors.Is(e, apikey.ErrInvalidLimits):
+		code, detail = "invalid_limits", "The limits are not valid"+colon(e.Reason)
 	case e.Field == "Grace":
 		code, detail = "invalid_grace", "The grace period is not valid"+colon(e.Reason)
 	default:

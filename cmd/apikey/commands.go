@@ -159,6 +159,33 @@ entry expires, at most the cache's TTL.
 		setup: setupGroups,
 	},
 	{
+		name:     "limits",
+		short:    "limits <key> [--credits N]",
+		synopsis: "limits <key> [--rate-limit [NAME=]N/DURATION...] [--credits N | --add-credits N] [--refill N/INTERVAL] [--clear]",
+		summary:  "show or change a key's rate limits and credits",
+		details: `Without flags, prints the key's own limits and its credit balance. With
+flags, changes them (an audited change, as the admin page's) and prints
+them after. A server enforces new limits on the key's next verification
+that reads the store (after its verification cache, if any).
+
+` + keyArgumentHelp + `
+
+  --rate-limit [NAME=]N/DURATION
+                     set a rate limit (5/1m, writes=10/1s, 1000/1d): it
+                     replaces the key's limit of the same name (default
+                     "requests") or adds one; repeat the flag for several
+  --credits N        set the credit balance to N (and meter the key by
+                     credits if it was not)
+  --add-credits N    add N credits to the balance, or subtract with a
+                     negative N; the balance never goes below 0
+  --refill N/INTERVAL
+                     set the credits back to N daily, monthly (on the 1st)
+                     or monthly:DAY, at 00:00 UTC
+  --clear            remove all the key's limits first: the other flags
+                     then give its only limits (--clear alone: no limits)`,
+		setup: setupLimits,
+	},
+	{
 		name:     "delete",
 		short:    "delete <key> [--yes]",
 		synopsis: "delete [--yes] <key>",

@@ -27,6 +27,7 @@
 //	deactivate <key>              stop a key from authenticating
 //	rename <key> <new name>       rename a key
 //	groups <key> --group G...     replace the groups of a key
+//	limits <key> [--credits N]    show or change a key's rate limits and credits
 //	delete <key> [--yes]          delete a key for good, after confirmation
 //	roll <key> --grace D          replace a key with a new one; the old works for a grace
 //	prune [--dry-run]             delete keys that stopped working long ago
@@ -50,6 +51,8 @@
 //	apikey --owner acme show <key>
 //	apikey --owner acme rename <key> "CI deploy"
 //	apikey --owner acme groups <key> --group reports:read --group deploy:write --new-group
+//	apikey --owner acme limits <key> --rate-limit 100/1m --credits 1000 --refill 1000/monthly
+//	apikey --owner acme limits <key> --add-credits -10
 //	apikey --owner acme deactivate <key>
 //	apikey --owner acme activate <key>
 //	apikey --owner acme roll <key> --grace 24h > new.key

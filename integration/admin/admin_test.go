@@ -88,7 +88,7 @@ func TestAPIAuthentication(t *testing.T) {
 	r = e.do(req{method: "GET", path: "/admin/api/me", key: e.limited})
 	require.Equal(t, http.StatusOK, r.StatusCode)
 	assert.Equal(t, map[string]any{"name": "Limited admin", "groups": []any{"apikeys:admin", "reports:read"}, "owner": "default", "all_owners": false, "last_used_interval": float64(0),
-		"expiry_policy": map[string]any{"default_lifetime": float64(0), "max_lifetime": float64(0), "description": "no expiry policy"}}, r.json(t))
+		"expiry_policy": map[string]any{"default_lifetime": float64(0), "max_lifetime": float64(0), "description": "no expiry policy"}, "owner_limits": nil}, r.json(t))
 
 	// A deactivated admin key is refused at once.
 	k, plaintext := e.create("Short-lived admin", "apikeys:admin")
@@ -116,7 +116,8 @@ func TestCreate(t *testing.T) {
 	// The columns of the tab, in snake_case, and nothing else.
 	assert.ElementsMatch(t, []string{"id", "owner", "name", "status", "state", "preview", "groups", "created_at", "created_by",
 		"updated_at", "last_used_at", "expires_at", "can_manage", "self",
-		"rolled_from", "rolled_to", "rolled_at", "grace_ends_at"}, keys(k))
+		"rolled_from", "rolled_to", "rolled_at", "grace_ends_at", "limits"}, keys(k))
+	assert.Nil(t, k["limits"], "no limits")
 	assert.Equal(t, "CI deploy", k["name"])
 	assert.Equal(t, "active", k["status"])
 	assert.Equal(t, []any{"billing:read", "reports:read"}, k["groups"])
