@@ -48,6 +48,13 @@ func WithLimiterFallback(fallback bool) Option {
 // called on every metered request and must be safe for concurrent use and
 // fast. Limits it returns that are invalid (see [ValidateLimits]) make the
 // request fail closed (503), never pass unchecked.
+//
+// This is the one way an operator imposes limits on an organization: an
+// administrator acting for the owner (see [NewActorContext]) may tighten
+// the plan's rate limits on a key but never loosen them, replace its credit
+// policy or change its credits ([ErrEscalation]). A key's own limits
+// outside the plan belong to the organization: its administrators may set,
+// change and remove them, whoever set them first.
 func WithOwnerLimits(limits func(owner string) Limits) Option {
 	return func(c *config) error {
 		if limits == nil {
