@@ -195,7 +195,7 @@ func (s *Store) Count(_ context.Context, q apikey.ListQuery) (int, error) {
 	if q.Sort != apikey.SortCreated || !q.ExpiringBefore.IsZero() || !q.WorkingAt.IsZero() || q.Preview != "" {
 		q.After = apikey.Cursor{}
 		n := 0
-		s.each(q, func(*apikey.Key) bool { n++; return true })
+		s.each(q, 0, func(*apikey.Key) bool { n++; return true })
 		return n, nil
 	}
 	keys := s.list(q)

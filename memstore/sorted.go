@@ -28,13 +28,19 @@ func compareInOrder(k *apikey.Key, c apikey.Cursor, o apikey.ListSort) int {
 	return bytes.Compare(k.ID[:], c.ID[:])
 }
 
-// positionOf is the Cursor of k in the order o.
-func positionOf(k *apikey.Key, o apikey.ListSort) apikey.Cursor {
-	c := apikey.Cursor{CreatedAt: k.CreatedAt, Name: k.Name, ID: k.ID}
-	if o == apikey.SortExpiry && k.ExpiresAt != nil {
-		c.ExpiresAt = *k.ExpiresAt
+// compareKeys orders two keys in the name or the expiry order o (both with
+// an expiry in the expiry order).
+func compareKeys(a, b *apikey.Key, o apikey.ListSort) int {
+	var n int
+	if o == apikey.SortExpiry {
+		n = a.ExpiresAt.Compare(*b.ExpiresAt)
+	} else {
+		n = strings.Compare(a.Name, b.Name)
 	}
-	return c
+	if n != 0 {
+		return n
+	}
+	return bytes.Compare(a.ID[:], b.ID[:])
 }
 
 // ListSorted returns copies of at most q.Limit keys matching every filter of
@@ -45,16 +51,16 @@ func positionOf(k *apikey.Key, o apikey.ListSort) apikey.Cursor {
 // (newest first from its end), as List does. The name and expiry orders
 // and the preview search keep no index of their own, so that Create stays
 // an append: they read the list of q's owner, group and status, keep the
-// matching keys after the cursor and sort them: a page costs O(m log m)
-// for the m keys of that list (the owner's keys, in the admin tab), not
-// the page size. WorkingAt skips keys that stopped working but are not yet
+// first matching keys after the cursor in order: a page costs O(m)
+// comparisons for the m keys of that list (the owner's keys, in the admin
+// tab), not the page size. WorkingAt skips keys that stopped working but are not yet
 // pruned.
 func (s *Store) ListSorted(_ context.Context, q apikey.ListQuery) ([]*apikey.Key, error) {
 	limit := max(q.Limit, 1)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []*apikey.Key
-	s.each(q, func(k *apikey.Key) bool {
+	s.each(q, limit, func(k *apikey.Key) bool {
 		out = append(out, k.Clone())
 		return len(out) < limit
 	})
@@ -65,8 +71,9 @@ func (s *Store) ListSorted(_ context.Context, q apikey.ListQuery) ([]*apikey.Key
 }
 
 // each calls yield with every key matching q in q's order after q.After,
-// until yield returns false. The caller holds s.mu.
-func (s *Store) each(q apikey.ListQuery, yield func(*apikey.Key) bool) {
+// until yield returns false, or with the first need of them if need is
+// above zero. The caller holds s.mu.
+func (s *Store) each(q apikey.ListQuery, need int, yield func(*apikey.Key) bool) {
 	ordered := s.list(q)
 	name := strings.ToLower(q.Name)
 	match := func(k *apikey.Key) bool {
@@ -82,13 +89,24 @@ func (s *Store) each(q apikey.ListQuery, yield func(*apikey.Key) bool) {
 	creation := func(k *apikey.Key, c apikey.Cursor) int { return compareInOrder(k, c, apikey.SortCreated) }
 	switch q.Sort {
 	case apikey.SortName, apikey.SortExpiry:
+		// found holds the first need matching keys seen so far, in order:
+		// a key after the last of a full page is dropped with one
+		// comparison, so a page costs O(m) comparisons for the m keys of
+		// the list, plus O(need) moves per key that enters the page.
 		var found []*apikey.Key
 		for _, k := range ordered {
-			if match(k) && (q.After.IsZero() || compareInOrder(k, q.After, q.Sort) > 0) {
-				found = append(found, k)
+			if !match(k) || !q.After.IsZero() && compareInOrder(k, q.After, q.Sort) <= 0 {
+				continue
 			}
+			if need > 0 && len(found) == need {
+				if compareKeys(k, found[need-1], q.Sort) > 0 {
+					continue
+				}
+				found = found[:need-1]
+			}
+			i, _ := slices.BinarySearchFunc(found, k, func(a, b *apikey.Key) int { return compareKeys(a, b, q.Sort) })
+			found = slices.Insert(found, i, k)
 		}
-		slices.SortFunc(found, func(a, b *apikey.Key) int { return compareInOrder(a, positionOf(b, q.Sort), q.Sort) })
 		for _, k := range found {
 			if !yield(k) {
 				return
