@@ -639,6 +639,26 @@ func TestBrowser(t *testing.T) {
 		assert.Equal(t, http.StatusOK, callAPI(t, s, "GET", "/api/reports", meteredKey), "request %d within the credits", i+1)
 	}
 	assert.Equal(t, http.StatusTooManyRequests, callAPI(t, s, "GET", "/api/reports", meteredKey), "the credits spent")
+	// The add dialog sets a rate limit and credits with the new key.
+	b.do("add a metered key",
+		chromedp.Click(chromedp.ID("add-key")),
+		chromedp.WaitVisible(chromedp.ID("add-dialog")),
+		chromedp.SendKeys(chromedp.ID("add-name"), "Metered at birth"),
+		chromedp.Click(chromedp.CSS(`#add-groups input[value="reports:read"]`)),
+		chromedp.SetValue(chromedp.ID("add-rate"), "2"),
+		chromedp.SetValue(chromedp.ID("add-period"), "1h"),
+		chromedp.SetValue(chromedp.ID("add-credits"), "7"))
+	b.axe("the add dialog with limits")
+	b.do("add it", chromedp.Click(chromedp.ID("add-submit")), chromedp.WaitVisible(chromedp.ID("created-dialog")))
+	b.do("copy", chromedp.Click(chromedp.ID("copy-key")))
+	b.until("the copy status", `document.getElementById('copy-status').textContent === 'Copied to the clipboard.'`)
+	b.do("close", chromedp.Click(chromedp.ID("created-done")), chromedp.WaitNotVisible(chromedp.ID("created-dialog")))
+	b.until("its limit in the list", rowJS("Metered at birth")+` !== null && `+rowJS("Metered at birth")+`.querySelector('[data-testid="key-limits"]').textContent.includes('2/h')`)
+	var bornID string
+	b.eval(rowJS("Metered at birth")+`.dataset.keyId`, &bornID)
+	born := adminAPI(t, s, "GET", "keys/"+bornID+"/limits", nil)
+	require.NotNil(t, born["credits"], "a balance")
+	assert.Equal(t, float64(7), born["credits"].(map[string]any)["remaining"])
 
 	// Every width: no sideways overflow; from 1280 px, every row action in
 	// sight; below, cards.
