@@ -819,10 +819,13 @@
   // Limits: a key's own rate limits and credits, the ones that apply, and
   // its balance. The dialog sets one rate limit (by name) and the balance.
 
-  let limiting = null; // { key, own }
+  let limiting = null; // { key, own, loaded }
 
   async function openLimits(k) {
-    limiting = { key: k, own: null };
+    limiting = { key: k, own: null, loaded: false };
+    // Nothing is saved until the key's own limits are read: saving
+    // replaces them.
+    $('limits-submit').disabled = true;
     $('limits-form').reset();
     $('limits-name').textContent = k.name;
     $('limits-error').textContent = '';
@@ -848,6 +851,8 @@
     if (!limiting || limiting.key !== k) return false;
     $('limits-loading').textContent = '';
     limiting.own = data.limits;
+    limiting.loaded = true;
+    $('limits-submit').disabled = false;
     $('limits-own').textContent = limitsText(data.limits);
     $('limits-effective').textContent = limitsText(data.effective);
     $('limits-remaining').textContent = data.credits ? String(data.credits.remaining)
@@ -863,7 +868,7 @@
 
   async function submitLimits(ev) {
     ev.preventDefault();
-    if (!limiting) return;
+    if (!limiting || !limiting.loaded) return;
     const k = limiting.key;
     const name = $('limits-rate-name').value.trim();
     const rate = $('limits-rate').value.trim();
