@@ -587,6 +587,79 @@ func TestBrowser(t *testing.T) {
 	b.do("clear filters", chromedp.Click(chromedp.ID("clear-filters")), chromedp.WaitVisible(chromedp.CSS(row("Nightly revenue report"))))
 	assert.Equal(t, "", b.value("#filter-name"))
 
+	// Limits (issue 24): the Limits dialog of a key shows its own limits,
+	// the ones that apply and its balance, and sets a rate limit and the
+	// credits; the list then shows the limit, and the server enforces both.
+	metered := adminAPI(t, s, "POST", "keys", map[string]any{"name": "Metered job", "groups": []string{"reports:read"}})
+	meteredKey := metered["plaintext"].(string)
+	meteredID := metered["key"].(map[string]any)["id"].(string)
+	b.do("show the metered key", chromedp.Click(chromedp.ID("refresh")), chromedp.WaitVisible(chromedp.CSS(row("Metered job"))))
+	assert.Equal(t, "", strings.TrimSpace(b.text(row("Metered job")+` [data-testid="key-limits"]`)), "no limits yet")
+	b.do("open the limits",
+		chromedp.Click(chromedp.CSS(row("Metered job")+` button[data-action="limits"]`)),
+		chromedp.WaitVisible(chromedp.ID("limits-dialog")))
+	b.until("the limits loaded", `document.getElementById('limits-own').textContent === 'none'`)
+	assert.Contains(t, b.focused(), "#limits-rate", "the focus in the dialog")
+	assert.Equal(t, "Metered job", b.text("#limits-name"))
+	assert.Equal(t, "no credits: not counted", b.text("#limits-remaining"))
+	b.axeAt("the limits dialog")
+	// An error from the API is shown in the dialog: a balance beyond what
+	// the server accepts.
+	b.do("set too many credits",
+		chromedp.SetValue(chromedp.ID("limits-credits"), "1e30"),
+		chromedp.Click(chromedp.ID("limits-submit")))
+	b.until("the API's error", `document.getElementById('limits-error').textContent !== ''`)
+	var open bool
+	b.eval(`document.getElementById('limits-dialog').open`, &open)
+	assert.True(t, open, "the dialog stays open")
+	t.Logf("the API's error in the dialog: %s", b.text("#limits-error"))
+	b.axeAt("the limits dialog with an error")
+	b.do("set a rate limit and credits",
+		chromedp.SetValue(chromedp.ID("limits-rate"), "5"),
+		chromedp.SetValue(chromedp.ID("limits-period"), "1m"),
+		chromedp.SetValue(chromedp.ID("limits-credits"), "3"),
+		chromedp.Click(chromedp.ID("limits-submit")),
+		chromedp.WaitNotVisible(chromedp.ID("limits-dialog")))
+	b.until("the limit in the list", rowJS("Metered job")+`.querySelector('[data-testid="key-limits"]').textContent.includes('5/min')`)
+	b.until("the focus back on Limits", `document.activeElement.dataset.action === 'limits' && document.activeElement.dataset.id === '`+meteredID+`'`)
+	got := adminAPI(t, s, "GET", "keys/"+meteredID+"/limits", nil)
+	require.NotNil(t, got["credits"], "a balance")
+	assert.Equal(t, float64(3), got["credits"].(map[string]any)["remaining"])
+	rates := got["limits"].(map[string]any)["rates"].([]any)
+	require.Len(t, rates, 1)
+	assert.Equal(t, float64(5), rates[0].(map[string]any)["limit"])
+	b.do("reopen the limits",
+		chromedp.Click(chromedp.CSS(row("Metered job")+` button[data-action="limits"]`)),
+		chromedp.WaitVisible(chromedp.ID("limits-dialog")))
+	b.until("the balance shown", `document.getElementById('limits-remaining').textContent === '3'`)
+	assert.Equal(t, "5", b.value("#limits-rate"))
+	assert.Contains(t, b.text("#limits-own"), "requests: 5 per minute")
+	b.do("cancel the limits", chromedp.Click(chromedp.ID("limits-cancel")), chromedp.WaitNotVisible(chromedp.ID("limits-dialog")))
+	for i := 0; i < 3; i++ {
+		assert.Equal(t, http.StatusOK, callAPI(t, s, "GET", "/api/reports", meteredKey), "request %d within the credits", i+1)
+	}
+	assert.Equal(t, http.StatusTooManyRequests, callAPI(t, s, "GET", "/api/reports", meteredKey), "the credits spent")
+	// The add dialog sets a rate limit and credits with the new key.
+	b.do("add a metered key",
+		chromedp.Click(chromedp.ID("add-key")),
+		chromedp.WaitVisible(chromedp.ID("add-dialog")),
+		chromedp.SendKeys(chromedp.ID("add-name"), "Metered at birth"),
+		chromedp.Click(chromedp.CSS(`#add-groups input[value="reports:read"]`)),
+		chromedp.SetValue(chromedp.ID("add-rate"), "2"),
+		chromedp.SetValue(chromedp.ID("add-period"), "1h"),
+		chromedp.SetValue(chromedp.ID("add-credits"), "7"))
+	b.axe("the add dialog with limits")
+	b.do("add it", chromedp.Click(chromedp.ID("add-submit")), chromedp.WaitVisible(chromedp.ID("created-dialog")))
+	b.do("copy", chromedp.Click(chromedp.ID("copy-key")))
+	b.until("the copy status", `document.getElementById('copy-status').textContent === 'Copied to the clipboard.'`)
+	b.do("close", chromedp.Click(chromedp.ID("created-done")), chromedp.WaitNotVisible(chromedp.ID("created-dialog")))
+	b.until("its limit in the list", rowJS("Metered at birth")+` !== null && `+rowJS("Metered at birth")+`.querySelector('[data-testid="key-limits"]').textContent.includes('2/h')`)
+	var bornID string
+	b.eval(rowJS("Metered at birth")+`.dataset.keyId`, &bornID)
+	born := adminAPI(t, s, "GET", "keys/"+bornID+"/limits", nil)
+	require.NotNil(t, born["credits"], "a balance")
+	assert.Equal(t, float64(7), born["credits"].(map[string]any)["remaining"])
+
 	// Every width: no sideways overflow; from 1280 px, every row action in
 	// sight; below, cards.
 	for _, width := range []int{390, 1280, 1440} {

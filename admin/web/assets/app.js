@@ -243,6 +243,32 @@
     return el('div', { className: 'chips' }, ...groups.map((g) => el('span', { className: 'chip', textContent: g })));
   }
 
+  // Rate limits, shown compactly: "100/min". The API gives a period as a
+  // Go duration ("1m0s").
+  const periodNames = { '1s': 'second', '1m0s': 'minute', '1h0m0s': 'hour', '24h0m0s': 'day' };
+  const periodShort = { '1s': 's', '1m0s': 'min', '1h0m0s': 'h', '24h0m0s': 'day' };
+  const periodValues = { '1s': '1s', '1m0s': '1m', '1h0m0s': '1h', '24h0m0s': '24h' };
+  const rateText = (r) => r.limit + '/' + (periodShort[r.period] || r.period);
+  const rateLong = (r) => r.name + ': ' + r.limit + ' per ' + (periodNames[r.period] || r.period) + (r.scope === 'owner' ? ' (shared by the organization\'s keys)' : '');
+
+  function limitsText(l) {
+    if (!l || ((!l.rates || l.rates.length === 0) && !l.credits)) return 'none';
+    const parts = (l.rates || []).map(rateLong);
+    if (l.credits) parts.push('credits' + (l.credits.scope === 'owner' ? ' (the organization\'s)' : '') +
+      (l.credits.refill ? ', refilled to ' + l.credits.refill.amount + ' ' + l.credits.refill.interval : ''));
+    return parts.join('; ');
+  }
+
+  function limitsCell(k) {
+    const l = k.limits;
+    const cell = el('td', { className: 'limits', dataset: { testid: 'key-limits', label: 'Limits' } });
+    if (!l) return cell;
+    const items = (l.rates || []).map((r) => el('span', { className: 'chip', textContent: rateText(r), title: rateLong(r) }));
+    if (l.credits) items.push(el('span', { className: 'chip', textContent: 'credits' }));
+    cell.append(el('div', { className: 'chips' }, ...items));
+    return cell;
+  }
+
   // The state of a key, as the server says it: whether it works, and if
   // not, why.
   const stateLabels = { active: 'Active', inactive: 'Inactive', expired: 'Expired', rolled: 'Rolled' };
@@ -286,6 +312,7 @@
       type: 'button', className: 'small', textContent: 'Usage',
       attrs: { 'aria-label': 'Usage of ' + k.name }, dataset: { action: 'usage', testid: 'action-usage', id: k.id },
     }));
+    actions.append(button('limits', 'Limits…'));
     actions.append(button('delete', 'Delete', 'danger-text'));
 
     const name = el('td', { className: 'name', dataset: { label: 'Name' } },
@@ -307,6 +334,7 @@
       dateCell('Last used', k.last_used_at, 'key-last-used', 'never'),
       expiresCell(k),
       el('td', { dataset: { testid: 'key-groups', label: 'Groups' } }, chips(k.groups)),
+      limitsCell(k),
       actions,
     );
   }
@@ -579,6 +607,14 @@
         // The key works until the end of the chosen day, in the
         // administrator's time zone (shown beside the field).
         if ($('add-expires').value) body.expires_at = endOfDay($('add-expires').value);
+        const rate = $('add-rate').value.trim();
+        if (rate !== '') body.limits = { rates: [{ name: 'requests', limit: Number(rate), period: $('add-period').value }] };
+        const credits = $('add-credits').value.trim();
+        if (credits !== '') {
+          body.limits = body.limits || { rates: [] };
+          body.limits.credits = {};
+          body.credits = Number(credits);
+        }
         created = await api('POST', 'api/keys', body);
       } catch (e) {
         showError('add', e.message, fieldOf(e.code));
@@ -780,6 +816,103 @@
     });
   }
 
+  // Limits: a key's own rate limits and credits, the ones that apply, and
+  // its balance. The dialog sets one rate limit (by name) and the balance.
+
+  let limiting = null; // { key, own, loaded }
+
+  async function openLimits(k) {
+    limiting = { key: k, own: null, loaded: false };
+    // Nothing is saved until the key's own limits are read: saving
+    // replaces them.
+    $('limits-submit').disabled = true;
+    $('limits-form').reset();
+    $('limits-name').textContent = k.name;
+    $('limits-error').textContent = '';
+    for (const id of ['limits-own', 'limits-effective', 'limits-remaining']) $(id).textContent = '…';
+    $('limits-loading').textContent = 'Loading…';
+    $('limits-rate-name').value = 'requests';
+    $('limits-period').value = '1m';
+    $('limits-dialog').showModal();
+    $('limits-rate').focus();
+    await loadLimits();
+  }
+
+  async function loadLimits() {
+    const k = limiting.key;
+    let data;
+    try {
+      data = await api('GET', 'api/keys/' + encodeURIComponent(k.id) + '/limits');
+    } catch (e) {
+      $('limits-loading').textContent = '';
+      $('limits-error').textContent = e.message;
+      return false;
+    }
+    if (!limiting || limiting.key !== k) return false;
+    $('limits-loading').textContent = '';
+    limiting.own = data.limits;
+    limiting.loaded = true;
+    $('limits-submit').disabled = false;
+    $('limits-own').textContent = limitsText(data.limits);
+    $('limits-effective').textContent = limitsText(data.effective);
+    $('limits-remaining').textContent = data.credits ? String(data.credits.remaining)
+      : (data.effective && data.effective.credits ? 'not set' : 'no credits: not counted');
+    const first = data.limits && data.limits.rates && data.limits.rates[0];
+    if (first) {
+      $('limits-rate-name').value = first.name;
+      $('limits-rate').value = String(first.limit);
+      if (periodValues[first.period]) $('limits-period').value = periodValues[first.period];
+    }
+    return true;
+  }
+
+  async function submitLimits(ev) {
+    ev.preventDefault();
+    if (!limiting || !limiting.loaded) return;
+    const k = limiting.key;
+    const name = $('limits-rate-name').value.trim();
+    const rate = $('limits-rate').value.trim();
+    const credits = $('limits-credits').value.trim();
+    const err = $('limits-error');
+    if (rate !== '' && !(Number.isInteger(Number(rate)) && Number(rate) >= 1)) {
+      err.textContent = 'The rate limit must be a whole number of requests, at least 1.';
+      $('limits-rate').focus();
+      return;
+    }
+    if (rate !== '' && name === '') {
+      err.textContent = 'Give the rate limit a name, such as “requests”.';
+      $('limits-rate-name').focus();
+      return;
+    }
+    if (credits !== '' && !(Number.isInteger(Number(credits)) && Number(credits) >= 0)) {
+      err.textContent = 'The credits must be a whole number, 0 or more.';
+      $('limits-credits').focus();
+      return;
+    }
+    err.textContent = '';
+    const own = limiting.own || { rates: [], credits: null };
+    // The other rate limits of the key stay; the one named is replaced,
+    // or removed when its number is empty.
+    const rates = (own.rates || []).filter((r) => r.name !== name);
+    if (rate !== '') rates.push({ name, limit: Number(rate), period: $('limits-period').value });
+    // A balance needs a credit policy: the key's own, if it has none.
+    const policy = own.credits || (credits !== '' ? {} : null);
+    const base = 'api/keys/' + encodeURIComponent(k.id);
+    await pending($('limits-submit'), async () => {
+      try {
+        await api('PUT', base + '/limits', { rates, credits: policy });
+        if (credits !== '') await api('POST', base + '/credits', { set: Number(credits) });
+      } catch (e) {
+        err.textContent = e.message;
+        return;
+      }
+      $('limits-dialog').close();
+      notice('Limits of “' + k.name + '” saved.');
+      state.refocus = { id: k.id, action: 'limits' };
+      await reload(false);
+    });
+  }
+
   // The audit trail: a key's history, and the organization's activity,
   // newest first, a page at a time; the activity filtered by kind and by
   // who made the change.
@@ -808,6 +941,8 @@
       case 'deactivated': return 'Deactivated';
       case 'rolled': return 'Rolled: replaced by a new key; this one works until ' + dateText(n.grace_ends_at);
       case 'expiry_changed': return 'Expiry ' + dateText(o.expires_at) + ' → ' + dateText(n.expires_at);
+      case 'limits_changed': return 'Limits changed';
+      case 'credits_changed': return 'Credits ' + (o.credits ?? 'not set') + ' → ' + (n.credits ?? 'not set');
       case 'deleted': return 'Deleted ' + quoted(o.name);
       case 'pruned': return 'Pruned ' + quoted(o.name) + ': it had stopped working long before';
       default: return e.kind;
@@ -1101,10 +1236,10 @@
     }
     // Dialogs give the focus back to the button that opened them (a
     // change that reloads the list does so once the list is shown).
-    for (const [dialog, opener] of [['add-dialog', null], ['edit-dialog', 'edit'], ['delete-dialog', 'delete'], ['self-dialog', 'deactivate'], ['history-dialog', 'history']]) {
+    for (const [dialog, opener] of [['add-dialog', null], ['edit-dialog', 'edit'], ['delete-dialog', 'delete'], ['self-dialog', 'deactivate'], ['history-dialog', 'history'], ['limits-dialog', 'limits']]) {
       $(dialog).addEventListener('close', () => {
         if ($('keys-view').hidden || $('created-dialog').open || state.refocus) return;
-        const k = { 'edit-dialog': editing, 'delete-dialog': deleting, 'self-dialog': selfKey, 'history-dialog': historyKey }[dialog];
+        const k = { 'edit-dialog': editing, 'delete-dialog': deleting, 'self-dialog': selfKey, 'history-dialog': historyKey, 'limits-dialog': limiting && limiting.key }[dialog];
         if (opener && k) focusAfter(k.id, opener);
         else $('add-key').focus();
       });
@@ -1125,6 +1260,9 @@
       $(view + '-close').addEventListener('click', () => $(view + '-dialog').close());
     }
     $('edit-form').addEventListener('submit', submitEdit);
+    $('limits-form').addEventListener('submit', submitLimits);
+    $('limits-cancel').addEventListener('click', () => $('limits-dialog').close());
+    $('limits-form').addEventListener('input', () => { $('limits-error').textContent = ''; });
     for (const form of ['add', 'edit']) {
       $(form + '-group-search').addEventListener('input', () => filterGroups(form));
     }
@@ -1185,6 +1323,7 @@
         case 'successor': showRelated(k.rolled_to); break;
         case 'predecessor': showRelated(k.rolled_from); break;
         case 'usage': openUsage(k); break;
+        case 'limits': openLimits(k); break;
       }
     });
 
